@@ -1,0 +1,29 @@
+# The two commands a newcomer types: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: run test lint-bpmn clean
+
+run: $(VENV)/.installed
+	$(BIN)/lienthong serve --host 127.0.0.1 --port 8080
+
+test: $(VENV)/.installed node_modules/.installed
+	bash scripts/lint-bpmn.sh
+	$(BIN)/python -m pytest -q
+
+lint-bpmn: node_modules/.installed
+	bash scripts/lint-bpmn.sh
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+clean:
+	rm -rf $(VENV) node_modules var .pytest_cache

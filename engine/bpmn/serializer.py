@@ -1,0 +1,85 @@
+"""SpiffWorkflow serialization with the engine's spec classes registered.
+
+Instances are stored without their specs: the spec of a definition version is stored once, in
+its row, restored once per process, and shared by every instance loaded (engine/definitions.py).
+"""
+from __future__ import annotations
+
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.serializer.helpers.spec import EventDefinitionConverter  # noqa: F401 (re-export)
+from SpiffWorkflow.bpmn.serializer.config import MessageEventDefinition
+from SpiffWorkflow.bpmn.serializer.default.event_definition import (
+    MessageEventDefinitionConverter,
+    TimerConditionalEventDefinitionConverter,
+)
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+
+from .specs import (
+    ClockCycle,
+    ClockDuration,
+    ClockTimeDate,
+    DecisionTask,
+    ExternalServiceTask,
+    PassThroughManualTask,
+    PassThroughTask,
+)
+
+
+class _SharedSpecWorkflowConverter(BpmnWorkflowConverter):
+    """Builds a workflow around spec objects already restored, instead of restoring them again."""
+
+    def from_dict(self, dct):
+        spec, subprocess_specs = dct.pop("spec"), dct.pop("subprocess_specs")
+        if isinstance(spec, dict):
+            return super().from_dict({**dct, "spec": spec, "subprocess_specs": subprocess_specs})
+        from uuid import UUID
+
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+def _config() -> dict:
+    config = dict(CAMUNDA_CONFIG)
+    # The engine uses BPMN's own message semantics (payload merged into the variables).
+    config[MessageEventDefinition] = MessageEventDefinitionConverter
+    for spec_class in (ExternalServiceTask, DecisionTask, PassThroughTask, PassThroughManualTask):
+        config[spec_class] = BpmnTaskSpecConverter
+    for timer_class in (ClockTimeDate, ClockDuration, ClockCycle):
+        config[timer_class] = TimerConditionalEventDefinitionConverter
+    config[BpmnWorkflow] = _SharedSpecWorkflowConverter
+    return config
+
+
+SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(_config()))
+
+
+def spec_to_dict(spec) -> dict:
+    return SERIALIZER.to_dict(spec)
+
+
+def spec_from_dict(dct: dict):
+    return SERIALIZER.from_dict(dct)
+
+
+def workflow_to_dict(workflow: BpmnWorkflow) -> dict:
+    """The instance state without its specs."""
+    dct = SERIALIZER.to_dict(workflow)
+    dct.pop("spec")
+    dct.pop("subprocess_specs")
+    # Called processes are subprocess specs too; instances keep only their state.
+    return dct
+
+
+def workflow_from_dict(state: dict, spec, subprocess_specs: dict, script_engine) -> BpmnWorkflow:
+    dct = {**state, "spec": spec, "subprocess_specs": subprocess_specs}
+    workflow = SERIALIZER.from_dict(dct)
+    workflow.script_engine = script_engine
+    return workflow

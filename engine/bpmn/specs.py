@@ -1,0 +1,156 @@
+"""Task specs that behave as Camunda 7 does where SpiffWorkflow differs.
+
+- A plain or manual task passes straight through (Spiff waits on them).
+- A service task is a wait state: the engine hands it to an in-process handler job or to a
+  remote worker, and completes it when the result comes back (Spiff would run it inline).
+- A business-rule task evaluates a DMN decision through the script engine.
+- Timers read the engine's clock, so tests move time instead of sleeping, and dates written
+  without a zone are read in the service's time zone (Vietnam's by default).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from SpiffWorkflow.bpmn.specs.defaults import ManualTask, NoneTask, ServiceTask
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+    TimerEventDefinition,
+)
+from SpiffWorkflow.bpmn.specs.mixins.bpmn_spec_mixin import BpmnSpecMixin
+from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptEngineTask
+
+
+class PassThroughTask(NoneTask):
+    def __init__(self, wf_spec, bpmn_id, **kwargs):
+        super().__init__(wf_spec, bpmn_id, **kwargs)
+        self.manual = False
+
+
+class PassThroughManualTask(ManualTask):
+    def __init__(self, wf_spec, bpmn_id, **kwargs):
+        super().__init__(wf_spec, bpmn_id, **kwargs)
+        self.manual = False
+
+
+class ExternalServiceTask(ServiceTask):
+    """Waits READY until the engine completes it with the handler's or worker's result."""
+
+    def __init__(self, wf_spec, bpmn_id, **kwargs):
+        super().__init__(wf_spec, bpmn_id, **kwargs)
+        self.manual = True
+
+    def _run_hook(self, my_task):
+        return True  # the result arrived with the command that runs it
+
+
+class DecisionTask(ScriptEngineTask, BpmnSpecMixin):
+    """camunda:decisionRef + resultVariable + mapDecisionResult, evaluated by the script engine."""
+
+    def _execute(self, task):
+        task.workflow.script_engine.decide(task, self.extensions)
+        return True
+
+
+# --- timers on the engine's clock -------------------------------------------------------------
+
+
+def _clock_now(my_task) -> datetime:
+    return my_task.workflow.top_workflow.script_engine.clock.now()
+
+
+def _local_zone(my_task):
+    return my_task.workflow.top_workflow.script_engine.timezone
+
+
+def parse_datetime(text: str, zone) -> datetime:
+    moment = datetime.fromisoformat(text.strip())
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.astimezone(timezone.utc)
+
+
+def duration_from(text: str, start: datetime) -> timedelta:
+    return TimerEventDefinition.get_timedelta_from_start(TimerEventDefinition.parse_iso_duration(text.strip()), start)
+
+
+class ClockTimeDate(TimeDateEventDefinition):
+    def has_fired(self, my_task):
+        due = my_task._get_internal_data("event_value")
+        if due is None:
+            text = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+            due = parse_datetime(str(text), _local_zone(my_task)).isoformat()
+            my_task._set_internal_data(event_value=due)
+        if datetime.fromisoformat(due) <= _clock_now(my_task):
+            my_task._set_internal_data(event_fired=True)
+        return my_task._get_internal_data("event_fired", False)
+
+
+class ClockDuration(DurationTimerEventDefinition):
+    def has_fired(self, my_task):
+        due = my_task._get_internal_data("event_value")
+        if due is None:
+            text = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+            now = _clock_now(my_task)
+            due = (now + duration_from(str(text), now)).isoformat()
+            my_task._set_internal_data(event_value=due)
+        if datetime.fromisoformat(due) <= _clock_now(my_task):
+            my_task._set_internal_data(event_fired=True)
+        return my_task._get_internal_data("event_fired", False)
+
+
+class ClockCycle(CycleTimerEventDefinition):
+    """R<n>/<duration>, R<n>/<start>/<duration>; an unbounded `R/...` repeats forever."""
+
+    def cycle_complete(self, my_task):
+        state = my_task._get_internal_data("event_value")
+        now = _clock_now(my_task)
+        if state is None:
+            text = str(my_task.workflow.script_engine.evaluate(my_task, self.expression))
+            state = self._first_state(text, now, _local_zone(my_task))
+        ready = False
+        if state["cycles"] != 0:
+            due = datetime.fromisoformat(state["next"])
+            if due <= now:
+                state["next"] = (due + timedelta(seconds=state["duration"])).isoformat()
+                state["cycles"] -= 1
+                ready = True
+        else:
+            my_task.internal_data.pop("event_value", None)
+            my_task.internal_data["event_fired"] = True
+            return False
+        my_task._set_internal_data(event_value=state)
+        return ready
+
+    @staticmethod
+    def _first_state(text: str, now: datetime, zone) -> dict:
+        parts = text.strip().upper().split("/")
+        if len(parts) not in (2, 3) or not parts[0].startswith("R"):
+            raise ValueError(f"'{text}' is not an ISO 8601 repeating interval such as R3/PT10M")
+        cycles = int(parts[0][1:]) if parts[0][1:] else -1
+        if len(parts) == 3:
+            start = parse_datetime(parts[1], zone)
+            step = duration_from(parts[2], start)
+        else:
+            step = duration_from(parts[1], now)
+            start = now + step
+        return {"cycles": cycles, "next": start.isoformat(), "duration": step.total_seconds()}
+
+
+TIMER_CLASSES = {
+    TimeDateEventDefinition: ClockTimeDate,
+    DurationTimerEventDefinition: ClockDuration,
+    CycleTimerEventDefinition: ClockCycle,
+}
+
+
+def next_due(my_task) -> datetime | None:
+    """When a waiting timer task is due next (None when it will not fire again)."""
+    definition = my_task.task_spec.event_definition
+    value = my_task._get_internal_data("event_value")
+    if value is None or my_task._get_internal_data("event_fired", False):
+        return None
+    if isinstance(definition, ClockCycle):
+        return datetime.fromisoformat(value["next"]) if value["cycles"] != 0 else None
+    return datetime.fromisoformat(value)

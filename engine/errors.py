@@ -1,0 +1,66 @@
+"""Errors the engine raises, each carrying what a caller needs to answer well.
+
+The API maps them to HTTP statuses (see api/errors.py); nothing here knows about HTTP.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class EngineError(Exception):
+    """Base of every error the engine raises on purpose."""
+
+    kind = "ProcessEngineException"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a resource cannot be deployed: which file, which element, why."""
+
+    file: str
+    element_id: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}" + (f" (element '{self.element_id}')" if self.element_id else "")
+        return f"{where}: {self.reason}"
+
+
+class DeploymentError(EngineError):
+    """A deployment was refused; nothing of it was stored."""
+
+    kind = "ParseException"
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        super().__init__("; ".join(str(p) for p in self.problems))
+
+
+class ExpressionError(EngineError):
+    """An expression does not parse (deploy time) or cannot be evaluated (run time)."""
+
+    kind = "ExpressionEvaluationException"
+
+    def __init__(self, message: str, expression: str | None = None):
+        self.expression = expression
+        super().__init__(message)
+
+
+class NotFound(EngineError):
+    kind = "RestException"
+
+
+class InvalidRequest(EngineError):
+    """The caller asked for something that cannot be done as asked (HTTP 400)."""
+
+    kind = "InvalidRequestException"
+
+    def __init__(self, message: str, field_errors: dict | None = None):
+        self.field_errors = field_errors or {}
+        super().__init__(message)
+
+
+class ConcurrentModification(EngineError):
+    """Someone else changed the same instance first (HTTP 409)."""
+
+    kind = "OptimisticLockingException"

@@ -1,0 +1,157 @@
+"""Service tasks served by remote workers, with Camunda 7's external-task semantics.
+
+A worker fetches and locks tasks of its topics for a lock duration; only the lock owner may
+complete, fail or throw a BPMN error; a lock that expires makes the task fetchable again (at
+least once delivery, as Camunda promises). A failure with retries left makes the task fetchable
+again after retryTimeout; with no retries left it opens an incident.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import and_, or_, select
+
+from . import models as m
+from .errors import InvalidRequest, NotFound
+from .handlers import BpmnError
+from .jobs import throw_bpmn_error
+from .runtime import Runtime, new_id
+
+log = logging.getLogger("lienthong.external")
+
+
+class LockLost(InvalidRequest):
+    """The caller does not hold the task's lock (HTTP 400, as Camunda answers)."""
+
+    kind = "BadUserRequestException"
+
+
+@dataclass
+class LockedTask:
+    id: str
+    topic: str
+    worker_id: str
+    lock_expiration_time: object
+    instance_id: str
+    definition_id: str
+    definition_key: str
+    activity_id: str
+    business_key: str | None
+    retries: int | None
+    error_message: str | None
+    error_details: str | None
+    priority: int
+    variables: dict
+
+
+class ExternalTasks:
+    def __init__(self, engine):
+        self.engine = engine
+
+    def fetch_and_lock(self, worker_id: str, max_tasks: int, topics: list[dict], use_priority: bool = False) -> list[LockedTask]:
+        """topics: [{topicName, lockDuration (ms), variables?, businessKey?, processDefinitionKey?}]"""
+        if not worker_id:
+            raise InvalidRequest("workerId is required", {"workerId": ["is required"]})
+        engine = self.engine
+        locked: list[LockedTask] = []
+        with engine.command() as session:
+            now = engine.clock.now()
+            for topic in topics:
+                if len(locked) >= max_tasks:
+                    break
+                query = select(m.ExternalTask).where(
+                    m.ExternalTask.topic == topic["topicName"],
+                    or_(m.ExternalTask.lock_expires_at.is_(None), m.ExternalTask.lock_expires_at < now),
+                    or_(m.ExternalTask.retries.is_(None), m.ExternalTask.retries > 0),
+                    or_(m.ExternalTask.retry_at.is_(None), m.ExternalTask.retry_at <= now),
+                )
+                if topic.get("businessKey"):
+                    query = query.where(m.ExternalTask.business_key == topic["businessKey"])
+                if topic.get("processDefinitionKey"):
+                    query = query.where(m.ExternalTask.definition_key == topic["processDefinitionKey"])
+                order = [m.ExternalTask.priority.desc()] if use_priority else []
+                query = query.order_by(*order, m.ExternalTask.created, m.ExternalTask.id).limit(max_tasks - len(locked))
+                if engine.db.is_postgresql:
+                    query = query.with_for_update(skip_locked=True)
+                for task in session.scalars(query):
+                    task.worker_id = worker_id
+                    task.lock_expires_at = now + timedelta(milliseconds=int(topic.get("lockDuration") or 0))
+                    variables = engine._variables(session, task.instance_id)
+                    wanted = topic.get("variables")
+                    if wanted is not None:
+                        variables = {k: v for k, v in variables.items() if k in wanted}
+                    locked.append(LockedTask(
+                        task.id, task.topic, worker_id, task.lock_expires_at, task.instance_id, task.definition_id,
+                        task.definition_key, task.activity_id, task.business_key, task.retries, task.error_message,
+                        task.error_details, task.priority, variables))
+        return locked
+
+    def _locked(self, session, task_id: str, worker_id: str | None) -> m.ExternalTask:
+        task = session.get(m.ExternalTask, task_id)
+        if task is None:
+            raise NotFound(f"External task with id {task_id} does not exist")
+        now = self.engine.clock.now()
+        if worker_id is not None and (task.worker_id != worker_id or task.lock_expires_at is None or task.lock_expires_at < now):
+            raise LockLost(f"External task {task_id} is not locked by worker '{worker_id}' "
+                           f"(locked by '{task.worker_id}', lock {'expired' if task.lock_expires_at else 'absent'})")
+        return task
+
+    def complete(self, task_id: str, worker_id: str, variables: dict | None = None, local_variables: dict | None = None) -> None:
+        self._finish(task_id, worker_id, {**(variables or {}), **(local_variables or {})})
+
+    def bpmn_error(self, task_id: str, worker_id: str, code: str, message: str | None = None, variables: dict | None = None) -> None:
+        if not code:
+            raise InvalidRequest("errorCode is required", {"errorCode": ["is required"]})
+        self._finish(task_id, worker_id, None, BpmnError(code, message, variables))
+
+    def _finish(self, task_id: str, worker_id: str, variables: dict | None, error: BpmnError | None = None) -> None:
+        engine = self.engine
+        with engine.command() as session:
+            item = self._locked(session, task_id, worker_id)
+            runtime = Runtime.load(engine, session, item.instance_id)
+            task = runtime.task(item.task_id)
+            if task is None or task.state != TaskState.READY:
+                raise NotFound(f"External task with id {task_id} does not exist any more")
+            if error is not None:
+                throw_bpmn_error(runtime, task, error)
+            else:
+                runtime.run_task(task, variables)
+            runtime.step()
+            runtime.save()
+            log.info("external task %s", "bpmn error" if error else "completed",
+                     extra={"instance": item.instance_id, "activity": item.activity_id, "worker": worker_id})
+
+    def failure(self, task_id: str, worker_id: str, error_message: str | None, error_details: str | None = None,
+                retries: int | None = None, retry_timeout: int | None = None) -> None:
+        engine = self.engine
+        with engine.command() as session:
+            item = self._locked(session, task_id, worker_id)
+            now = engine.clock.now()
+            item.error_message, item.error_details = error_message, error_details
+            item.retries = retries if retries is not None else item.retries
+            item.worker_id, item.lock_expires_at = None, None
+            item.retry_at = now + timedelta(milliseconds=retry_timeout or 0)
+            if item.retries is not None and item.retries <= 0:
+                session.add(m.Incident(id=new_id(), type="failedExternalTask", instance_id=item.instance_id,
+                                       definition_id=item.definition_id, activity_id=item.activity_id,
+                                       configuration=item.id, message=error_message, created=now))
+
+    def extend_lock(self, task_id: str, worker_id: str, new_duration: int) -> None:
+        with self.engine.command() as session:
+            item = self._locked(session, task_id, worker_id)
+            item.lock_expires_at = self.engine.clock.now() + timedelta(milliseconds=int(new_duration))
+
+    def unlock(self, task_id: str) -> None:
+        with self.engine.command() as session:
+            item = self._locked(session, task_id, None)
+            item.worker_id, item.lock_expires_at = None, None
+
+    def set_retries(self, task_id: str, retries: int) -> None:
+        with self.engine.command() as session:
+            item = self._locked(session, task_id, None)
+            item.retries = retries
+            if retries > 0:
+                session.query(m.Incident).filter(and_(m.Incident.configuration == task_id)).delete()

@@ -1,0 +1,226 @@
+"""Jobs: the work done after a commit, by a worker, never inside the request that caused it.
+
+A service-task job runs its handler outside any transaction (a handler may call an agency's
+system for seconds), then completes the task in a fresh command. A failure is retried per
+camunda:failedJobRetryTimeCycle (default: 3 tries, exponential back-off) and then becomes an
+incident. A job's id is its idempotency key: it stays the same across retries, so a receiver
+can recognise a redo. A timer job fires the instance's due timers.
+
+Claiming takes a lock with an expiry; a job whose worker died is taken again once it expires.
+On PostgreSQL, workers claim with FOR UPDATE SKIP LOCKED, so any number can share a database.
+"""
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from dataclasses import dataclass
+from datetime import timedelta
+from types import MappingProxyType
+
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import or_, select
+
+from . import models as m
+from .bpmn.script_engine import scope_of
+from .bpmn.specs import duration_from
+from .errors import EngineError
+from .handlers import BpmnError, TaskContext
+from .runtime import Runtime, new_id
+
+log = logging.getLogger("lienthong.jobs")
+
+
+class UncaughtBpmnError(EngineError):
+    """A BPMN error no boundary event catches: retrying cannot help, so it is an incident at once."""
+
+
+class RetryPolicy:
+    """How many tries a job gets and how long to wait after the n-th failure."""
+
+    default_tries = 3
+    first_delay = timedelta(seconds=10)
+
+    def __call__(self, cycle: str | None):
+        if cycle:
+            parts = cycle.strip().upper().split("/")
+            tries = int(parts[0][1:] or self.default_tries)
+            return tries, lambda failures, step=parts[-1]: duration_from(step, _epoch())
+        return self.default_tries, lambda failures: self.first_delay * (2 ** max(failures - 1, 0))
+
+
+def _epoch():
+    from datetime import datetime, timezone
+
+    return datetime(2000, 1, 1, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    id: str
+    type: str
+    instance_id: str
+    task_id: str
+    activity_id: str
+    topic: str | None
+    attempt: int
+    retry_cycle: str | None
+
+
+class JobExecutor:
+    lock_duration = timedelta(minutes=5)
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    def run_due(self, limit: int) -> int:
+        claimed = self.claim(limit)
+        for job in claimed:
+            self.execute(job)
+        return len(claimed)
+
+    def claim(self, limit: int) -> list[ClaimedJob]:
+        engine = self.engine
+        with engine.db.session() as session:
+            now = engine.clock.now()
+            query = (select(m.Job)
+                     .where(m.Job.due_at <= now, m.Job.retries > 0,
+                            or_(m.Job.lock_expires_at.is_(None), m.Job.lock_expires_at < now))
+                     .order_by(m.Job.priority.desc(), m.Job.due_at).limit(limit))
+            if engine.db.is_postgresql:
+                query = query.with_for_update(skip_locked=True)
+            claimed = []
+            for job in session.scalars(query):
+                job.lock_owner, job.lock_expires_at = engine.worker_id, now + self.lock_duration
+                claimed.append(ClaimedJob(job.id, job.type, job.instance_id, job.task_id, job.activity_id,
+                                          job.topic, job.attempt, job.retry_cycle))
+            return claimed
+
+    def execute(self, job: ClaimedJob) -> str:
+        started = time.perf_counter()
+        try:
+            outcome = self._fire_timers(job) if job.type == "timer" else self._run_handler(job)
+        except Exception as exc:  # noqa: BLE001 - any failure of a job is recorded, never lost
+            outcome = self._fail(job, exc)
+        log.info("job %s", outcome, extra={
+            "job": job.id, "type": job.type, "instance": job.instance_id, "activity": job.activity_id,
+            "topic": job.topic, "attempt": job.attempt + 1, "outcome": outcome,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
+        return outcome
+
+    # --- service tasks -------------------------------------------------------------------------
+
+    def _run_handler(self, job: ClaimedJob) -> str:
+        handler = self.engine.handlers.get(job.topic)
+        if handler is None:
+            raise EngineError(f"no handler is registered for topic '{job.topic}'")
+        try:
+            result = handler(self._context(job)) or {}
+        except BpmnError as error:
+            return self._complete(job, error=error)
+        if not isinstance(result, dict):
+            raise EngineError(f"the handler of '{job.topic}' returned {type(result).__name__}; it must return a dict of variables")
+        return self._complete(job, result=result)
+
+    def _context(self, job: ClaimedJob) -> TaskContext:
+        engine = self.engine
+        with engine.db.session() as session:
+            instance = session.get(m.ProcessInstance, job.instance_id)
+            spec, subprocesses = engine.specs_for(session, instance.definition_id, instance.bindings)
+            task_spec = next(s.task_specs[job.activity_id] for s in (spec, *subprocesses.values())
+                             if job.activity_id in s.task_specs)
+            return TaskContext(
+                topic=job.topic, variables=MappingProxyType(engine._variables(session, job.instance_id)),
+                properties=MappingProxyType(dict(task_spec.extensions.get("properties") or {})),
+                instance_id=job.instance_id, business_key=instance.business_key, activity_id=job.activity_id,
+                definition_key=instance.definition_key, idempotency_key=job.id, attempt=job.attempt + 1)
+
+    def _complete(self, job: ClaimedJob, result: dict | None = None, error: BpmnError | None = None) -> str:
+        engine = self.engine
+        with engine.command() as session:
+            row = session.get(m.Job, job.id)
+            if row is None or row.lock_owner != engine.worker_id:
+                return "stale"  # cancelled meanwhile, or our lock expired and another worker took it
+            runtime = Runtime.load(engine, session, job.instance_id)
+            task = runtime.task(job.task_id)
+            if task is None or task.state != TaskState.READY:
+                session.delete(row)
+                return "stale"
+            if error is not None:
+                throw_bpmn_error(runtime, task, error)
+            else:
+                runtime.run_task(task, result)
+            runtime.step()
+            runtime.save()
+            return "bpmn-error" if error is not None else "completed"
+
+    def _fail(self, job: ClaimedJob, exc: Exception) -> str:
+        engine = self.engine
+        with engine.db.session() as session:
+            row = session.get(m.Job, job.id)
+            if row is None:
+                return "stale"
+            now = engine.clock.now()
+            tries, delay = engine.retry_policy(row.retry_cycle)
+            row.attempt += 1
+            row.retries = 0 if isinstance(exc, UncaughtBpmnError) else max(row.retries - 1, 0)
+            row.exception_message = str(exc)[:4000]
+            row.exception_stacktrace = "".join(traceback.format_exception(exc))[-20000:]
+            row.lock_owner, row.lock_expires_at = None, None
+            if row.retries > 0:
+                row.due_at = now + delay(row.attempt)
+                return "failed, will retry"
+            session.add(m.Incident(id=new_id(), type="failedJob", instance_id=row.instance_id,
+                                   definition_id=row.definition_id, activity_id=row.activity_id,
+                                   configuration=row.id, message=row.exception_message, created=now))
+            log.warning("incident opened", extra={"job": row.id, "instance": row.instance_id,
+                                                  "activity": row.activity_id, "error": row.exception_message})
+            return "failed, incident"
+
+    # --- timers --------------------------------------------------------------------------------
+
+    def _fire_timers(self, job: ClaimedJob) -> str:
+        engine = self.engine
+        with engine.command() as session:
+            row = session.get(m.Job, job.id)
+            if row is None or row.lock_owner != engine.worker_id:
+                return "stale"
+            runtime = Runtime.load(engine, session, job.instance_id)
+            runtime._guard(runtime.workflow.refresh_timers)
+            runtime.step()
+            runtime.save()
+            remaining = session.get(m.Job, job.id)
+            if remaining is not None:  # a cycle with more to come, or not yet due
+                remaining.lock_owner, remaining.lock_expires_at = None, None
+            return "fired"
+
+
+def throw_bpmn_error(runtime: Runtime, task, error: BpmnError) -> None:
+    """Route a business error to the nearest error boundary event that catches its code."""
+    scope_of(runtime.workflow).update(error.variables)
+    current = task
+    while current is not None:
+        boundary = _error_boundary(current, error.code)
+        if boundary is not None:
+            event = BpmnEvent(boundary.task_spec.event_definition,
+                              payload={"errorCode": error.code, "errorMessage": error.message})
+            boundary.task_spec.catch(boundary, event)
+            boundary.task_spec._update(boundary)
+            return
+        parent = current.workflow.parent_task_id
+        current = runtime.workflow.get_task_from_id(parent) if parent is not None else None
+    raise UncaughtBpmnError(f"BPMN error '{error.code}' ({error.message}) thrown at {task.task_spec.bpmn_id} "
+                            "is not caught by any error boundary event")
+
+
+def _error_boundary(task, code: str):
+    parent = task.parent
+    if parent is None or not isinstance(parent.task_spec, BoundaryEventSplit):
+        return None
+    catching = [c for c in parent.children if c is not task and c.state == TaskState.WAITING
+                and isinstance(getattr(c.task_spec, "event_definition", None), ErrorEventDefinition)]
+    exact = [c for c in catching if c.task_spec.event_definition.code == code]
+    return (exact or [c for c in catching if c.task_spec.event_definition.code is None] or [None])[0]

@@ -1,0 +1,262 @@
+"""What the engine refuses at deploy time, with the file, the element id and the reason.
+
+A diagram that deploys must run: anything the engine would otherwise accept and then stall on
+(a Java delegate, a script, a loop, a signal, an expression that does not parse, a topic nobody
+serves) is refused here, before anything is stored. Every problem in a file is reported at once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
+from .errors import ExpressionError, Problem
+from .expressions import compile_expression, is_expression
+
+BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
+B = "{%s}" % BPMN
+C = "{%s}" % CAMUNDA
+
+FLOW_NODES = {
+    "startEvent", "endEvent", "userTask", "serviceTask", "sendTask", "businessRuleTask", "task",
+    "manualTask", "receiveTask", "exclusiveGateway", "parallelGateway", "inclusiveGateway",
+    "eventBasedGateway", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
+    "subProcess", "callActivity",
+}
+# Part of a diagram, but nothing the engine executes.
+INERT = {
+    "sequenceFlow", "laneSet", "lane", "childLaneSet", "flowNodeRef", "textAnnotation", "text",
+    "association", "documentation", "extensionElements", "incoming", "outgoing", "conditionExpression",
+    "dataObject", "dataObjectReference", "dataStoreReference", "dataInputAssociation",
+    "dataOutputAssociation", "sourceRef", "targetRef", "group", "property",
+    "timerEventDefinition", "messageEventDefinition", "errorEventDefinition",
+    "terminateEventDefinition", "timeDate", "timeDuration", "timeCycle",
+}
+NOT_RUNNABLE = {
+    "scriptTask": "script tasks are not run by this engine; use a service task with a topic",
+    "transaction": "transactions (compensation) are not supported",
+    "adHocSubProcess": "ad-hoc subprocesses are not supported",
+    "complexGateway": "complex gateways are not supported",
+    "multiInstanceLoopCharacteristics": "multi-instance activities are not supported",
+    "standardLoopCharacteristics": "loop activities are not supported; model the loop with a gateway",
+    "signalEventDefinition": "signal events are not supported; use a message",
+    "escalationEventDefinition": "escalation events are not supported",
+    "conditionalEventDefinition": "conditional events are not supported",
+    "compensateEventDefinition": "compensation events are not supported",
+    "cancelEventDefinition": "cancel events are not supported",
+    "linkEventDefinition": "link events are not supported",
+}
+# Which event definitions each event may carry (None: no definition, a none event).
+ALLOWED_EVENTS = {
+    "startEvent": {None, "message"},
+    "endEvent": {None, "error", "terminate"},
+    "intermediateCatchEvent": {"message", "timer"},
+    "intermediateThrowEvent": {None},
+    "boundaryEvent": {"error", "timer", "message"},
+}
+CAMUNDA_CODE = {
+    "executionListener": "execution listeners run Java or scripts and are not supported",
+    "taskListener": "task listeners run Java or scripts and are not supported",
+    "inputOutput": "input/output mappings are not supported; variables share the process scope",
+    "connector": "connectors are not supported; use camunda:type=\"external\" with a topic",
+    "script": "scripts are not run by this engine",
+}
+EXPRESSION_ATTRIBUTES = ("assignee", "candidateGroups", "candidateUsers", "dueDate", "followUpDate", "priority")
+DECISION_MAPPINGS = {None, "singleEntry", "singleResult", "collectEntries", "resultList"}
+
+
+@dataclass
+class Reach:
+    """What a deployment can refer to: topics served, and keys deployed or being deployed."""
+
+    serves_topic: Callable[[str], bool]
+    process_keys: set[str] = field(default_factory=set)
+    decision_keys: set[str] = field(default_factory=set)
+
+
+def local(tag) -> str:
+    return tag.split("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def check_bpmn(root, filename: str, reach: Reach) -> list[Problem]:
+    problems: list[Problem] = []
+
+    def refuse(element, reason: str) -> None:
+        problems.append(Problem(filename, element.get("id"), reason))
+
+    if root.tag != B + "definitions":
+        return [Problem(filename, root.get("id"), f"not a BPMN 2.0 file: the root element is <{local(root.tag)}>, expected <bpmn:definitions>")]
+    processes = root.findall(B + "process")
+    if not any(p.get("isExecutable") == "true" for p in processes):
+        refuse(root, "no executable process (set isExecutable=\"true\" on the process)")
+    for process in processes:
+        if process.get("isExecutable") == "true":
+            _check_scope(process, refuse, reach)
+    return problems
+
+
+def _check_scope(scope, refuse, reach: Reach) -> None:
+    for element in scope:
+        name = local(element.tag)
+        if element.tag.startswith(C):
+            continue
+        if name in NOT_RUNNABLE:
+            refuse(element, NOT_RUNNABLE[name])
+        elif name in FLOW_NODES:
+            _check_node(element, name, refuse, reach)
+            if name == "subProcess":
+                if element.get("triggeredByEvent") == "true":
+                    refuse(element, "event subprocesses are not supported; use a boundary event")
+                else:
+                    _check_scope(element, refuse, reach)
+        elif name == "sequenceFlow":
+            _check_condition(element, refuse)
+        elif element.tag.startswith(B) and name not in INERT:
+            refuse(element, f"<bpmn:{name}> is not supported by this engine")
+
+
+def _check_node(node, name: str, refuse, reach: Reach) -> None:
+    for child in node.iter():
+        if child is node:
+            continue
+        child_name = local(child.tag)
+        if child.tag.startswith(B) and child_name in NOT_RUNNABLE and child.getparent() is node:
+            refuse(node, NOT_RUNNABLE[child_name])
+        elif child.tag.startswith(C) and child_name in CAMUNDA_CODE:
+            refuse(node, CAMUNDA_CODE[child_name])
+    if name in ALLOWED_EVENTS:
+        kinds = [local(c.tag)[: -len("EventDefinition")] for c in node if local(c.tag).endswith("EventDefinition")]
+        if len(kinds) > 1:
+            refuse(node, "an event with several event definitions is not supported")
+        kind = kinds[0] if kinds else None
+        if kind not in ALLOWED_EVENTS[name] and f"{kind}EventDefinition" not in NOT_RUNNABLE:
+            what = f"a {kind} {name}" if kind else f"a {name} without an event definition"
+            refuse(node, f"{what} is not supported by this engine")
+        if kind == "timer":
+            _check_timer(node, refuse)
+        if kind == "message" and name == "startEvent" and node.getparent().tag == B + "subProcess":
+            refuse(node, "a message start event inside a subprocess is not supported")
+    if name in ("serviceTask", "sendTask"):
+        _check_service(node, refuse, reach)
+    elif name == "businessRuleTask":
+        _check_decision(node, refuse, reach)
+    elif name == "callActivity":
+        _check_call(node, refuse, reach)
+    elif name == "receiveTask" and not node.get("messageRef"):
+        refuse(node, "a receive task needs a message (messageRef)")
+    for attribute in EXPRESSION_ATTRIBUTES:
+        value = node.get(C + attribute)
+        if value is not None and is_expression(value):
+            _compile(node, value, f"camunda:{attribute}", refuse)
+
+
+def _check_service(node, refuse, reach: Reach) -> None:
+    for java in ("class", "delegateExpression", "expression"):
+        if node.get(C + java) is not None:
+            refuse(node, f"camunda:{java} names Java code this engine cannot run; "
+                         "use camunda:type=\"external\" with camunda:topic")
+            return
+    topic = node.get(C + "topic")
+    if node.get(C + "type") != "external" or not topic:
+        refuse(node, "a service task needs camunda:type=\"external\" and a camunda:topic")
+        return
+    if not reach.serves_topic(topic) and not _marked_external(node):
+        refuse(node, f"no handler is registered for topic '{topic}'; register one in handlers/, "
+                     "or mark the task as served by a remote worker with the property worker=external")
+
+
+def _marked_external(node) -> bool:
+    for prop in node.iter(C + "property"):
+        if prop.get("name") == "worker" and (prop.get("value") or "").strip().lower() == "external":
+            return True
+    return False
+
+
+def _check_decision(node, refuse, reach: Reach) -> None:
+    ref = node.get(C + "decisionRef")
+    if not ref:
+        refuse(node, "a business rule task needs camunda:decisionRef (DMN); other implementations are not supported")
+        return
+    if is_expression(ref):
+        refuse(node, "camunda:decisionRef must name a decision, not an expression")
+    elif ref not in reach.decision_keys:
+        refuse(node, f"camunda:decisionRef '{ref}' names no deployed decision (deploy its DMN file first or with it)")
+    if node.get(C + "mapDecisionResult") not in DECISION_MAPPINGS:
+        refuse(node, f"camunda:mapDecisionResult '{node.get(C + 'mapDecisionResult')}' is not one of "
+                     "singleEntry, singleResult, collectEntries, resultList")
+    if node.get(C + "decisionRefBinding") not in (None, "latest", "deployment"):
+        refuse(node, "camunda:decisionRefBinding: only 'latest' is supported (an instance keeps the version in force when it started)")
+
+
+def _check_call(node, refuse, reach: Reach) -> None:
+    called = node.get("calledElement")
+    if not called:
+        refuse(node, "a call activity needs calledElement")
+    elif is_expression(called):
+        refuse(node, "calledElement must name a process, not an expression")
+    elif called not in reach.process_keys:
+        refuse(node, f"calledElement '{called}' names no deployed process (deploy it first or with this file)")
+    if node.get(C + "calledElementBinding") not in (None, "latest", "deployment"):
+        refuse(node, "camunda:calledElementBinding: only 'latest' is supported (an instance keeps the version in force when it started)")
+    for mapping in list(node.iter(C + "in")) + list(node.iter(C + "out")):
+        if mapping.get("variables") != "all":
+            refuse(node, "camunda:in/out mappings other than variables=\"all\" are not supported; "
+                         "the called process shares the caller's variables")
+
+
+def _check_condition(flow, refuse) -> None:
+    condition = flow.find(B + "conditionExpression")
+    if condition is None:
+        return
+    if condition.get("language") not in (None, "", "juel"):
+        refuse(flow, f"condition language '{condition.get('language')}' is not supported; write ${{...}}")
+        return
+    text = (condition.text or "").strip()
+    if not is_expression(text):
+        refuse(flow, f"the condition '{text}' must be an expression such as ${{amount > 100}}")
+        return
+    _compile(flow, text, "condition", refuse)
+
+
+def _check_timer(node, refuse) -> None:
+    for kind in ("timeDate", "timeDuration", "timeCycle"):
+        element = node.find(f".//{B}{kind}")
+        if element is None:
+            continue
+        text = (element.text or "").strip()
+        if not text:
+            refuse(node, f"the timer's {kind} is empty")
+        elif is_expression(text):
+            _compile(node, text, kind, refuse)
+        else:
+            try:
+                _parse_timer_literal(kind, text)
+            except Exception as exc:  # noqa: BLE001 - Spiff raises a bare Exception for bad durations
+                refuse(node, f"the timer's {kind} '{text}' is not valid ISO 8601 ({exc})")
+        return
+    refuse(node, "a timer needs timeDate, timeDuration or timeCycle")
+
+
+def _parse_timer_literal(kind: str, text: str) -> None:
+    from datetime import datetime
+
+    if kind == "timeDate":
+        datetime.fromisoformat(text)
+    elif kind == "timeDuration":
+        TimerEventDefinition.parse_iso_duration(text)
+    else:
+        parts = text.upper().split("/")
+        if len(parts) not in (2, 3) or not parts[0].startswith("R") or not (parts[0][1:] or "0").isdigit():
+            raise ValueError("expected R<n>/<duration> or R<n>/<start>/<duration>")
+        if len(parts) == 3:
+            datetime.fromisoformat(parts[1])
+        TimerEventDefinition.parse_iso_duration(parts[-1])
+
+
+def _compile(node, text: str, what: str, refuse) -> None:
+    try:
+        compile_expression(text)
+    except ExpressionError as exc:
+        refuse(node, f"{what}: {exc}")

@@ -1,0 +1,35 @@
+"""The job worker loop: take due jobs, run them, sleep a little when there is nothing to do."""
+from __future__ import annotations
+
+import logging
+import threading
+
+log = logging.getLogger("lienthong.worker")
+
+
+class Worker:
+    def __init__(self, engine, *, batch: int = 20, idle_seconds: float = 0.25):
+        self.engine = engine
+        self.batch = batch
+        self.idle_seconds = idle_seconds
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        log.info("worker started", extra={"worker": self.engine.worker_id})
+        while not self.stopping.is_set():
+            try:
+                taken = self.engine.run_due_jobs(self.batch)
+            except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker
+                log.exception("worker loop failed; retrying")
+                taken = 0
+            if not taken:
+                self.stopping.wait(self.idle_seconds)
+        log.info("worker stopped", extra={"worker": self.engine.worker_id})
+
+    def start_in_background(self) -> threading.Thread:
+        thread = threading.Thread(target=self.run, name="lienthong-worker", daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        self.stopping.set()

@@ -1,0 +1,118 @@
+"""The `lienthong` command: serve the API (with an embedded worker), run workers, deploy, migrate.
+
+Configuration comes from the environment, with defaults that work on a fresh machine:
+  DATABASE_URL                default sqlite:///var/lienthong.db
+  LIENTHONG_EXTERNAL_TOPICS   topics served by remote workers (comma-separated, * allowed)
+  LIENTHONG_TIMEZONE          zone of dates written without one (default Asia/Ho_Chi_Minh)
+  LIENTHONG_LOG_FORMAT        json (default) or text
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+from engine.db import Database, default_url
+from engine.errors import DeploymentError
+from engine.service import ProcessEngine
+from engine.worker import Worker
+
+from . import logs
+
+log = logging.getLogger("lienthong")
+WORKFLOWS = Path("workflows")
+
+
+def build_engine() -> ProcessEngine:
+    # Importing the packages registers their handlers (@handler) and form schemas (@form_schema).
+    importlib.import_module("handlers")
+    importlib.import_module("forms")
+    database = Database(default_url())
+    database.migrate()
+    return ProcessEngine(database)
+
+
+def deploy_folder(engine: ProcessEngine, folder: Path) -> None:
+    files = sorted(p for p in folder.glob("*") if p.suffix in (".bpmn", ".dmn"))
+    if not files:
+        click.echo(f"No BPMN or DMN files in {folder}/ to deploy.", err=True)
+        return
+    try:
+        result = engine.deploy({p.name: p.read_bytes() for p in files}, name=folder.name, source="lienthong")
+    except DeploymentError as exc:
+        click.echo(f"Deployment of {folder}/ refused:", err=True)
+        for problem in exc.problems:
+            click.echo(f"  - {problem}", err=True)
+        sys.exit(1)
+    for definition in result.definitions:
+        state = "unchanged" if result.unchanged else "deployed"
+        click.echo(f"{state}: {definition.kind} {definition.key} version {definition.version} ({definition.resource})")
+
+
+@click.group()
+def main() -> None:
+    """lienthong: linked civil procedures as BPMN, behind a Camunda 7 compatible REST API."""
+    logs.configure()
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--worker/--no-worker", default=True, show_default=True, help="Run a job worker in this process.")
+@click.option("--workflows", "folder", default=str(WORKFLOWS), show_default=True, type=click.Path(file_okay=False))
+def serve(host: str, port: int, worker: bool, folder: str) -> None:
+    """Migrate the database, deploy the workflows folder, and serve the API."""
+    from waitress import serve as waitress_serve
+
+    from api.app import create_app
+
+    engine = build_engine()
+    if Path(folder).is_dir():
+        deploy_folder(engine, Path(folder))
+    if worker:
+        Worker(engine).start_in_background()
+    base = f"http://{host}:{port}"
+    click.echo(f"lienthong is serving {base}  (database: {engine.db.url.split('@')[-1]})")
+    click.echo(f"  Swagger UI:   {base}/swagger-ui")
+    click.echo(f"  Camunda REST: {base}/engine-rest")
+    waitress_serve(create_app(engine), host=host, port=port, threads=8, ident="lienthong")
+
+
+@main.command("worker")
+@click.option("--batch", default=20, show_default=True, help="Jobs taken per round.")
+def worker_command(batch: int) -> None:
+    """Run a job worker (timers, handler runs, retries) until stopped."""
+    engine = build_engine()
+    runner = Worker(engine, batch=batch)
+    signal.signal(signal.SIGTERM, lambda *_: runner.stop())
+    try:
+        runner.run()
+    except KeyboardInterrupt:
+        runner.stop()
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+def deploy(paths: tuple[str, ...]) -> None:
+    """Deploy BPMN/DMN files (or folders of them) as one deployment."""
+    engine = build_engine()
+    files = [f for p in map(Path, paths) for f in (sorted(p.glob("*")) if p.is_dir() else [p]) if f.suffix in (".bpmn", ".dmn")]
+    try:
+        result = engine.deploy({f.name: f.read_bytes() for f in files}, source="lienthong deploy")
+    except DeploymentError as exc:
+        for problem in exc.problems:
+            click.echo(f"refused: {problem}", err=True)
+        sys.exit(1)
+    for definition in result.definitions:
+        click.echo(f"{'unchanged' if result.unchanged else 'deployed'}: {definition.kind} {definition.key} v{definition.version}")
+
+
+@main.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    Database(default_url()).migrate()
+    click.echo("schema is up to date")

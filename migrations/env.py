@@ -1,0 +1,14 @@
+"""Alembic environment: runs on the connection the engine hands over (engine/db.py)."""
+from alembic import context
+
+from engine.models import Base
+
+connection = context.config.attributes.get("connection")
+if connection is None:  # `alembic` run by hand: read DATABASE_URL like the service does
+    from engine.db import Database, default_url
+
+    connection = Database(default_url()).engine.connect()
+
+context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+with context.begin_transaction():
+    context.run_migrations()
