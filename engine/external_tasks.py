@@ -34,7 +34,7 @@ class LockedTask:
     id: str
     topic: str
     worker_id: str
-    lock_expiration_time: object
+    lock_expires_at: object
     instance_id: str
     definition_id: str
     definition_key: str

@@ -148,7 +148,7 @@ class Runtime:
             row.workflow = None
         else:
             row.workflow = workflow_to_dict(workflow)
-        self.session.flush([row])
+        self.session.flush()
 
         self._write_history(history, now)
         self._save_variables()
@@ -242,7 +242,7 @@ class Runtime:
             form_key=getattr(task.task_spec.form, "key", None) or ext.get("formKey"),
         )
         self.session.add(row)
-        self.session.flush([row])
+        self.session.flush()
         for group in self._names(task, ext.get("candidateGroups")):
             self.session.add(m.IdentityLink(task_id=row.id, type="candidate", group_id=group))
         for user in self._names(task, ext.get("candidateUsers")):

@@ -205,7 +205,7 @@ class ProcessEngine:
                     called_elements=p.called_elements, decision_refs=p.decision_refs,
                     start_messages=p.start_messages, startable=p.startable)
                 session.add(row)
-                session.flush([row])
+                session.flush()
                 self._subscribe_start_messages(session, row)
                 result.definitions.append(DeployedDefinition(row.id, row.key, row.version, row.name, row.resource_name, "process"))
             self._log(session, "Create", "Deployment", user_id, deployment_id=deployment.id,

@@ -6,9 +6,16 @@ refusing it outright stops billion-laughs and external-entity files before any e
 """
 from __future__ import annotations
 
+import re
+
 from lxml import etree
 
 from .errors import DeploymentError, Problem
+
+_NO_DOCTYPE = "a DOCTYPE declaration is not allowed (entities and DTDs are refused)"
+# Checked on the raw bytes, so that no entity trick reaches the parser (UTF-16 files are caught
+# by the parser-level check below).
+_DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 
 _PARSER = etree.XMLParser(
     resolve_entities=False,
@@ -24,12 +31,12 @@ def parse_untrusted(content: bytes, filename: str) -> etree._Element:
     """Return the root element, or raise DeploymentError naming the file and the reason."""
     if isinstance(content, str):
         content = content.encode("utf-8")
+    if _DOCTYPE.search(content):
+        raise DeploymentError([Problem(filename, None, _NO_DOCTYPE)])
     try:
         tree = etree.fromstring(content, parser=_PARSER).getroottree()
     except etree.XMLSyntaxError as exc:
         raise DeploymentError([Problem(filename, None, f"not well-formed XML: {exc}")]) from None
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
-        raise DeploymentError(
-            [Problem(filename, None, "a DOCTYPE declaration is not allowed (entities and DTDs are refused)")]
-        )
+        raise DeploymentError([Problem(filename, None, _NO_DOCTYPE)])
     return tree.getroot()
