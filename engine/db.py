@@ -30,12 +30,18 @@ class Database:
         else:
             engine_options.setdefault("pool_pre_ping", True)
         self.engine: Engine = create_engine(self.url, echo=echo, **engine_options)
+        self._reader: Engine = self.engine
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             # SQLite's driver opens transactions lazily; take the write lock at BEGIN instead, so two
             # writers never both read then fail to upgrade (Camunda's one-writer-wins, without deadlock).
             event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+            # Readers take no write lock: in WAL mode they see the last commit and never wait for writers.
+            self._reader = create_engine(self.url, echo=echo, **engine_options)
+            event.listen(self._reader, "connect", _sqlite_pragmas)
+            event.listen(self._reader, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(self._reader, expire_on_commit=False)
 
     @property
     def is_sqlite(self) -> bool:
@@ -63,6 +69,16 @@ class Database:
         finally:
             session.close()
 
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session for queries only: it never takes SQLite's write lock."""
+        session = self._read_sessions()
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+
     def migrate(self) -> None:
         """Bring the schema up to date (idempotent)."""
         from alembic import command
@@ -76,6 +92,7 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        self._reader.dispose()
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -64,3 +64,7 @@ class ConcurrentModification(EngineError):
     """Someone else changed the same instance first (HTTP 409)."""
 
     kind = "OptimisticLockingException"
+
+
+class TaskAlreadyClaimed(ConcurrentModification):
+    kind = "TaskAlreadyClaimedException"

@@ -70,10 +70,10 @@ def validate(form, variables: dict, schemas: FormRegistry) -> dict:
     for field in getattr(form, "fields", []):
         problems = []
         present = field.id in variables and variables[field.id] not in (None, "")
-        if field.has_validation("readonly") and field.id in variables:
+        if _has(field, "readonly") and field.id in variables:
             problems.append("is read-only")
         elif not present:
-            if field.has_validation("required"):
+            if _has(field, "required"):
                 problems.append("is required")
         else:
             try:
@@ -86,6 +86,11 @@ def validate(form, variables: dict, schemas: FormRegistry) -> dict:
     if errors:
         raise InvalidRequest("Invalid form data: " + "; ".join(f"{k} {', '.join(v)}" for k, v in errors.items()), errors)
     return values
+
+
+def _has(field, constraint: str) -> bool:
+    # Spiff's FormField.has_validation() looks at the config, which `required` and `readonly` lack.
+    return any(rule.name == constraint for rule in field.validation)
 
 
 def _convert(field, value):

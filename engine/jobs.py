@@ -127,7 +127,7 @@ class JobExecutor:
 
     def _context(self, job: ClaimedJob) -> TaskContext:
         engine = self.engine
-        with engine.db.session() as session:
+        with engine.db.reading() as session:
             instance = session.get(m.ProcessInstance, job.instance_id)
             spec, subprocesses = engine.specs_for(session, instance.definition_id, instance.bindings)
             task_spec = next(s.task_specs[job.activity_id] for s in (spec, *subprocesses.values())

@@ -196,7 +196,7 @@ def instances_by_id(session: Session, ids: Iterable[str]) -> dict[str, Row]:
 
 def _historic_instances(
     *, instance_id=None, instance_ids=None, business_key=None, definition_id=None, definition_key=None,
-    finished=None, unfinished=None, started_before=None, started_after=None, started_by=None, state=None,
+    finished=None, unfinished=None, started_before=None, started_after=None, started_by=None,
 ) -> Select:
     stmt = select(
         *_INSTANCE_COLUMNS,
@@ -207,7 +207,7 @@ def _historic_instances(
         stmt,
         (ProcessInstance.id, instance_id), (ProcessInstance.business_key, business_key),
         (ProcessInstance.definition_id, definition_id), (ProcessInstance.definition_key, definition_key),
-        (ProcessInstance.start_user_id, started_by), (ProcessInstance.state, state),
+        (ProcessInstance.start_user_id, started_by),
     )
     if instance_ids:
         stmt = stmt.where(ProcessInstance.id.in_(instance_ids))

@@ -64,7 +64,7 @@ class Runtime:
         if row is None:
             raise NotFound(f"Process instance '{instance_id}' does not exist")
         if row.workflow is None:
-            raise EngineError(f"Process instance '{instance_id}' has ended")
+            raise NotFound(f"Process instance '{instance_id}' has ended ({row.state.lower()})")
         spec, subprocess_specs = engine.specs_for(session, row.definition_id, row.bindings)
         script_engine = engine.script_engine_for(session, row.bindings)
         workflow = workflow_from_dict(row.workflow, spec, subprocess_specs, script_engine)

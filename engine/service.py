@@ -30,7 +30,7 @@ from .bpmn.script_engine import ExpressionScriptEngine
 from .clock import SystemClock
 from .db import Database
 from .definitions import SpecCache, checksum, parse_deployment
-from .errors import ConcurrentModification, EngineError, InvalidRequest, NotFound
+from .errors import ConcurrentModification, EngineError, InvalidRequest, NotFound, TaskAlreadyClaimed
 from .handlers import HandlerRegistry
 from .handlers import registry as default_handlers
 from .external_tasks import ExternalTasks
@@ -67,10 +67,6 @@ class CorrelationResult:
     instance_id: str
     business_key: str | None
     definition_id: str
-
-
-class TaskAlreadyClaimed(ConcurrentModification):
-    kind = "TaskAlreadyClaimedException"
 
 
 class ProcessEngine:
@@ -241,7 +237,7 @@ class ProcessEngine:
                                             activity_id=definition.key, created=self.clock.now()))
 
     def resource_content(self, definition_id: str) -> tuple[str, bytes]:
-        with self.db.session() as session:
+        with self.db.reading() as session:
             definition = session.get(m.ProcessDefinition, definition_id)
             if definition is None:
                 raise NotFound(f"Process definition '{definition_id}' does not exist")
@@ -275,7 +271,7 @@ class ProcessEngine:
             self._log(session, "Delete", "ProcessInstance", actor, instance_id=instance_id, reason=reason)
 
     def instance_variables(self, instance_id: str) -> dict:
-        with self.db.session() as session:
+        with self.db.reading() as session:
             if session.get(m.ProcessInstance, instance_id) is None:
                 raise NotFound(f"Process instance '{instance_id}' does not exist")
             return self._variables(session, instance_id)
@@ -345,7 +341,7 @@ class ProcessEngine:
 
     def form_variables(self, task_id: str) -> dict:
         """The task's formData fields (defaults, then current values), or all variables if it has none."""
-        with self.db.session() as session:
+        with self.db.reading() as session:
             row = self._open_task(session, task_id)
             variables = self._variables(session, row.instance_id)
             instance = session.get(m.ProcessInstance, row.instance_id)

@@ -64,6 +64,9 @@ CAMUNDA_CODE = {
     "script": "scripts are not run by this engine",
 }
 EXPRESSION_ATTRIBUTES = ("assignee", "candidateGroups", "candidateUsers", "dueDate", "followUpDate", "priority")
+# SpiffWorkflow names its own internal tasks so; an element with such an id would collide.
+RESERVED_IDS = {"Start", "End"}
+RESERVED_SUFFIXES = (".BoundaryEventSplit", ".BoundaryEventJoin", ".EndJoin", ".StartEventSplit", ".StartEventJoin")
 DECISION_MAPPINGS = {None, "singleEntry", "singleResult", "collectEntries", "resultList"}
 
 
@@ -118,6 +121,8 @@ def _check_scope(scope, refuse, reach: Reach) -> None:
 
 
 def _check_node(node, name: str, refuse, reach: Reach) -> None:
+    if node.get("id") in RESERVED_IDS or any(node.get("id", "").endswith(s) for s in RESERVED_SUFFIXES):
+        refuse(node, f"the id '{node.get('id')}' is reserved by the engine; give the element another id")
     for child in node.iter():
         if child is node:
             continue

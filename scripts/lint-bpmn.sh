@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Lint every BPMN diagram in workflows/ and tests/fixtures/bpmn/ with bpmnlint and the
+# Lint every BPMN diagram in workflows/, tests/fixtures/bpmn/ and examples/ with bpmnlint and the
 # repository's .bpmnlintrc (bpmnlint:recommended + camunda-compat Camunda Platform 7 rules).
 #
 #   bash scripts/lint-bpmn.sh            # or: npm run lint:bpmn
@@ -18,7 +18,7 @@ if [ ! -x "$bpmnlint" ]; then
 fi
 
 files=()
-for dir in workflows tests/fixtures/bpmn; do
+for dir in workflows tests/fixtures/bpmn examples; do
   [ -d "$dir" ] || continue
   while IFS= read -r -d '' f; do
     files+=("$f")

@@ -75,13 +75,17 @@ def duration_from(text: str, start: datetime) -> timedelta:
     return TimerEventDefinition.get_timedelta_from_start(TimerEventDefinition.parse_iso_duration(text.strip()), start)
 
 
+# As in Camunda, a timer never fires in the command that reaches it, even when it is due
+# already: it becomes a job, and the worker fires it (so a timer is always its own transaction).
+
+
 class ClockTimeDate(TimeDateEventDefinition):
     def has_fired(self, my_task):
         due = my_task._get_internal_data("event_value")
         if due is None:
             text = my_task.workflow.script_engine.evaluate(my_task, self.expression)
-            due = parse_datetime(str(text), _local_zone(my_task)).isoformat()
-            my_task._set_internal_data(event_value=due)
+            my_task._set_internal_data(event_value=parse_datetime(str(text), _local_zone(my_task)).isoformat())
+            return False
         if datetime.fromisoformat(due) <= _clock_now(my_task):
             my_task._set_internal_data(event_fired=True)
         return my_task._get_internal_data("event_fired", False)
@@ -93,8 +97,8 @@ class ClockDuration(DurationTimerEventDefinition):
         if due is None:
             text = my_task.workflow.script_engine.evaluate(my_task, self.expression)
             now = _clock_now(my_task)
-            due = (now + duration_from(str(text), now)).isoformat()
-            my_task._set_internal_data(event_value=due)
+            my_task._set_internal_data(event_value=(now + duration_from(str(text), now)).isoformat())
+            return False
         if datetime.fromisoformat(due) <= _clock_now(my_task):
             my_task._set_internal_data(event_fired=True)
         return my_task._get_internal_data("event_fired", False)
@@ -108,7 +112,8 @@ class ClockCycle(CycleTimerEventDefinition):
         now = _clock_now(my_task)
         if state is None:
             text = str(my_task.workflow.script_engine.evaluate(my_task, self.expression))
-            state = self._first_state(text, now, _local_zone(my_task))
+            my_task._set_internal_data(event_value=self._first_state(text, now, _local_zone(my_task)))
+            return False
         ready = False
         if state["cycles"] != 0:
             due = datetime.fromisoformat(state["next"])

@@ -1,0 +1,53 @@
+"""The Flask application: the Camunda 7 compatible REST API under /engine-rest, with its OpenAPI
+document at /openapi.json and Swagger UI at /swagger-ui."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from flask import Flask, redirect, url_for
+from flask_smorest import Api
+
+from . import errors
+from .common import EXTENSION
+from .engine_rest import BLUEPRINTS
+from .schemas import TypedValueSchema
+
+URL_PREFIX = "/engine-rest"
+
+DEFAULTS = {
+    "API_TITLE": "lienthong",
+    "API_VERSION": "1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/",
+    "OPENAPI_JSON_PATH": "openapi.json",
+    "OPENAPI_SWAGGER_UI_PATH": "/swagger-ui",
+    "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+    # BPMN files are small; a bigger upload is a mistake or an attack (answered 413).
+    "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+}
+
+
+class _Api(Api):
+    ERROR_SCHEMA = errors.ErrorSchema
+
+
+def create_app(engine, config: Mapping[str, Any] | None = None) -> Flask:
+    """The API over one ProcessEngine; `config` overrides the defaults above."""
+    app = Flask(__name__)
+    app.config.update(DEFAULTS)
+    app.config.update(config or {})
+    app.json.sort_keys = False  # keep Camunda's property order
+    app.json.ensure_ascii = False  # Vietnamese names stay readable
+    app.extensions[EXTENSION] = engine
+
+    api = _Api(app)
+    api.spec.components.schema("TypedValue", schema=TypedValueSchema)
+    errors.register(app)  # after Api(): replaces flask-smorest's own HTTPException handler
+    for blueprint in BLUEPRINTS:
+        api.register_blueprint(blueprint, url_prefix=URL_PREFIX)
+
+    @app.get("/")
+    def index():
+        return redirect(url_for("api-docs.openapi_swagger_ui"))
+
+    return app

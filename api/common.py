@@ -1,0 +1,101 @@
+"""What every route shares: the engine, the acting user, the argument parser, small answers."""
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from typing import Any, NoReturn
+
+import flask_smorest
+from flask import Response, current_app, jsonify, request
+from sqlalchemy.orm import Session
+from webargs import core
+from webargs.flaskparser import FlaskParser
+
+from engine.errors import InvalidRequest, NotFound
+from engine.variables import to_typed_map
+
+EXTENSION = "lienthong"
+USER_HEADER = "X-User-Id"
+_FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+def engine():
+    return current_app.extensions[EXTENSION]
+
+
+def reading() -> AbstractContextManager[Session]:
+    """A session for one read query (the engine's commands open their own)."""
+    return engine().db.reading()
+
+
+def actor() -> str | None:
+    """Who acts: the X-User-Id header (authentication, if any, happens in front of this service)."""
+    return request.headers.get(USER_HEADER) or None
+
+
+def found(row: Any, message: str) -> Any:
+    if row is None:
+        raise NotFound(message)
+    return row
+
+
+def no_content() -> Response:
+    return Response(status=204)
+
+
+def typed_variables(values: dict) -> Response:
+    """A Camunda variables map (`{name: {value, type, valueInfo}}`) as the whole body."""
+    return jsonify(to_typed_map(values))
+
+
+def self_link(path: str) -> list[dict]:
+    """Camunda's `links` entry pointing at the resource itself."""
+    href = request.host_url.rstrip("/") + "/engine-rest" + path
+    return [{"method": "GET", "href": href, "rel": "self"}]
+
+
+class _Parser(FlaskParser):
+    """webargs, answering bad input the way the engine answers a bad command (400, Camunda shape)."""
+
+    DEFAULT_VALIDATION_STATUS = 400
+
+    def _raw_load_json(self, req):
+        # Camunda clients do not all send `Content-Type: application/json`; a body that is not a
+        # form is read as JSON, so a forgotten header cannot silently drop the variables.
+        if req.mimetype in _FORM_TYPES:
+            return core.missing
+        return core.parse_json(req.get_data(cache=True))
+
+    def _handle_invalid_json_error(self, error, req, *args, **kwargs) -> NoReturn:
+        raise InvalidRequest(f"Malformed JSON body: {error}")
+
+    def handle_error(self, error, req, schema, *, error_status_code, error_headers) -> NoReturn:
+        field_errors = _flatten(error.messages)
+        summary = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in field_errors.items())
+        raise InvalidRequest(f"Invalid request: {summary}", field_errors)
+
+
+def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """webargs nests errors by location and field; callers want `{"userId": [...]}`."""
+    if isinstance(messages, dict):
+        flat: dict[str, list[str]] = {}
+        for key, value in messages.items():
+            if not prefix and key in ("json", "query", "querystring", "form", "files", "view_args"):
+                name = ""
+            elif key == "_schema":
+                name = prefix or "body"
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
+            flat.update(_flatten(value, name))
+        return flat
+    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        return {prefix or "body": list(messages)}
+    if isinstance(messages, list):
+        flat = {}
+        for index, value in enumerate(messages):
+            flat.update(_flatten(value, f"{prefix}[{index}]"))
+        return flat
+    return {prefix or "body": [str(messages)]}
+
+
+class Blueprint(flask_smorest.Blueprint):
+    ARGUMENTS_PARSER = _Parser()

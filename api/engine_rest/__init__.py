@@ -1,0 +1,17 @@
+"""The Camunda 7 compatible REST resources, one blueprint each, mounted under /engine-rest."""
+from __future__ import annotations
+
+from . import deployment, external_task, history, incident, job, message, process_definition, process_instance, task, version
+
+BLUEPRINTS = [
+    version.blp,
+    deployment.blp,
+    process_definition.blp,
+    process_instance.blp,
+    task.blp,
+    message.blp,
+    incident.blp,
+    job.blp,
+    history.blp,
+    external_task.blp,
+]

@@ -1,0 +1,137 @@
+"""Process definitions: list and read them, fetch their BPMN XML, start instances by key."""
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields
+
+from engine import queries
+
+from ..common import Blueprint, actor, engine, found, reading
+from ..schemas import Body, CountSchema, ListArgs, RowSchema, TypedVariables, csv_list, null_field, sort_field
+from .process_instance import StartedInstanceSchema, instance_answer
+
+blp = Blueprint("process-definition", __name__, description="Deployed process definitions")
+
+
+class ProcessDefinitionSchema(RowSchema):
+    id = fields.String()
+    key = fields.String()
+    category = null_field()
+    description = null_field()
+    name = fields.String()
+    version = fields.Integer()
+    resource = fields.String(attribute="resource_name")
+    deploymentId = fields.String(attribute="deployment_id")
+    diagram = null_field()
+    suspended = fields.Constant(False)
+    tenantId = null_field()
+    versionTag = fields.String(attribute="version_tag", dump_default=None)
+    historyTimeToLive = null_field()
+    startableInTasklist = fields.Boolean(attribute="startable", dump_default=True)
+
+
+class DefinitionFilter(ma.Schema):
+    definition_id = fields.String(data_key="processDefinitionId")
+    key = fields.String()
+    keys = csv_list(data_key="keysIn")
+    name = fields.String()
+    version = fields.Integer()
+    version_tag = fields.String(data_key="versionTag")
+    deployment_id = fields.String(data_key="deploymentId")
+    latest_version = fields.Boolean(data_key="latestVersion")
+    startable = fields.Boolean(data_key="startableInTasklist")
+
+
+class DefinitionListArgs(DefinitionFilter, ListArgs):
+    sort_by = sort_field(queries.definitions)
+
+
+class XmlSchema(ma.Schema):
+    id = fields.String()
+    bpmn20Xml = fields.String()
+
+
+class StartBody(Body):
+    variables = TypedVariables()
+    business_key = fields.String(data_key="businessKey", load_default=None, allow_none=True)
+    with_variables_in_return = fields.Boolean(data_key="withVariablesInReturn", load_default=False)
+
+
+def _latest(key: str):
+    with reading() as session:
+        row = queries.latest_definition(session, key)
+    return found(row, f"No matching process definition with key: {key} and no tenant-id")
+
+
+@blp.route("/process-definition", methods=["GET"])
+@blp.arguments(DefinitionListArgs, location="query")
+@blp.response(200, ProcessDefinitionSchema(many=True))
+def list_definitions(args):
+    with reading() as session:
+        return queries.definitions.list(session, **args)
+
+
+@blp.route("/process-definition/count", methods=["GET"])
+@blp.arguments(DefinitionFilter, location="query")
+@blp.response(200, CountSchema)
+def count_definitions(args):
+    with reading() as session:
+        return {"count": queries.definitions.count(session, **args)}
+
+
+@blp.route("/process-definition/key/<key>", methods=["GET"])
+@blp.response(200, ProcessDefinitionSchema)
+def get_latest_definition(key):
+    """The latest version of the definition with this key."""
+    return _latest(key)
+
+
+@blp.route("/process-definition/<definition_id>", methods=["GET"])
+@blp.response(200, ProcessDefinitionSchema)
+def get_definition(definition_id):
+    with reading() as session:
+        row = queries.definitions.first(session, definition_id=definition_id)
+    return found(row, f"No matching definition with id {definition_id}")
+
+
+@blp.route("/process-definition/key/<key>/xml", methods=["GET"])
+@blp.response(200, XmlSchema)
+def get_latest_xml(key):
+    return _xml(_latest(key).id)
+
+
+@blp.route("/process-definition/<definition_id>/xml", methods=["GET"])
+@blp.response(200, XmlSchema)
+def get_xml(definition_id):
+    return _xml(definition_id)
+
+
+def _xml(definition_id: str) -> dict:
+    _resource, content = engine().resource_content(definition_id)
+    return {"id": definition_id, "bpmn20Xml": content.decode("utf-8", errors="replace")}
+
+
+@blp.route("/process-definition/key/<key>/start", methods=["POST"])
+@blp.arguments(StartBody)
+@blp.response(200, StartedInstanceSchema)
+def start_by_key(body, key):
+    """Start an instance of the latest version; `withVariablesInReturn` adds its variables."""
+    return _start(key, body)
+
+
+@blp.route("/process-definition/key/<key>/submit-form", methods=["POST"])
+@blp.arguments(StartBody)
+@blp.response(200, StartedInstanceSchema)
+def submit_start_form(body, key):
+    """Camunda Tasklist's way to start: the same as /start."""
+    return _start(key, body)
+
+
+def _start(key: str, body: dict) -> dict:
+    instance_id = engine().start_instance(
+        key, body["variables"], business_key=body["business_key"], user_id=actor()
+    )
+    answer = instance_answer(instance_id)
+    if body["with_variables_in_return"]:
+        answer["variables"] = engine().instance_variables(instance_id)
+    return answer

@@ -1,0 +1,125 @@
+"""Running process instances: list, read, cancel, and read their variables."""
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields
+
+from engine import queries
+from engine.errors import NotFound
+from engine.variables import to_typed
+
+from ..common import Blueprint, actor, engine, found, no_content, reading, self_link, typed_variables
+from ..schemas import (
+    TYPED_VARIABLES_DOC,
+    CountSchema,
+    ListArgs,
+    RowSchema,
+    TypedValueSchema,
+    TypedVariables,
+    csv_list,
+    null_field,
+    sort_field,
+)
+
+blp = Blueprint("process-instance", __name__, description="Running process instances")
+
+
+class ProcessInstanceSchema(RowSchema):
+    links = fields.Method("_links", metadata={"type": "array"})
+    id = fields.String()
+    definitionId = fields.String(attribute="definition_id")
+    definitionKey = fields.String(attribute="definition_key")
+    businessKey = fields.String(attribute="business_key")
+    caseInstanceId = null_field()
+    ended = fields.Method("_ended", metadata={"type": "boolean"})
+    suspended = fields.Constant(False)
+    tenantId = null_field()
+
+    def _links(self, row):
+        return self_link(f"/process-instance/{row['id']}")
+
+    def _ended(self, row):
+        return row["state"] != queries.ACTIVE
+
+
+class StartedInstanceSchema(ProcessInstanceSchema):
+    variables = TypedVariables(metadata={"description": "Only with withVariablesInReturn"})
+
+
+class InstanceFilter(ma.Schema):
+    instance_ids = csv_list(data_key="processInstanceIds")
+    business_key = fields.String(data_key="businessKey")
+    definition_key = fields.String(data_key="processDefinitionKey")
+    definition_id = fields.String(data_key="processDefinitionId")
+    active = fields.Boolean()
+    suspended = fields.Boolean()
+    with_incident = fields.Boolean(data_key="withIncident")
+
+
+class InstanceListArgs(InstanceFilter, ListArgs):
+    sort_by = sort_field(queries.instances)
+
+
+class CancelArgs(ma.Schema):
+    fail_if_not_exists = fields.Boolean(data_key="failIfNotExists", load_default=True)
+    # Not in Camunda's REST API (its engine API has it): recorded as the instance's deleteReason.
+    delete_reason = fields.String(data_key="deleteReason", load_default=None)
+
+
+def instance_answer(instance_id: str) -> dict:
+    """The instance a command just touched, in any state, as a plain dict for the schema."""
+    with reading() as session:
+        row = queries.instances_by_id(session, [instance_id]).get(instance_id)
+    return dict(found(row, f"Process instance with id {instance_id} does not exist")._mapping)
+
+
+@blp.route("/process-instance", methods=["GET"])
+@blp.arguments(InstanceListArgs, location="query")
+@blp.response(200, ProcessInstanceSchema(many=True))
+def list_instances(args):
+    with reading() as session:
+        return queries.instances.list(session, **args)
+
+
+@blp.route("/process-instance/count", methods=["GET"])
+@blp.arguments(InstanceFilter, location="query")
+@blp.response(200, CountSchema)
+def count_instances(args):
+    with reading() as session:
+        return {"count": queries.instances.count(session, **args)}
+
+
+@blp.route("/process-instance/<instance_id>", methods=["GET"])
+@blp.response(200, ProcessInstanceSchema)
+def get_instance(instance_id):
+    with reading() as session:
+        row = queries.instances.first(session, instance_ids=[instance_id])
+    return found(row, f"Process instance with id {instance_id} does not exist")
+
+
+@blp.route("/process-instance/<instance_id>", methods=["DELETE"])
+@blp.arguments(CancelArgs, location="query")
+@blp.response(204)
+def cancel_instance(args, instance_id):
+    """Cancel a running instance (its history records state EXTERNALLY_TERMINATED)."""
+    try:
+        engine().cancel_instance(instance_id, reason=args["delete_reason"], actor=actor())
+    except NotFound:
+        if args["fail_if_not_exists"]:
+            raise
+    return no_content()
+
+
+@blp.route("/process-instance/<instance_id>/variables", methods=["GET"])
+@blp.response(200, TYPED_VARIABLES_DOC)
+def get_variables(instance_id):
+    return typed_variables(engine().instance_variables(instance_id))
+
+
+@blp.route("/process-instance/<instance_id>/variables/<name>", methods=["GET"])
+@blp.response(200, TypedValueSchema)
+def get_variable(instance_id, name):
+    values = engine().instance_variables(instance_id)
+    if name not in values:
+        raise NotFound(f"process instance variable with name {name} does not exist")
+    return to_typed(values[name])
