@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from flask import Flask, redirect, url_for
+import swagger_ui_bundle
+from flask import Flask, redirect, send_from_directory, url_for
 from flask_smorest import Api
 
 from . import errors
@@ -21,7 +22,8 @@ DEFAULTS = {
     "OPENAPI_URL_PREFIX": "/",
     "OPENAPI_JSON_PATH": "openapi.json",
     "OPENAPI_SWAGGER_UI_PATH": "/swagger-ui",
-    "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+    # Served from the swagger-ui-bundle package, so the UI works without any network.
+    "OPENAPI_SWAGGER_UI_URL": "/swagger-ui-assets/",
     # BPMN files are small; a bigger upload is a mistake or an attack (answered 413).
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
 }
@@ -49,5 +51,9 @@ def create_app(engine, config: Mapping[str, Any] | None = None) -> Flask:
     @app.get("/")
     def index():
         return redirect(url_for("api-docs.openapi_swagger_ui"))
+
+    @app.get("/swagger-ui-assets/<path:filename>")
+    def swagger_ui_assets(filename):
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename, max_age=86400)
 
     return app
