@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.defaults import CallActivity, SubWorkflowTask
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from . import dmn
 from .bpmn.parser import EngineParser
 from .bpmn.serializer import spec_from_dict, spec_to_dict
+from .bpmn.specs import ClockCycle, ClockDuration, ClockTimeDate
 from .errors import DeploymentError, Problem
 from .validation import BPMN, Reach, check_bpmn
 from .xml import parse_untrusted
@@ -43,6 +45,8 @@ class ParsedProcess:
     decision_refs: list[str]
     start_messages: list[str]
     startable: bool
+    # [{"activityId", "kind": date|duration|cycle, "expression"}]: scheduled per definition version
+    start_timers: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -161,6 +165,7 @@ def _build_process(parser: EngineParser, process, filename: str, content: bytes)
     embedded, called, decisions = {}, set(), set()
     _collect(parser, spec, embedded, called, decisions)
     starts = spec.start.outputs  # the process's top-level start events
+    start_timers = _lift_start_timers(starts)
     start_messages = sorted({ts.event_definition.name for ts in starts if ts.extensions["activityType"] == "messageStartEvent"})
     startable = any(ts.extensions["activityType"] == "startEvent" for ts in starts)
     return ParsedProcess(
@@ -174,7 +179,23 @@ def _build_process(parser: EngineParser, process, filename: str, content: bytes)
         decision_refs=sorted(decisions),
         start_messages=start_messages,
         startable=startable,
+        start_timers=start_timers,
     )
+
+
+_TIMER_KINDS = {ClockTimeDate: "date", ClockDuration: "duration", ClockCycle: "cycle"}
+
+
+def _lift_start_timers(starts) -> list[dict]:
+    """A timer start event's schedule belongs to the definition (a job starts each instance);
+    inside the instance the event is then a plain start."""
+    timers = []
+    for start in starts:
+        kind = _TIMER_KINDS.get(type(getattr(start, "event_definition", None)))
+        if kind is not None:
+            timers.append({"activityId": start.bpmn_id, "kind": kind, "expression": start.event_definition.expression})
+            start.event_definition = NoneEventDefinition()
+    return timers
 
 
 def _collect(parser, spec, embedded: dict, called: set, decisions: set) -> None:

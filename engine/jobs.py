@@ -12,6 +12,7 @@ On PostgreSQL, workers claim with FOR UPDATE SKIP LOCKED, so any number can shar
 from __future__ import annotations
 
 import logging
+import os
 import time
 import traceback
 from dataclasses import dataclass
@@ -71,10 +72,10 @@ class ClaimedJob:
 
 
 class JobExecutor:
-    lock_duration = timedelta(minutes=5)
-
     def __init__(self, engine):
         self.engine = engine
+        # How long a claimed job stays locked; a job whose worker died is taken again after it.
+        self.lock_duration = timedelta(seconds=float(os.environ.get("LIENTHONG_JOB_LOCK_SECONDS", "300")))
 
     def run_due(self, limit: int) -> int:
         claimed = self.claim(limit)
@@ -102,7 +103,8 @@ class JobExecutor:
     def execute(self, job: ClaimedJob) -> str:
         started = time.perf_counter()
         try:
-            outcome = self._fire_timers(job) if job.type == "timer" else self._run_handler(job)
+            run = {"timer": self._fire_timers, "timer-start": self._start_by_timer}.get(job.type, self._run_handler)
+            outcome = run(job)
         except Exception as exc:  # noqa: BLE001 - any failure of a job is recorded, never lost
             outcome = self._fail(job, exc)
         log.info("job %s", outcome, extra={
@@ -196,6 +198,27 @@ class JobExecutor:
             if remaining is not None:  # a cycle with more to come, or not yet due
                 remaining.lock_owner, remaining.lock_expires_at = None, None
             return "fired"
+
+
+    def _start_by_timer(self, job: ClaimedJob) -> str:
+        engine = self.engine
+        with engine.command() as session:
+            row = session.get(m.Job, job.id)
+            if row is None or row.lock_owner != engine.worker_id:
+                return "stale"
+            definition = session.get(m.ProcessDefinition, row.definition_id)
+            runtime = Runtime.start(engine, session, definition, {}, None, None)
+            runtime.step()
+            runtime.save()
+            schedule = dict(row.schedule or {})
+            if schedule and schedule["cycles"] != 1:
+                schedule["cycles"] = schedule["cycles"] - 1 if schedule["cycles"] > 0 else -1
+                row.schedule, row.due_at = schedule, row.due_at + timedelta(seconds=schedule["step"])
+                row.lock_owner, row.lock_expires_at = None, None
+            else:
+                session.delete(row)
+            log.info("instance started by timer", extra={"instance": runtime.row.id, "definition": definition.id})
+            return "started"
 
 
 def throw_bpmn_error(runtime: Runtime, task, error: BpmnError) -> None:

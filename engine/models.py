@@ -92,6 +92,7 @@ class ProcessDefinition(Base):
     # Message names of message start events; a none start event makes it startable by key.
     start_messages: Mapped[list] = mapped_column(JSON, default=list)
     startable: Mapped[bool] = mapped_column(Boolean, default=True)
+    start_timers: Mapped[list] = mapped_column(JSON, default=list)
 
 
 class DecisionDefinition(Base):
@@ -209,8 +210,9 @@ class Job(Base):
     __table_args__ = (Index("ix_job_due", "due_at", "retries"),)
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
-    type: Mapped[str] = mapped_column(String(32))  # service-task | timer
-    instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    type: Mapped[str] = mapped_column(String(32))  # service-task | timer | timer-start
+    # None for a timer-start job, which belongs to a definition and starts instances.
+    instance_id: Mapped[str | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
     definition_id: Mapped[str] = mapped_column(String(64))
     definition_key: Mapped[str] = mapped_column(String(255))
     activity_id: Mapped[str] = mapped_column(String(255))
@@ -225,6 +227,8 @@ class Job(Base):
     exception_message: Mapped[str | None] = mapped_column(Text)
     exception_stacktrace: Mapped[str | None] = mapped_column(Text)
     priority: Mapped[int] = mapped_column(Integer, default=0)
+    # A timer-start job's schedule: {"cycles": left (-1: forever), "step": seconds}.
+    schedule: Mapped[dict | None] = mapped_column(JSON)
     created: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

@@ -14,8 +14,6 @@ import uuid
 from datetime import datetime
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
-from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.defaults import InclusiveGateway, ParallelGateway
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.specs.user_task import UserTask
@@ -27,7 +25,7 @@ from sqlalchemy.orm import Session
 from . import models as m
 from .bpmn.script_engine import ExpressionScriptEngine, run_task, scope_of, variables_for
 from .bpmn.serializer import workflow_from_dict, workflow_to_dict
-from .bpmn.specs import ExternalServiceTask, next_due, parse_datetime
+from .bpmn.specs import ExternalServiceTask, messages_of, next_due, parse_datetime, timer_of
 from .errors import EngineError, ExpressionError, NotFound
 from .expressions import compile_expression
 from .variables import json_default, type_of
@@ -139,6 +137,9 @@ class Runtime:
         workflow = self.workflow
         row = self.row
         tasks = [t for t in workflow.get_tasks() if "activityType" in (getattr(t.task_spec, "extensions", None) or {})]
+        if row.start_activity_id is None:
+            row.start_activity_id = next((t.task_spec.bpmn_id for t in tasks if t.task_spec in workflow.spec.start.outputs
+                                          and t.state == TaskState.COMPLETED), None)
         history = self._plan_history(tasks)  # marks tasks, so it must precede serialization
         # The instance row first: a concurrent command that loaded the same revision fails here,
         # before it has written anything else.
@@ -159,8 +160,8 @@ class Runtime:
         waiting = list(workflow.event_manager.tasks.values())
         self._save_user_tasks([t for t in ready if isinstance(t.task_spec, UserTask)], now)
         self._save_service_tasks([t for t in ready if isinstance(t.task_spec, ExternalServiceTask)], now)
-        self._save_timers([t for t in waiting if isinstance(t.task_spec.event_definition, TimerEventDefinition)], now)
-        self._save_subscriptions([t for t in waiting if isinstance(t.task_spec.event_definition, MessageEventDefinition)], now)
+        self._save_timers([t for t in waiting if timer_of(t) is not None], now)
+        self._save_subscriptions(waiting, now)
 
     def _clear_runtime_rows(self) -> None:
         instance_id = self.row.id
@@ -231,14 +232,14 @@ class Runtime:
     def _add_user_task(self, task, now: datetime) -> None:
         ext = task.task_spec.extensions
         assignee = self.evaluate(task, ext.get("assignee"))
-        priority = self.evaluate(task, ext.get("priority"))
+        priority = self._number(task, ext.get("priority"), "camunda:priority", 50)
         row = m.Task(
             id=str(task.id), instance_id=self.row.id, definition_id=self.row.definition_id,
             definition_key=self.row.definition_key, business_key=self.row.business_key,
             activity_id=task.task_spec.bpmn_id, name=task.task_spec.bpmn_name,
             description=task.task_spec.documentation, assignee=assignee or None, created=now,
             due=self._moment(task, ext.get("dueDate")), follow_up=self._moment(task, ext.get("followUpDate")),
-            priority=int(priority) if priority not in (None, "") else 50,
+            priority=priority,
             form_key=getattr(task.task_spec.form, "key", None) or ext.get("formKey"),
         )
         self.session.add(row)
@@ -252,6 +253,15 @@ class Runtime:
 
     def _activity(self, activity_id: str) -> m.ActivityInstance:
         return self.session.scalars(select(m.ActivityInstance).where(m.ActivityInstance.id == activity_id)).one()
+
+    def _number(self, task, text, what: str, default: int) -> int:
+        value = self.evaluate(task, text)
+        if value in (None, ""):
+            return default
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ExecutionError(f"{task.task_spec.bpmn_id}: {what} '{value}' is not a whole number") from None
 
     def _names(self, task, text) -> list[str]:
         value = self.evaluate(task, text)
@@ -291,7 +301,7 @@ class Runtime:
             common = dict(
                 id=new_id(), instance_id=self.row.id, definition_id=self.row.definition_id,
                 definition_key=self.row.definition_key, activity_id=task.task_spec.bpmn_id, task_id=task_id,
-                created=now, priority=int(self.evaluate(task, ext.get("taskPriority")) or 0),
+                created=now, priority=self._number(task, ext.get("taskPriority"), "camunda:taskPriority", 0),
             )
             if topic in self.engine.handlers:
                 retries, _ = self.engine.retry_policy(ext.get("retryCycle"))
@@ -323,7 +333,7 @@ class Runtime:
             ))
 
     def _save_subscriptions(self, waiting, now: datetime) -> None:
-        wanted = {(t.task_spec.event_definition.name, t.task_spec.bpmn_id) for t in waiting}
+        wanted = {(name, t.task_spec.bpmn_id) for t in waiting for name in messages_of(t)}
         stored = {(s.event_name, s.activity_id): s for s in self.session.scalars(
             select(m.EventSubscription).where(m.EventSubscription.instance_id == self.row.id))}
         for key, subscription in stored.items():

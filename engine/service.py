@@ -27,6 +27,7 @@ from SpiffWorkflow.util.task import TaskState
 from . import dmn, forms
 from . import models as m
 from .bpmn.script_engine import ExpressionScriptEngine
+from .bpmn.specs import first_start
 from .clock import SystemClock
 from .db import Database
 from .definitions import SpecCache, checksum, parse_deployment
@@ -199,10 +200,11 @@ class ProcessEngine:
                     id=f"{p.key}:{version}:{new_id()}", key=p.key, version=version, name=p.name, version_tag=p.version_tag,
                     deployment_id=deployment.id, resource_name=p.resource_name, checksum=p.checksum, spec=p.spec,
                     called_elements=p.called_elements, decision_refs=p.decision_refs,
-                    start_messages=p.start_messages, startable=p.startable)
+                    start_messages=p.start_messages, startable=p.startable, start_timers=p.start_timers)
                 session.add(row)
                 session.flush()
                 self._subscribe_start_messages(session, row)
+                self._schedule_start_timers(session, row)
                 result.definitions.append(DeployedDefinition(row.id, row.key, row.version, row.name, row.resource_name, "process"))
             self._log(session, "Create", "Deployment", user_id, deployment_id=deployment.id,
                       definitions=[d.id for d in result.definitions])
@@ -235,6 +237,17 @@ class ProcessEngine:
         for message in definition.start_messages:
             session.add(m.EventSubscription(event_type="message", event_name=message, definition_id=definition.id,
                                             activity_id=definition.key, created=self.clock.now()))
+
+    def _schedule_start_timers(self, session: Session, definition: m.ProcessDefinition) -> None:
+        """The newest version's timer start events replace the older versions' schedules."""
+        for job in session.scalars(select(m.Job).where(m.Job.type == "timer-start", m.Job.definition_key == definition.key)):
+            session.delete(job)
+        now = self.clock.now()
+        for timer in definition.start_timers:
+            due, schedule = first_start(timer, now, self.timezone)
+            session.add(m.Job(id=new_id(), type="timer-start", instance_id=None, definition_id=definition.id,
+                              definition_key=definition.key, activity_id=timer["activityId"], task_id=timer["activityId"],
+                              due_at=due, retries=self.retry_policy(None)[0], schedule=schedule, created=now))
 
     def resource_content(self, definition_id: str) -> tuple[str, bytes]:
         with self.db.reading() as session:

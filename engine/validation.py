@@ -50,7 +50,7 @@ NOT_RUNNABLE = {
 }
 # Which event definitions each event may carry (None: no definition, a none event).
 ALLOWED_EVENTS = {
-    "startEvent": {None, "message"},
+    "startEvent": {None, "message", "timer"},
     "endEvent": {None, "error", "terminate"},
     "intermediateCatchEvent": {"message", "timer"},
     "intermediateThrowEvent": {None},
@@ -141,8 +141,14 @@ def _check_node(node, name: str, refuse, reach: Reach) -> None:
             refuse(node, f"{what} is not supported by this engine")
         if kind == "timer":
             _check_timer(node, refuse)
+            if name == "startEvent" and node.getparent().tag != B + "process":
+                refuse(node, "a timer start event inside a subprocess is not supported")
+            elif name == "startEvent" and is_expression("".join(node.itertext())):
+                refuse(node, "a timer start event needs a literal date, duration or cycle (no variables exist before the start)")
         if kind == "message" and name == "startEvent" and node.getparent().tag == B + "subProcess":
             refuse(node, "a message start event inside a subprocess is not supported")
+    if name == "eventBasedGateway":
+        _check_event_gateway(node, refuse)
     if name in ("serviceTask", "sendTask"):
         _check_service(node, refuse, reach)
     elif name == "businessRuleTask":
@@ -155,6 +161,14 @@ def _check_node(node, name: str, refuse, reach: Reach) -> None:
         value = node.get(C + attribute)
         if value is not None and is_expression(value):
             _compile(node, value, f"camunda:{attribute}", refuse)
+
+
+def _check_event_gateway(gateway, refuse) -> None:
+    scope = gateway.getparent()
+    targets = {f.get("targetRef") for f in scope.findall(B + "sequenceFlow") if f.get("sourceRef") == gateway.get("id")}
+    timers = [n for n in scope if n.get("id") in targets and n.find(f".//{B}timerEventDefinition") is not None]
+    if len(timers) > 1:
+        refuse(gateway, "an event-based gateway may wait for at most one timer")
 
 
 def _check_service(node, refuse, reach: Reach) -> None:

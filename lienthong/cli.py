@@ -4,12 +4,14 @@ Configuration comes from the environment, with defaults that work on a fresh mac
   DATABASE_URL                default sqlite:///var/lienthong.db
   LIENTHONG_EXTERNAL_TOPICS   topics served by remote workers (comma-separated, * allowed)
   LIENTHONG_TIMEZONE          zone of dates written without one (default Asia/Ho_Chi_Minh)
+  LIENTHONG_HANDLER_MODULES   more modules with @handler functions to import (comma-separated)
   LIENTHONG_LOG_FORMAT        json (default) or text
 """
 from __future__ import annotations
 
 import importlib
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -28,9 +30,11 @@ WORKFLOWS = Path("workflows")
 
 
 def build_engine() -> ProcessEngine:
-    # Importing the packages registers their handlers (@handler) and form schemas (@form_schema).
-    importlib.import_module("handlers")
-    importlib.import_module("forms")
+    # Importing the packages registers their handlers (@handler) and form schemas (@form_schema);
+    # LIENTHONG_HANDLER_MODULES names more modules to import (comma-separated).
+    extra = [name.strip() for name in os.environ.get("LIENTHONG_HANDLER_MODULES", "").split(",") if name.strip()]
+    for module in ["handlers", "forms", *extra]:
+        importlib.import_module(module)
     database = Database(default_url())
     database.migrate()
     return ProcessEngine(database)
@@ -116,3 +120,42 @@ def migrate() -> None:
     """Bring the database schema up to date."""
     Database(default_url()).migrate()
     click.echo("schema is up to date")
+
+
+def _table(rows: list[list], headers: list[str]) -> None:
+    widths = [max([len(h)] + [len(str(r[i])) for r in rows]) for i, h in enumerate(headers)]
+    click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths)))
+    for row in rows:
+        click.echo("  ".join(str(v).ljust(w) for v, w in zip(row, widths)))
+
+
+@main.command()
+@click.option("--limit", default=50, show_default=True)
+def jobs(limit: int) -> None:
+    """The job queue: what is due, locked, failing."""
+    from sqlalchemy import select
+
+    from engine import models as m
+
+    database = Database(default_url())
+    with database.reading() as session:
+        rows = session.scalars(select(m.Job).order_by(m.Job.due_at).limit(limit)).all()
+        _table([[j.id[:8], j.type, j.definition_key, j.activity_id, (j.instance_id or "-")[:8],
+                 j.due_at.isoformat(timespec="seconds"), j.retries, j.lock_owner or "-", (j.exception_message or "")[:60]]
+                for j in rows], ["job", "type", "process", "activity", "instance", "due", "retries", "locked by", "last error"])
+        click.echo(f"{len(rows)} job(s)")
+
+
+@main.command()
+def incidents() -> None:
+    """Open incidents: failures that need an operator (retry with PUT /engine-rest/job/{id}/retries)."""
+    from sqlalchemy import select
+
+    from engine import models as m
+
+    database = Database(default_url())
+    with database.reading() as session:
+        rows = session.scalars(select(m.Incident).order_by(m.Incident.created)).all()
+        _table([[i.created.isoformat(timespec="seconds"), i.type, i.instance_id[:8], i.activity_id, i.configuration,
+                 (i.message or "")[:80]] for i in rows], ["since", "type", "instance", "activity", "job", "message"])
+        click.echo(f"{len(rows)} open incident(s)")

@@ -18,6 +18,8 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimeDateEventDefinition,
     TimerEventDefinition,
 )
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.bpmn_spec_mixin import BpmnSpecMixin
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptEngineTask
 
@@ -150,12 +152,38 @@ TIMER_CLASSES = {
 }
 
 
+def _definitions(my_task) -> list:
+    definition = getattr(my_task.task_spec, "event_definition", None)
+    # An event-based gateway waits with the definitions of the events that follow it.
+    return list(definition.event_definitions) if isinstance(definition, MultipleEventDefinition) else [definition]
+
+
+def timer_of(my_task):
+    """The timer a waiting task waits for, if any (validation allows one per event or gateway)."""
+    return next((d for d in _definitions(my_task) if isinstance(d, TimerEventDefinition)), None)
+
+
+def messages_of(my_task) -> list[str]:
+    return [d.name for d in _definitions(my_task) if isinstance(d, MessageEventDefinition)]
+
+
 def next_due(my_task) -> datetime | None:
     """When a waiting timer task is due next (None when it will not fire again)."""
-    definition = my_task.task_spec.event_definition
+    definition = timer_of(my_task)
     value = my_task._get_internal_data("event_value")
     if value is None or my_task._get_internal_data("event_fired", False):
         return None
     if isinstance(definition, ClockCycle):
         return datetime.fromisoformat(value["next"]) if value["cycles"] != 0 else None
     return datetime.fromisoformat(value)
+
+
+def first_start(timer: dict, now: datetime, zone) -> tuple[datetime, dict | None]:
+    """When a timer start event first fires, and the schedule of the firings after it."""
+    expression = timer["expression"].strip()
+    if timer["kind"] == "date":
+        return parse_datetime(expression, zone), None
+    if timer["kind"] == "duration":
+        return now + duration_from(expression, now), None
+    state = ClockCycle._first_state(expression, now, zone)
+    return datetime.fromisoformat(state["next"]), {"cycles": state["cycles"], "step": state["duration"]}

@@ -1,14 +1,14 @@
 """initial schema
 
-Revision ID: 5610857e5de4
+Revision ID: 5d4e8327a635
 Revises: 
-Create Date: 2026-11-22 04:39:02.707421
+Create Date: 2026-11-22 04:59:02.717306
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '5610857e5de4'
+revision = '5d4e8327a635'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -72,6 +72,7 @@ def upgrade() -> None:
     sa.Column('decision_refs', sa.JSON(), nullable=False),
     sa.Column('start_messages', sa.JSON(), nullable=False),
     sa.Column('startable', sa.Boolean(), nullable=False),
+    sa.Column('start_timers', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['deployment_id'], ['deployment.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('key', 'version')
@@ -195,7 +196,7 @@ def upgrade() -> None:
     op.create_table('job',
     sa.Column('id', sa.String(length=64), nullable=False),
     sa.Column('type', sa.String(length=32), nullable=False),
-    sa.Column('instance_id', sa.String(length=64), nullable=False),
+    sa.Column('instance_id', sa.String(length=64), nullable=True),
     sa.Column('definition_id', sa.String(length=64), nullable=False),
     sa.Column('definition_key', sa.String(length=255), nullable=False),
     sa.Column('activity_id', sa.String(length=255), nullable=False),
@@ -210,6 +211,7 @@ def upgrade() -> None:
     sa.Column('exception_message', sa.Text(), nullable=True),
     sa.Column('exception_stacktrace', sa.Text(), nullable=True),
     sa.Column('priority', sa.Integer(), nullable=False),
+    sa.Column('schedule', sa.JSON(), nullable=True),
     sa.Column('created', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['instance_id'], ['process_instance.id'], ),
     sa.PrimaryKeyConstraint('id')
