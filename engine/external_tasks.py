@@ -7,18 +7,19 @@ again after retryTimeout; with no retries left it opens an incident.
 """
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import and_, or_, select
+from sqlalchemy import delete, or_, select
 
 from . import models as m
 from .errors import InvalidRequest, NotFound
 from .handlers import BpmnError
-from .jobs import throw_bpmn_error
-from .runtime import Runtime, new_id
+from .jobs import open_incident, throw_bpmn_error
+from .runtime import Runtime
 
 log = logging.getLogger("lienthong.external")
 
@@ -45,6 +46,7 @@ class LockedTask:
     error_details: str | None
     priority: int
     variables: dict
+    extension_properties: dict | None = None  # camunda:properties, when the worker asked for them
 
 
 class ExternalTasks:
@@ -52,7 +54,8 @@ class ExternalTasks:
         self.engine = engine
 
     def fetch_and_lock(self, worker_id: str, max_tasks: int, topics: list[dict], use_priority: bool = False) -> list[LockedTask]:
-        """topics: [{topicName, lockDuration (ms), variables?, businessKey?, processDefinitionKey?}]"""
+        """topics: [{topicName, lockDuration (ms), variables?, businessKey?, processDefinitionKey?,
+        processDefinitionKeyIn?, processDefinitionIdIn?, processVariables?, includeExtensionProperties?}]"""
         if not worker_id:
             raise InvalidRequest("workerId is required", {"workerId": ["is required"]})
         engine = self.engine
@@ -72,6 +75,14 @@ class ExternalTasks:
                     query = query.where(m.ExternalTask.business_key == topic["businessKey"])
                 if topic.get("processDefinitionKey"):
                     query = query.where(m.ExternalTask.definition_key == topic["processDefinitionKey"])
+                if topic.get("processDefinitionKeyIn"):
+                    query = query.where(m.ExternalTask.definition_key.in_(topic["processDefinitionKeyIn"]))
+                if topic.get("processDefinitionIdIn"):
+                    query = query.where(m.ExternalTask.definition_id.in_(topic["processDefinitionIdIn"]))
+                for name, value in (topic.get("processVariables") or {}).items():
+                    query = query.where(select(m.Variable.name).where(
+                        m.Variable.instance_id == m.ExternalTask.instance_id, m.Variable.name == name,
+                        m.Variable.value_json == json.dumps(value, sort_keys=True, ensure_ascii=False)).exists())
                 order = [m.ExternalTask.priority.desc()] if use_priority else []
                 query = query.order_by(*order, m.ExternalTask.created, m.ExternalTask.id).limit(max_tasks - len(locked))
                 if engine.db.is_postgresql:
@@ -83,11 +94,16 @@ class ExternalTasks:
                     wanted = topic.get("variables")
                     if wanted is not None:
                         variables = {k: v for k, v in variables.items() if k in wanted}
+                    properties = self._properties(session, task) if topic.get("includeExtensionProperties") else None
                     locked.append(LockedTask(
                         task.id, task.topic, worker_id, task.lock_expires_at, task.instance_id, task.definition_id,
                         task.definition_key, task.activity_id, task.business_key, task.retries, task.error_message,
-                        task.error_details, task.priority, variables))
+                        task.error_details, task.priority, variables, properties))
         return locked
+
+    def _properties(self, session, task: m.ExternalTask) -> dict:
+        task_spec = self.engine.task_spec_of(session, session.get(m.ProcessInstance, task.instance_id), task.activity_id)
+        return dict(task_spec.extensions.get("properties") or {})
 
     def _locked(self, session, task_id: str, worker_id: str | None) -> m.ExternalTask:
         task = session.get(m.ExternalTask, task_id)
@@ -135,9 +151,7 @@ class ExternalTasks:
             item.worker_id, item.lock_expires_at = None, None
             item.retry_at = now + timedelta(milliseconds=retry_timeout or 0)
             if item.retries is not None and item.retries <= 0:
-                session.add(m.Incident(id=new_id(), type="failedExternalTask", instance_id=item.instance_id,
-                                       definition_id=item.definition_id, activity_id=item.activity_id,
-                                       configuration=item.id, message=error_message, created=now))
+                open_incident(session, "failedExternalTask", item, error_message, now)
 
     def extend_lock(self, task_id: str, worker_id: str, new_duration: int) -> None:
         with self.engine.command() as session:
@@ -154,4 +168,7 @@ class ExternalTasks:
             item = self._locked(session, task_id, None)
             item.retries = retries
             if retries > 0:
-                session.query(m.Incident).filter(and_(m.Incident.configuration == task_id)).delete()
+                item.retry_at = None
+                session.execute(delete(m.Incident).where(m.Incident.configuration == task_id))
+            else:
+                open_incident(session, "failedExternalTask", item, item.error_message or "retries set to 0", self.engine.clock.now())

@@ -131,9 +131,7 @@ class JobExecutor:
         engine = self.engine
         with engine.db.reading() as session:
             instance = session.get(m.ProcessInstance, job.instance_id)
-            spec, subprocesses = engine.specs_for(session, instance.definition_id, instance.bindings)
-            task_spec = next(s.task_specs[job.activity_id] for s in (spec, *subprocesses.values())
-                             if job.activity_id in s.task_specs)
+            task_spec = engine.task_spec_of(session, instance, job.activity_id)
             return TaskContext(
                 topic=job.topic, variables=MappingProxyType(engine._variables(session, job.instance_id)),
                 properties=MappingProxyType(dict(task_spec.extensions.get("properties") or {})),
@@ -163,10 +161,10 @@ class JobExecutor:
         engine = self.engine
         with engine.db.session() as session:
             row = session.get(m.Job, job.id)
-            if row is None:
-                return "stale"
+            if row is None or row.lock_owner != engine.worker_id:
+                return "stale"  # our lock expired and another worker owns the job now
             now = engine.clock.now()
-            tries, delay = engine.retry_policy(row.retry_cycle)
+            _, delay = engine.retry_policy(row.retry_cycle)
             row.attempt += 1
             row.retries = 0 if isinstance(exc, UncaughtBpmnError) else max(row.retries - 1, 0)
             row.exception_message = str(exc)[:4000]
@@ -175,9 +173,7 @@ class JobExecutor:
             if row.retries > 0:
                 row.due_at = now + delay(row.attempt)
                 return "failed, will retry"
-            session.add(m.Incident(id=new_id(), type="failedJob", instance_id=row.instance_id,
-                                   definition_id=row.definition_id, activity_id=row.activity_id,
-                                   configuration=row.id, message=row.exception_message, created=now))
+            open_incident(session, "failedJob", row, row.exception_message, now)
             log.warning("incident opened", extra={"job": row.id, "instance": row.instance_id,
                                                   "activity": row.activity_id, "error": row.exception_message})
             return "failed, incident"
@@ -219,6 +215,14 @@ class JobExecutor:
                 session.delete(row)
             log.info("instance started by timer", extra={"instance": runtime.row.id, "definition": definition.id})
             return "started"
+
+
+def open_incident(session, kind: str, item, message: str | None, now) -> None:
+    """One open incident per failed job or external task (`configuration` names it)."""
+    exists = session.scalars(select(m.Incident.id).where(m.Incident.configuration == item.id)).first()
+    if exists is None and item.instance_id is not None:
+        session.add(m.Incident(id=new_id(), type=kind, instance_id=item.instance_id, definition_id=item.definition_id,
+                               activity_id=item.activity_id, configuration=item.id, message=message, created=now))
 
 
 def throw_bpmn_error(runtime: Runtime, task, error: BpmnError) -> None:

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -35,7 +35,7 @@ from .errors import ConcurrentModification, EngineError, InvalidRequest, NotFoun
 from .handlers import HandlerRegistry
 from .handlers import registry as default_handlers
 from .external_tasks import ExternalTasks
-from .jobs import JobExecutor, RetryPolicy
+from .jobs import JobExecutor, RetryPolicy, open_incident
 from .runtime import Runtime, new_id
 
 log = logging.getLogger("lienthong.engine")
@@ -120,6 +120,11 @@ class ProcessEngine:
             subprocesses[key] = called_spec
             subprocesses.update(called_embedded)
         return spec, subprocesses
+
+    def task_spec_of(self, session: Session, instance: m.ProcessInstance, activity_id: str):
+        """The spec of an activity of an instance (in its process, an embedded or a called one)."""
+        spec, subprocesses = self.specs_for(session, instance.definition_id, instance.bindings)
+        return next((s.task_specs[activity_id] for s in (spec, *subprocesses.values()) if activity_id in s.task_specs), None)
 
     def bindings_for(self, session: Session, definition: m.ProcessDefinition) -> dict:
         """Pin the latest version of every process it calls and decision it takes, transitively."""
@@ -357,10 +362,7 @@ class ProcessEngine:
         with self.db.reading() as session:
             row = self._open_task(session, task_id)
             variables = self._variables(session, row.instance_id)
-            instance = session.get(m.ProcessInstance, row.instance_id)
-            spec, subprocesses = self.specs_for(session, instance.definition_id, instance.bindings)
-            task_spec = next((s.task_specs[row.activity_id] for s in (spec, *subprocesses.values())
-                              if row.activity_id in s.task_specs), None)
+            task_spec = self.task_spec_of(session, session.get(m.ProcessInstance, row.instance_id), row.activity_id)
             form = getattr(task_spec, "form", None)
             if form is None or not form.fields:
                 return variables
@@ -439,5 +441,7 @@ class ProcessEngine:
             job.retries = retries
             if retries > 0:
                 job.due_at, job.lock_owner, job.lock_expires_at = self.clock.now(), None, None
-                session.execute(m.Incident.__table__.delete().where(m.Incident.configuration == job_id))
+                session.execute(delete(m.Incident).where(m.Incident.configuration == job_id))
+            else:
+                open_incident(session, "failedJob", job, job.exception_message or "retries set to 0", self.clock.now())
             self._log(session, "SetJobRetries", "Job", None, instance_id=job.instance_id, job_id=job_id, retries=retries)

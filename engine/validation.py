@@ -97,6 +97,9 @@ def check_bpmn(root, filename: str, reach: Reach) -> list[Problem]:
     for process in processes:
         if process.get("isExecutable") == "true":
             _check_scope(process, refuse, reach)
+            # Spiff would run every start event at once (a message start would also fire the none start).
+            for extra in process.findall(B + "startEvent")[1:]:
+                refuse(extra, "a process may have only one start event; split it into separate processes")
     return problems
 
 

@@ -4,6 +4,7 @@ Configuration comes from the environment, with defaults that work on a fresh mac
   DATABASE_URL                default sqlite:///var/lienthong.db
   LIENTHONG_EXTERNAL_TOPICS   topics served by remote workers (comma-separated, * allowed)
   LIENTHONG_TIMEZONE          zone of dates written without one (default Asia/Ho_Chi_Minh)
+  LIENTHONG_JOB_LOCK_SECONDS  how long a worker's claim on a job lasts (default 300)
   LIENTHONG_HANDLER_MODULES   more modules with @handler functions to import (comma-separated)
   LIENTHONG_LOG_FORMAT        json (default) or text
 """

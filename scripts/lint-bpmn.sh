@@ -18,7 +18,7 @@ if [ ! -x "$bpmnlint" ]; then
 fi
 
 files=()
-for dir in workflows tests/fixtures/bpmn examples; do
+for dir in workflows examples tests/fixtures/bpmn tests/clients tests/crash; do
   [ -d "$dir" ] || continue
   while IFS= read -r -d '' f; do
     files+=("$f")

@@ -28,6 +28,11 @@ class TopicBody(Body):
     variables = fields.List(fields.String(), load_default=None, allow_none=True)
     business_key = fields.String(data_key="businessKey", load_default=None, allow_none=True)
     process_definition_key = fields.String(data_key="processDefinitionKey", load_default=None, allow_none=True)
+    process_definition_key_in = fields.List(fields.String(), data_key="processDefinitionKeyIn", load_default=None, allow_none=True)
+    process_definition_id_in = fields.List(fields.String(), data_key="processDefinitionIdIn", load_default=None, allow_none=True)
+    # Camunda's equality filter on process variables: {"name": value}
+    process_variables = fields.Dict(data_key="processVariables", load_default=None, allow_none=True)
+    include_extension_properties = fields.Boolean(data_key="includeExtensionProperties", load_default=False)
     local_variables = fields.Boolean(data_key="localVariables", load_default=False)
     deserialize_values = fields.Boolean(data_key="deserializeValues", load_default=False)
 
@@ -104,6 +109,7 @@ class ExternalTaskSchema(ma.Schema):
 class LockedTaskSchema(ExternalTaskSchema):
     errorDetails = fields.String(allow_none=True)
     variables = fields.Dict()
+    extensionProperties = fields.Dict(metadata={"description": "camunda:properties, with includeExtensionProperties"})
 
 
 def _task_json(item) -> dict:
@@ -123,7 +129,9 @@ def _task_json(item) -> dict:
 def fetch_and_lock(body):
     """Lock up to maxTasks tasks of the topics; with asyncResponseTimeout, wait for work (long polling)."""
     topics = [{"topicName": t["topic_name"], "lockDuration": t["lock_duration"], "variables": t["variables"],
-               "businessKey": t["business_key"], "processDefinitionKey": t["process_definition_key"]}
+               "businessKey": t["business_key"], "processDefinitionKey": t["process_definition_key"],
+               "processDefinitionKeyIn": t["process_definition_key_in"], "processDefinitionIdIn": t["process_definition_id_in"],
+               "processVariables": t["process_variables"], "includeExtensionProperties": t["include_extension_properties"]}
               for t in body["topics"]]
     deadline = time.monotonic() + (body["async_response_timeout"] or 0) / 1000
     while True:
@@ -131,7 +139,8 @@ def fetch_and_lock(body):
         if locked or time.monotonic() >= deadline or body["max_tasks"] == 0:
             break
         time.sleep(min(POLL_SECONDS, max(deadline - time.monotonic(), 0)))
-    return jsonify([{**_task_json(item), "errorDetails": item.error_details, "variables": to_typed_map(item.variables)}
+    return jsonify([{**_task_json(item), "errorDetails": item.error_details, "variables": to_typed_map(item.variables),
+                     **({"extensionProperties": item.extension_properties} if item.extension_properties is not None else {})}
                     for item in locked])
 
 

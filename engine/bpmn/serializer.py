@@ -5,10 +5,11 @@ its row, restored once per process, and shared by every instance loaded (engine/
 """
 from __future__ import annotations
 
+from uuid import UUID
+
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
-from SpiffWorkflow.bpmn.serializer.helpers.spec import EventDefinitionConverter  # noqa: F401 (re-export)
 from SpiffWorkflow.bpmn.serializer.config import MessageEventDefinition
 from SpiffWorkflow.bpmn.serializer.default.event_definition import (
     MessageEventDefinitionConverter,
@@ -17,6 +18,7 @@ from SpiffWorkflow.bpmn.serializer.default.event_definition import (
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 
+from ..errors import EngineError
 from .specs import (
     ClockCycle,
     ClockDuration,
@@ -35,8 +37,6 @@ class _SharedSpecWorkflowConverter(BpmnWorkflowConverter):
         spec, subprocess_specs = dct.pop("spec"), dct.pop("subprocess_specs")
         if isinstance(spec, dict):
             return super().from_dict({**dct, "spec": spec, "subprocess_specs": subprocess_specs})
-        from uuid import UUID
-
         workflow = self.target_class(spec, subprocess_specs, deserializing=True)
         workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
         workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
@@ -61,25 +61,39 @@ def _config() -> dict:
 SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(_config()))
 
 
+VERSION_KEY = BpmnWorkflowSerializer.VERSION_KEY
+
+
+def _checked(dct: dict) -> dict:
+    """Stored state records the serializer version; a SpiffWorkflow upgrade that changes the
+    format needs a data migration (Spiff's own migrations work on whole workflows, spec included,
+    which the engine stores apart), so a mismatch is refused rather than misread."""
+    stored = dct.get(VERSION_KEY, SERIALIZER.VERSION)
+    if stored != SERIALIZER.VERSION:
+        raise EngineError(f"state stored by SpiffWorkflow serializer {stored}, this engine reads {SERIALIZER.VERSION}: "
+                          "run the data migration for the upgrade first")
+    return {k: v for k, v in dct.items() if k != VERSION_KEY}
+
+
 def spec_to_dict(spec) -> dict:
-    return SERIALIZER.to_dict(spec)
+    return {**SERIALIZER.to_dict(spec), VERSION_KEY: SERIALIZER.VERSION}
 
 
 def spec_from_dict(dct: dict):
-    return SERIALIZER.from_dict(dct)
+    return SERIALIZER.from_dict(_checked(dct))
 
 
 def workflow_to_dict(workflow: BpmnWorkflow) -> dict:
-    """The instance state without its specs."""
+    """The instance state without its specs (they come from the definition)."""
     dct = SERIALIZER.to_dict(workflow)
     dct.pop("spec")
     dct.pop("subprocess_specs")
-    # Called processes are subprocess specs too; instances keep only their state.
+    dct[VERSION_KEY] = SERIALIZER.VERSION
     return dct
 
 
 def workflow_from_dict(state: dict, spec, subprocess_specs: dict, script_engine) -> BpmnWorkflow:
-    dct = {**state, "spec": spec, "subprocess_specs": subprocess_specs}
+    dct = {**_checked(state), "spec": spec, "subprocess_specs": subprocess_specs}
     workflow = SERIALIZER.from_dict(dct)
     workflow.script_engine = script_engine
     return workflow
