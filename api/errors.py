@@ -17,6 +17,7 @@ from engine.errors import (
     DeploymentError,
     EngineError,
     ExpressionError,
+    ExecutionError,
     InvalidRequest,
     NotFound,
 )
@@ -25,6 +26,9 @@ _STATUS_BY_CLASS = (
     (DeploymentError, 400),
     (InvalidRequest, 400),
     (ExpressionError, 400),
+    # The caller's data could not run through the diagram (e.g. a condition on a variable it did
+    # not send); the command was rolled back and the message names the element.
+    (ExecutionError, 400),
     (NotFound, 404),
     (ConcurrentModification, 409),
 )

@@ -46,6 +46,13 @@ class ExpressionError(EngineError):
         super().__init__(message)
 
 
+class ExecutionError(EngineError):
+    """The diagram could not run on these data (a condition on a missing variable, a DMN with no
+    unique answer...). The command is rolled back; the message names the element (HTTP 400)."""
+
+    kind = "ProcessEngineException"
+
+
 class NotFound(EngineError):
     kind = "RestException"
 

@@ -26,7 +26,7 @@ from . import models as m
 from .bpmn.script_engine import ExpressionScriptEngine, run_task, scope_of, variables_for
 from .bpmn.serializer import workflow_from_dict, workflow_to_dict
 from .bpmn.specs import ExternalServiceTask, messages_of, next_due, parse_datetime, timer_of
-from .errors import EngineError, ExpressionError, NotFound
+from .errors import EngineError, ExecutionError, ExpressionError, NotFound
 from .expressions import compile_expression
 from .variables import json_default, type_of
 
@@ -34,13 +34,6 @@ log = logging.getLogger("lienthong.engine")
 
 OPEN_STATES = (TaskState.READY, TaskState.WAITING, TaskState.STARTED)
 HISTORY_MARK = "_history"  # in a task's internal data: 1 = open row written, 2 = closed
-
-
-class ExecutionError(EngineError):
-    """The diagram could not run on these data (a condition on a missing variable, a DMN with no
-    unique answer...). The command is rolled back; the message names the element."""
-
-    kind = "ProcessEngineException"
 
 
 def new_id() -> str:
