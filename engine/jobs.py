@@ -16,7 +16,7 @@ import os
 import time
 import traceback
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
 
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
@@ -39,6 +39,21 @@ class UncaughtBpmnError(EngineError):
     """A BPMN error no boundary event catches: retrying cannot help, so it is an incident at once."""
 
 
+def parse_retry_cycle(text: str) -> list[timedelta]:
+    """camunda:failedJobRetryTimeCycle: `R3/PT10M` (3 tries, 10 minutes apart) or Camunda's list
+    form `PT1M,PT5M,PT10M` (one try per interval). Returns the wait after each failure."""
+    text = text.strip().upper()
+    if "," in text or not text.startswith("R"):
+        return [duration_from(part, _EPOCH) for part in text.split(",")]
+    repeat, _, step = text.partition("/")
+    if not repeat[1:].isdigit() or not step:
+        raise ValueError("expected R<n>/<duration>, e.g. R3/PT10M, or a list such as PT1M,PT5M,PT10M")
+    return [duration_from(step, _EPOCH)] * int(repeat[1:])
+
+
+_EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
+
+
 class RetryPolicy:
     """How many tries a job gets and how long to wait after the n-th failure."""
 
@@ -47,16 +62,9 @@ class RetryPolicy:
 
     def __call__(self, cycle: str | None):
         if cycle:
-            parts = cycle.strip().upper().split("/")
-            tries = int(parts[0][1:] or self.default_tries)
-            return tries, lambda failures, step=parts[-1]: duration_from(step, _epoch())
+            delays = parse_retry_cycle(cycle)
+            return len(delays), lambda failures: delays[min(failures, len(delays)) - 1]
         return self.default_tries, lambda failures: self.first_delay * (2 ** max(failures - 1, 0))
-
-
-def _epoch():
-    from datetime import datetime, timezone
-
-    return datetime(2000, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -187,6 +195,7 @@ class JobExecutor:
             if row is None or row.lock_owner != engine.worker_id:
                 return "stale"
             runtime = Runtime.load(engine, session, job.instance_id)
+            runtime.workflow.script_engine.timers_may_fire = True
             runtime._guard(runtime.workflow.refresh_timers)
             runtime.step()
             runtime.save()
@@ -220,7 +229,7 @@ class JobExecutor:
 def open_incident(session, kind: str, item, message: str | None, now) -> None:
     """One open incident per failed job or external task (`configuration` names it)."""
     exists = session.scalars(select(m.Incident.id).where(m.Incident.configuration == item.id)).first()
-    if exists is None and item.instance_id is not None:
+    if exists is None:
         session.add(m.Incident(id=new_id(), type=kind, instance_id=item.instance_id, definition_id=item.definition_id,
                                activity_id=item.activity_id, configuration=item.id, message=message, created=now))
 
@@ -232,8 +241,10 @@ def throw_bpmn_error(runtime: Runtime, task, error: BpmnError) -> None:
     while current is not None:
         boundary = _error_boundary(current, error.code)
         if boundary is not None:
-            event = BpmnEvent(boundary.task_spec.event_definition,
-                              payload={"errorCode": error.code, "errorMessage": error.message})
+            # Only the variables the diagram names (camunda:errorCodeVariable / errorMessageVariable).
+            names = boundary.task_spec.extensions
+            payload = {names[k]: v for k, v in (("errorCodeVariable", error.code), ("errorMessageVariable", error.message)) if names.get(k)}
+            event = BpmnEvent(boundary.task_spec.event_definition, payload=payload)
             boundary.task_spec.catch(boundary, event)
             boundary.task_spec._update(boundary)
             return

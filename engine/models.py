@@ -261,7 +261,8 @@ class Incident(Base):
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     type: Mapped[str] = mapped_column(String(32))  # failedJob | failedExternalTask
-    instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    # None when a definition's timer-start job failed (no instance exists yet).
+    instance_id: Mapped[str | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
     definition_id: Mapped[str] = mapped_column(String(64))
     activity_id: Mapped[str] = mapped_column(String(255))
     configuration: Mapped[str] = mapped_column(String(64), index=True)  # the job or external task id

@@ -31,7 +31,7 @@ from .bpmn.specs import first_start
 from .clock import SystemClock
 from .db import Database
 from .definitions import SpecCache, checksum, parse_deployment
-from .errors import ConcurrentModification, EngineError, InvalidRequest, NotFound, TaskAlreadyClaimed
+from .errors import ConcurrentModification, DeploymentError, EngineError, InvalidRequest, NotFound, Problem, TaskAlreadyClaimed
 from .handlers import HandlerRegistry
 from .handlers import registry as default_handlers
 from .external_tasks import ExternalTasks
@@ -178,6 +178,7 @@ class ProcessEngine:
             deployed_processes = set(session.scalars(select(m.ProcessDefinition.key).distinct()))
             deployed_decisions = set(session.scalars(select(m.DecisionDefinition.key).distinct()))
             parsed = parse_deployment(resources, self.serves_topic, deployed_processes, deployed_decisions)
+            self._refuse_shared_start_messages(session, parsed)
             changed_processes = [p for p in parsed.processes if self._changed(session, m.ProcessDefinition, p)]
             changed_decisions = [d for d in parsed.decisions if self._changed(session, m.DecisionDefinition, d)]
             if not changed_processes and not changed_decisions:
@@ -202,7 +203,7 @@ class ProcessEngine:
             for p in changed_processes:
                 version = self._next_version(session, m.ProcessDefinition, p.key)
                 row = m.ProcessDefinition(
-                    id=f"{p.key}:{version}:{new_id()}", key=p.key, version=version, name=p.name, version_tag=p.version_tag,
+                    id=_definition_id(p.key, version), key=p.key, version=version, name=p.name, version_tag=p.version_tag,
                     deployment_id=deployment.id, resource_name=p.resource_name, checksum=p.checksum, spec=p.spec,
                     called_elements=p.called_elements, decision_refs=p.decision_refs,
                     start_messages=p.start_messages, startable=p.startable, start_timers=p.start_timers)
@@ -215,6 +216,23 @@ class ProcessEngine:
                       definitions=[d.id for d in result.definitions])
             log.info("deployed", extra={"deployment": deployment.id, "definitions": [d.id for d in result.definitions]})
             return result
+
+    @staticmethod
+    def _refuse_shared_start_messages(session: Session, parsed) -> None:
+        """A message may start one process only (Camunda refuses the same)."""
+        problems, starters = [], {}
+        for process in parsed.processes:
+            for message in process.start_messages:
+                other = starters.setdefault(message, process.key)
+                if other == process.key:
+                    other = session.scalars(
+                        select(m.ProcessDefinition.key).join(m.EventSubscription, m.EventSubscription.definition_id == m.ProcessDefinition.id)
+                        .where(m.EventSubscription.event_name == message, m.ProcessDefinition.key != process.key)).first()
+                if other and other != process.key:
+                    problems.append(Problem(process.resource_name, process.key,
+                                            f"the message '{message}' already starts process '{other}'; a message may start one process only"))
+        if problems:
+            raise DeploymentError(problems)
 
     @staticmethod
     def _changed(session: Session, model, parsed) -> bool:
@@ -445,3 +463,9 @@ class ProcessEngine:
             else:
                 open_incident(session, "failedJob", job, job.exception_message or "retries set to 0", self.clock.now())
             self._log(session, "SetJobRetries", "Job", None, instance_id=job.instance_id, job_id=job_id, retries=retries)
+
+
+def _definition_id(key: str, version: int) -> str:
+    """Camunda's `key:version:uuid`, or a plain uuid when that would not fit the column."""
+    readable = f"{key}:{version}:{new_id()}"
+    return readable if len(readable) <= 64 else new_id()

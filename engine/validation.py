@@ -13,6 +13,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 
 from .errors import ExpressionError, Problem
 from .expressions import compile_expression, is_expression
+from .jobs import parse_retry_cycle
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
@@ -160,6 +161,12 @@ def _check_node(node, name: str, refuse, reach: Reach) -> None:
         _check_call(node, refuse, reach)
     elif name == "receiveTask" and not node.get("messageRef"):
         refuse(node, "a receive task needs a message (messageRef)")
+    cycle = node.find(f"./{B}extensionElements/{C}failedJobRetryTimeCycle")
+    if cycle is not None and (cycle.text or "").strip():
+        try:
+            parse_retry_cycle(cycle.text)
+        except Exception as exc:  # noqa: BLE001 - Spiff raises a bare Exception for bad durations
+            refuse(node, f"camunda:failedJobRetryTimeCycle '{cycle.text.strip()}' is not valid ({exc})")
     for attribute in EXPRESSION_ATTRIBUTES:
         value = node.get(C + attribute)
         if value is not None and is_expression(value):

@@ -92,6 +92,10 @@ class CamundaExtensions:
         cycle = self.xpath("./bpmn:extensionElements/camunda:failedJobRetryTimeCycle")
         if cycle and (cycle[0].text or "").strip():
             ext["retryCycle"] = cycle[0].text.strip()
+        for definition in self.xpath("./bpmn:errorEventDefinition"):
+            for name in ("errorCodeVariable", "errorMessageVariable"):
+                if definition.get(CAMUNDA + name):
+                    ext[name] = definition.get(CAMUNDA + name)
         if node.get("calledElement"):
             ext["calledElement"] = node.get("calledElement")
         return ext

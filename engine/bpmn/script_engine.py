@@ -55,6 +55,8 @@ class ExpressionScriptEngine(PythonScriptEngine):
         self.clock = clock
         self.timezone = timezone
         self._decide = decide
+        # Only the timer job lets a due timer fire: as in Camunda, a timer is always its own transaction.
+        self.timers_may_fire = False
 
     def validate(self, expression):
         compile_expression(expression)

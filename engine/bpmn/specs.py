@@ -78,7 +78,12 @@ def duration_from(text: str, start: datetime) -> timedelta:
 
 
 # As in Camunda, a timer never fires in the command that reaches it, even when it is due
-# already: it becomes a job, and the worker fires it (so a timer is always its own transaction).
+# already: it becomes a job, and only the worker's timer job lets it fire.
+
+
+def _may_fire(my_task, due: datetime) -> bool:
+    engine = my_task.workflow.top_workflow.script_engine
+    return engine.timers_may_fire and due <= engine.clock.now()
 
 
 class ClockTimeDate(TimeDateEventDefinition):
@@ -88,7 +93,7 @@ class ClockTimeDate(TimeDateEventDefinition):
             text = my_task.workflow.script_engine.evaluate(my_task, self.expression)
             my_task._set_internal_data(event_value=parse_datetime(str(text), _local_zone(my_task)).isoformat())
             return False
-        if datetime.fromisoformat(due) <= _clock_now(my_task):
+        if _may_fire(my_task, datetime.fromisoformat(due)):
             my_task._set_internal_data(event_fired=True)
         return my_task._get_internal_data("event_fired", False)
 
@@ -101,7 +106,7 @@ class ClockDuration(DurationTimerEventDefinition):
             now = _clock_now(my_task)
             my_task._set_internal_data(event_value=(now + duration_from(str(text), now)).isoformat())
             return False
-        if datetime.fromisoformat(due) <= _clock_now(my_task):
+        if _may_fire(my_task, datetime.fromisoformat(due)):
             my_task._set_internal_data(event_fired=True)
         return my_task._get_internal_data("event_fired", False)
 
@@ -119,7 +124,7 @@ class ClockCycle(CycleTimerEventDefinition):
         ready = False
         if state["cycles"] != 0:
             due = datetime.fromisoformat(state["next"])
-            if due <= now:
+            if _may_fire(my_task, due):
                 state["next"] = (due + timedelta(seconds=state["duration"])).isoformat()
                 state["cycles"] -= 1
                 ready = True

@@ -1,14 +1,14 @@
 """initial schema
 
-Revision ID: 5d4e8327a635
+Revision ID: 86941855a475
 Revises: 
-Create Date: 2026-11-22 04:59:02.717306
+Create Date: 2026-11-22 05:24:45.060769
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '5d4e8327a635'
+revision = '86941855a475'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -179,7 +179,7 @@ def upgrade() -> None:
     op.create_table('incident',
     sa.Column('id', sa.String(length=64), nullable=False),
     sa.Column('type', sa.String(length=32), nullable=False),
-    sa.Column('instance_id', sa.String(length=64), nullable=False),
+    sa.Column('instance_id', sa.String(length=64), nullable=True),
     sa.Column('definition_id', sa.String(length=64), nullable=False),
     sa.Column('activity_id', sa.String(length=255), nullable=False),
     sa.Column('configuration', sa.String(length=64), nullable=False),
