@@ -144,7 +144,7 @@ class Runtime:
             row.workflow = workflow_to_dict(workflow)
         self.session.flush()
 
-        self._write_history(history, now)
+        self._write_history(history, tasks, now)
         self._save_variables()
         if workflow.completed:
             self._clear_runtime_rows()
@@ -181,7 +181,13 @@ class Runtime:
                 task.internal_data[HISTORY_MARK] = 2
         return plan
 
-    def _write_history(self, plan, now: datetime) -> None:
+    def _write_history(self, plan, tasks, now: datetime) -> None:
+        # A subtree Spiff dropped takes its tasks out of the tree: their open rows end as canceled.
+        present = {str(t.id) for t in tasks}
+        for activity in self.session.scalars(select(m.ActivityInstance).where(
+                m.ActivityInstance.instance_id == self.row.id, m.ActivityInstance.end_time.is_(None))):
+            if activity.id not in present:
+                activity.end_time, activity.canceled = now, True
         for task, opened, closed, canceled in plan:
             activity = self._activity_row(task, now) if opened else self._activity(str(task.id))
             if closed:

@@ -534,13 +534,6 @@ def start_reminders(engine, clock, firings: int) -> str:
     return instance_id
 
 
-CYCLE_PATHS_CANCELLED = (
-    "BUG: SpiffWorkflow hangs the paths a non-interrupting cycle timer starts under the WAITING boundary task "
-    "(CycleTimerEventDefinition.update_task adds children to it); when the activity completes, "
-    "BoundaryEventJoin cancels that waiting event and with it every path it started")
-
-
-@pytest.mark.xfail(strict=True, reason=CYCLE_PATHS_CANCELLED + "; Camunda keeps those paths running")
 def test_paths_started_by_a_non_interrupting_cycle_outlive_the_activity(engine, clock):
     instance_id = start_reminders(engine, clock, firings=2)
 
@@ -550,8 +543,6 @@ def test_paths_started_by_a_non_interrupting_cycle_outlive_the_activity(engine, 
     assert instance(engine, instance_id).state == "ACTIVE"
 
 
-@pytest.mark.xfail(strict=True, reason=CYCLE_PATHS_CANCELLED + "; the cancelled subtree is dropped from the "
-                   "tree, so Runtime._plan_history (engine/runtime.py) never closes their history rows")
 def test_no_user_task_vanishes_leaving_its_history_row_open(engine, clock):
     instance_id = start_reminders(engine, clock, firings=2)
 

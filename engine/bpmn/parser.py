@@ -42,7 +42,7 @@ from SpiffWorkflow.camunda.parser.task_spec import (
 )
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 
-from .specs import TIMER_CLASSES, DecisionTask, ExternalServiceTask, PassThroughManualTask, PassThroughTask
+from .specs import TIMER_CLASSES, BoundaryJoin, DecisionTask, ExternalServiceTask, PassThroughManualTask, PassThroughTask
 
 CAMUNDA = "{%s}" % CAMUNDA_MODEL_NS
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -99,6 +99,12 @@ class CamundaExtensions:
         if node.get("calledElement"):
             ext["calledElement"] = node.get("calledElement")
         return ext
+
+    def _add_boundary_event(self, children):
+        split = super()._add_boundary_event(children)
+        join = self.spec.task_specs[f"{self.bpmn_id}.BoundaryEventJoin"]
+        join.__class__ = BoundaryJoin  # same state, Camunda's behaviour for repeating timers' paths
+        return split
 
     def parse_timer_event(self, event):
         definition = super().parse_timer_event(event)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
+from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter, EventJoinConverter
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.config import MessageEventDefinition
 from SpiffWorkflow.bpmn.serializer.default.event_definition import (
@@ -20,6 +20,7 @@ from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 
 from ..errors import EngineError
 from .specs import (
+    BoundaryJoin,
     ClockCycle,
     ClockDuration,
     ClockTimeDate,
@@ -54,6 +55,7 @@ def _config() -> dict:
         config[spec_class] = BpmnTaskSpecConverter
     for timer_class in (ClockTimeDate, ClockDuration, ClockCycle):
         config[timer_class] = TimerConditionalEventDefinitionConverter
+    config[BoundaryJoin] = EventJoinConverter
     config[BpmnWorkflow] = _SharedSpecWorkflowConverter
     return config
 

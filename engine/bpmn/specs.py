@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin
 from SpiffWorkflow.bpmn.specs.defaults import ManualTask, NoneTask, ServiceTask
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
@@ -22,6 +23,29 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.bpmn_spec_mixin import BpmnSpecMixin
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptEngineTask
+from SpiffWorkflow.util.task import TaskState
+
+
+class BoundaryJoin(BoundaryEventJoin):
+    """Spiff hangs the paths a repeating non-interrupting timer starts under the waiting boundary
+    event, and cancels that event (with its subtree) when the activity ends. In Camunda those paths
+    run on: here the event stops waiting without cancelling what it started."""
+
+    def _check_threshold_structured(self, my_task):
+        finished, cancel = super()._check_threshold_structured(my_task)
+        if not finished:
+            return finished, cancel
+        kept = []
+        for event in cancel:
+            started = [c for c in event.children if not c.has_state(TaskState.PREDICTED_MASK)]
+            if started and isinstance(getattr(event.task_spec, "event_definition", None), CycleTimerEventDefinition):
+                for child in [c for c in event.children if c.has_state(TaskState.PREDICTED_MASK)]:
+                    event.workflow._remove_task(child.id)
+                event.workflow.top_workflow.event_manager.remove_task(event)
+                event._set_state(TaskState.COMPLETED)
+            else:
+                kept.append(event)
+        return finished, kept
 
 
 class PassThroughTask(NoneTask):
