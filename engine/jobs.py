@@ -121,6 +121,12 @@ class JobExecutor:
             "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
         return outcome
 
+    def _owned(self, session, job: ClaimedJob) -> m.Job | None:
+        """The job's row if this worker still holds it: None when it was cancelled meanwhile, or
+        when our lock expired and another worker took it (that worker's outcome stands)."""
+        row = session.get(m.Job, job.id)
+        return row if row is not None and row.lock_owner == self.engine.worker_id else None
+
     # --- service tasks -------------------------------------------------------------------------
 
     def _run_handler(self, job: ClaimedJob) -> str:
@@ -149,9 +155,9 @@ class JobExecutor:
     def _complete(self, job: ClaimedJob, result: dict | None = None, error: BpmnError | None = None) -> str:
         engine = self.engine
         with engine.command() as session:
-            row = session.get(m.Job, job.id)
-            if row is None or row.lock_owner != engine.worker_id:
-                return "stale"  # cancelled meanwhile, or our lock expired and another worker took it
+            row = self._owned(session, job)
+            if row is None:
+                return "stale"
             runtime = Runtime.load(engine, session, job.instance_id)
             task = runtime.task(job.task_id)
             if task is None or task.state != TaskState.READY:
@@ -168,9 +174,9 @@ class JobExecutor:
     def _fail(self, job: ClaimedJob, exc: Exception) -> str:
         engine = self.engine
         with engine.db.session() as session:
-            row = session.get(m.Job, job.id)
-            if row is None or row.lock_owner != engine.worker_id:
-                return "stale"  # our lock expired and another worker owns the job now
+            row = self._owned(session, job)
+            if row is None:
+                return "stale"
             now = engine.clock.now()
             _, delay = engine.retry_policy(row.retry_cycle)
             row.attempt += 1
@@ -191,8 +197,8 @@ class JobExecutor:
     def _fire_timers(self, job: ClaimedJob) -> str:
         engine = self.engine
         with engine.command() as session:
-            row = session.get(m.Job, job.id)
-            if row is None or row.lock_owner != engine.worker_id:
+            row = self._owned(session, job)
+            if row is None:
                 return "stale"
             runtime = Runtime.load(engine, session, job.instance_id)
             runtime.workflow.script_engine.timers_may_fire = True
@@ -208,8 +214,8 @@ class JobExecutor:
     def _start_by_timer(self, job: ClaimedJob) -> str:
         engine = self.engine
         with engine.command() as session:
-            row = session.get(m.Job, job.id)
-            if row is None or row.lock_owner != engine.worker_id:
+            row = self._owned(session, job)
+            if row is None:
                 return "stale"
             definition = session.get(m.ProcessDefinition, row.definition_id)
             runtime = Runtime.start(engine, session, definition, {}, None, None)
