@@ -77,7 +77,8 @@ def _xsd() -> BpmnValidator:
 
 
 def parse_deployment(
-    resources: dict[str, bytes], serves_topic, deployed_process_keys: set[str], deployed_decision_keys: set[str]
+    resources: dict[str, bytes], serves_topic, deployed_process_keys: set[str], deployed_decision_keys: set[str],
+    has_form=lambda name: True,
 ) -> ParsedDeployment:
     """Parse and check every resource; raise DeploymentError listing every problem found."""
     if not resources:
@@ -106,6 +107,7 @@ def parse_deployment(
 
     reach = Reach(
         serves_topic,
+        has_form,
         deployed_process_keys | {p.get("id") for root in bpmn_roots.values() for p in root.iter(f"{{{BPMN}}}process")},
         deployed_decision_keys | {d.key for d in parsed.decisions},
     )

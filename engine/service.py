@@ -177,7 +177,8 @@ class ProcessEngine:
         with self.command() as session:
             deployed_processes = set(session.scalars(select(m.ProcessDefinition.key).distinct()))
             deployed_decisions = set(session.scalars(select(m.DecisionDefinition.key).distinct()))
-            parsed = parse_deployment(resources, self.serves_topic, deployed_processes, deployed_decisions)
+            parsed = parse_deployment(resources, self.serves_topic, deployed_processes, deployed_decisions,
+                                      has_form=lambda name: name in self.forms)
             self._refuse_shared_start_messages(session, parsed)
             changed_processes = [p for p in parsed.processes if self._changed(session, m.ProcessDefinition, p)]
             changed_decisions = [d for d in parsed.decisions if self._changed(session, m.DecisionDefinition, d)]

@@ -76,6 +76,7 @@ class Reach:
     """What a deployment can refer to: topics served, and keys deployed or being deployed."""
 
     serves_topic: Callable[[str], bool]
+    has_form: Callable[[str], bool] = lambda name: True
     process_keys: set[str] = field(default_factory=set)
     decision_keys: set[str] = field(default_factory=set)
 
@@ -159,6 +160,10 @@ def _check_node(node, name: str, refuse, reach: Reach) -> None:
         _check_decision(node, refuse, reach)
     elif name == "callActivity":
         _check_call(node, refuse, reach)
+    elif name == "userTask" and (node.get(C + "formKey") or "").startswith("schema:"):
+        form = node.get(C + "formKey")[len("schema:"):]
+        if not reach.has_form(form):
+            refuse(node, f"camunda:formKey names the form '{form}', which no module in forms/ registers")
     elif name == "receiveTask" and not node.get("messageRef"):
         refuse(node, "a receive task needs a message (messageRef)")
     cycle = node.find(f"./{B}extensionElements/{C}failedJobRetryTimeCycle")
