@@ -1,6 +1,7 @@
 """The database: one SQLAlchemy engine and session factory, and the schema migrations."""
 from __future__ import annotations
 
+import json
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +25,8 @@ def normalize_url(url: str) -> str:
 class Database:
     def __init__(self, url: str, *, echo: bool = False, **engine_options):
         self.url = normalize_url(url)
+        # JSON columns may receive dates a handler returned (audit details, variables): store them as ISO text.
+        engine_options.setdefault("json_serializer", _dumps)
         if self.url.startswith("sqlite"):
             self._prepare_sqlite_folder()
             engine_options.setdefault("connect_args", {}).update({"timeout": 30, "check_same_thread": False})
@@ -103,6 +106,12 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _dumps(value) -> str:
+    from .variables import json_default
+
+    return json.dumps(value, ensure_ascii=False, default=json_default)
 
 
 def default_url() -> str:

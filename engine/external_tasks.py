@@ -90,7 +90,7 @@ class ExternalTasks:
                 for task in session.scalars(query):
                     task.worker_id = worker_id
                     task.lock_expires_at = now + timedelta(milliseconds=int(topic.get("lockDuration") or 0))
-                    variables = engine._variables(session, task.instance_id)
+                    variables = engine.stored_variables(session, task.instance_id)
                     wanted = topic.get("variables")
                     if wanted is not None:
                         variables = {k: v for k, v in variables.items() if k in wanted}

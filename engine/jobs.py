@@ -147,7 +147,7 @@ class JobExecutor:
             instance = session.get(m.ProcessInstance, job.instance_id)
             task_spec = engine.task_spec_of(session, instance, job.activity_id)
             return TaskContext(
-                topic=job.topic, variables=MappingProxyType(engine._variables(session, job.instance_id)),
+                topic=job.topic, variables=MappingProxyType(engine.stored_variables(session, job.instance_id)),
                 properties=MappingProxyType(dict(task_spec.extensions.get("properties") or {})),
                 instance_id=job.instance_id, business_key=instance.business_key, activity_id=job.activity_id,
                 definition_key=instance.definition_key, idempotency_key=job.id, attempt=job.attempt + 1)
@@ -201,8 +201,7 @@ class JobExecutor:
             if row is None:
                 return "stale"
             runtime = Runtime.load(engine, session, job.instance_id)
-            runtime.workflow.script_engine.timers_may_fire = True
-            runtime._guard(runtime.workflow.refresh_timers)
+            runtime.fire_due_timers()
             runtime.step()
             runtime.save()
             remaining = session.get(m.Job, job.id)

@@ -14,6 +14,8 @@ import uuid
 from datetime import datetime
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.specs.defaults import InclusiveGateway, ParallelGateway
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.specs.user_task import UserTask
@@ -23,10 +25,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from . import models as m
-from .bpmn.script_engine import ExpressionScriptEngine, run_task, scope_of, variables_for
+from .bpmn.script_engine import run_task, scope_of, variables_for
 from .bpmn.serializer import workflow_from_dict, workflow_to_dict
 from .bpmn.specs import ExternalServiceTask, messages_of, next_due, parse_datetime, timer_of
-from .errors import EngineError, ExecutionError, ExpressionError, NotFound
+from .errors import ExecutionError, ExpressionError, NotFound
 from .expressions import compile_expression
 from .variables import json_default, type_of
 
@@ -63,7 +65,7 @@ class Runtime:
 
     @classmethod
     def start(cls, engine, session: Session, definition: m.ProcessDefinition, variables: dict,
-              business_key: str | None, user_id: str | None, start_event: str | None = None) -> "Runtime":
+              business_key: str | None, user_id: str | None) -> "Runtime":
         bindings = engine.bindings_for(session, definition)
         spec, subprocess_specs = engine.specs_for(session, definition.id, bindings)
         workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=engine.script_engine_for(session, bindings))
@@ -73,9 +75,7 @@ class Runtime:
             state="ACTIVE", start_time=engine.clock.now(), bindings=bindings, start_user_id=user_id, revision=1,
         )
         session.add(row)
-        runtime = cls(engine, session, row, workflow)
-        runtime.start_event = start_event
-        return runtime
+        return cls(engine, session, row, workflow)
 
     # --- running -----------------------------------------------------------------------------
 
@@ -85,6 +85,16 @@ class Runtime:
 
     def run_task(self, task, variables: dict | None = None) -> None:
         self._guard(lambda: run_task(task, variables))
+
+    def fire_due_timers(self) -> None:
+        """Let every timer whose time has come fire (only the worker's timer job does this)."""
+        self.workflow.script_engine.timers_may_fire = True
+        self._guard(self.workflow.refresh_timers)
+
+    def deliver_message(self, name: str, variables: dict) -> None:
+        """Hand a correlated message to the event waiting for it (its variables merge into the scope)."""
+        event = BpmnEvent(MessageEventDefinition(name), payload=dict(variables))
+        self._guard(lambda: self.workflow.send_event(event))
 
     def _guard(self, action) -> None:
         try:

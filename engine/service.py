@@ -13,11 +13,8 @@ import logging
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -311,10 +308,11 @@ class ProcessEngine:
         with self.db.reading() as session:
             if session.get(m.ProcessInstance, instance_id) is None:
                 raise NotFound(f"Process instance '{instance_id}' does not exist")
-            return self._variables(session, instance_id)
+            return self.stored_variables(session, instance_id)
 
     @staticmethod
-    def _variables(session: Session, instance_id: str) -> dict:
+    def stored_variables(session: Session, instance_id: str) -> dict:
+        """An instance's variables as of its last committed wait state (rows, no workflow loaded)."""
         rows = session.scalars(select(m.Variable).where(m.Variable.instance_id == instance_id))
         return {row.name: json.loads(row.value_json) for row in rows}
 
@@ -380,7 +378,7 @@ class ProcessEngine:
         """The task's formData fields (defaults, then current values), or all variables if it has none."""
         with self.db.reading() as session:
             row = self._open_task(session, task_id)
-            variables = self._variables(session, row.instance_id)
+            variables = self.stored_variables(session, row.instance_id)
             task_spec = self.task_spec_of(session, session.get(m.ProcessInstance, row.instance_id), row.activity_id)
             form = getattr(task_spec, "form", None)
             if form is None or not form.fields:
@@ -408,11 +406,11 @@ class ProcessEngine:
             for instance_id in waiting:
                 runtime = Runtime.load(self, session, instance_id)
                 runtime.variables().update(variables)
-                runtime._guard(lambda: runtime.workflow.send_event(BpmnEvent(MessageEventDefinition(name), payload=dict(variables))))
+                runtime.deliver_message(name, variables)
                 runtime.step()
                 runtime.save()
                 results.append(CorrelationResult("Execution", instance_id, runtime.row.business_key, runtime.row.definition_id))
-                log.info("message correlated", extra={"instance": instance_id, "message": name})
+                log.info("message correlated", extra={"instance": instance_id, "message_name": name})
             return results
 
     def _waiting_instances(self, session: Session, name: str, business_key, process_instance_id, correlation_keys) -> list[str]:
@@ -438,10 +436,10 @@ class ProcessEngine:
         definition = session.get(m.ProcessDefinition, subscription.definition_id)
         runtime = Runtime.start(self, session, definition, variables, business_key, None)
         runtime.step()
-        runtime._guard(lambda: runtime.workflow.send_event(BpmnEvent(MessageEventDefinition(name), payload=dict(variables))))
+        runtime.deliver_message(name, variables)
         runtime.step()
         runtime.save()
-        log.info("instance started by message", extra={"instance": runtime.row.id, "message": name})
+        log.info("instance started by message", extra={"instance": runtime.row.id, "message_name": name})
         return CorrelationResult("ProcessDefinition", runtime.row.id, business_key, definition.id)
 
     # --- jobs ----------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ except under CI (CI=true), where that is a failure.
 """
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import uuid
@@ -19,6 +20,8 @@ from engine.handlers import HandlerRegistry
 from engine.models import Base
 
 FIXTURES = Path(__file__).parent / "fixtures"
+# Every log call builds its record in tests, as in production (a bad `extra` key fails loudly).
+logging.getLogger("lienthong").setLevel(logging.DEBUG)
 POSTGRES_URL = os.environ.get(
     "LIENTHONG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

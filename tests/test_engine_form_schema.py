@@ -48,3 +48,22 @@ def test_a_form_key_naming_no_registered_schema_is_refused_at_deploy(engine):
     [problem] = refused.value.problems
     assert (problem.file, problem.element_id) == ("schema_form.bpmn", "Task_Review")
     assert "officer-decision" in problem.reason
+
+
+class DatedDecision(Schema):
+    decision = fields.String(required=True)
+    decidedOn = fields.Date(required=True)  # loads as a datetime.date
+
+
+def test_a_schema_that_loads_dates_completes_and_is_audited(database, handlers, clock):
+    forms = FormRegistry()
+    forms.register("officer-decision", DatedDecision)
+    engine = ProcessEngine(database, handlers=handlers, forms_registry=forms, clock=clock)
+    engine.deploy({"schema_form.bpmn": DIAGRAM})
+    instance_id = engine.start_instance("engine_schema_form")
+
+    variables = engine.complete_task(the_task(engine, instance_id, "Task_Review").id,
+                                     {"decision": "approve", "decidedOn": "2026-11-23"})
+
+    assert str(variables["decidedOn"]) == "2026-11-23"
+    assert engine.instance_variables(instance_id)["decidedOn"] == "2026-11-23"

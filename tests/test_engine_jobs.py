@@ -584,3 +584,13 @@ def test_a_time_date_in_the_past_does_not_stall_the_instance(engine):
 
     assert open_task_ids(engine, instance_id) == ["Task_After"]
     assert count(engine, m.Job, m.Job.instance_id == instance_id) == 0
+
+
+def test_a_handler_returning_a_date_is_stored_as_iso_text(engine, handlers):
+    from datetime import date
+
+    handlers.register("engine.call", lambda task: {"decidedOn": date(2026, 11, 23)})
+    deploy(engine, "service_handler.bpmn")
+    instance_id = engine.start_instance("engine_service", {"applicant": "An"})
+    engine.run_due_jobs()
+    assert engine.instance_variables(instance_id)["decidedOn"] == "2026-11-23"
