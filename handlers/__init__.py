@@ -1,0 +1,2 @@
+"""Service-task handlers, one module per concern; importing this package registers them."""
+from . import deadlines  # noqa: F401

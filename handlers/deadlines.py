@@ -1,0 +1,193 @@
+"""Statutory deadlines in Vietnamese working days.
+
+Rules (see also /work/shared/domain.md, "Deadlines"):
+
+* A **working day** is Monday to Friday that is not a Vietnamese public holiday, plus a weekend day
+  the Government has made a working day in exchange for a bridge day off (a "hoán đổi ngày làm
+  việc", e.g. Saturday 22 Aug 2026 is worked so that Monday 31 Aug 2026 is off). The calendar comes
+  from the `holidays` package (``holidays.country_holidays("VN")``); nothing is hard-coded here.
+* The **counting start** is the receipt day when that day is a working day and the dossier arrived
+  at or before 15:00:00 Vietnam time (``CUTOFF``); otherwise it is the next working day. A dossier
+  received after the cut-off, or on a weekend/holiday, is treated as received on that next working
+  day.
+* The **due moment** for ``n`` working days is ``CLOSING`` (17:00 Vietnam time) on
+
+  - ``n == 0`` ("same working day"): the counting-start day itself;
+  - ``n >= 1``: the n-th working day *after* the counting-start day (the day of receipt is not
+    counted, as in Civil Code art. 147: a period in days starts on the day after the event).
+
+  Examples with 2026 dates (2 Mar 2026 is a Monday):
+
+  ==============================  ====  ===============================
+  received (Vietnam time)         days  due (Vietnam time)
+  ==============================  ====  ===============================
+  Mon 02 Mar 10:00                0     Mon 02 Mar 17:00
+  Mon 02 Mar 10:00                2     Wed 04 Mar 17:00
+  Mon 02 Mar 15:00:00             2     Wed 04 Mar 17:00 (cut-off inclusive)
+  Mon 02 Mar 15:00:01             2     Thu 05 Mar 17:00
+  Mon 02 Mar 16:00                0     Tue 03 Mar 17:00
+  Fri 06 Mar 16:00                2     Wed 11 Mar 17:00 (start Mon 09)
+  Fri 13 Feb 10:00 (before Tết)   2     Tue 24 Feb 17:00 (16–20 Feb are Tết)
+  ==============================  ====  ===============================
+
+What the `holidays` package covers for Vietnam (checked with holidays 0.109, 2025–2027):
+New Year; Tết as five weekdays off (the eve/29 Tết to the 4th or 5th day, with a weekend day inside
+the span moved to an adjacent weekday, so 2025: 27–31 Jan, 2026: 16–20 Feb, 2027: 4–10 Feb less the
+weekend); Hùng Kings' day (10/3 lunar: 7 Apr 2025, 26 Apr 2026 -> observed Mon 27 Apr, 16 Apr 2027);
+30 April; 1 May; National Day as two days (2 Sep plus 1 or 3 Sep); Vietnam Cultural Day (24 Nov,
+from 2026); compensatory days off ("nghỉ bù") when a holiday falls on a weekend (Labour Code 2019
+art. 111(3)); and the Government's announced day swaps for public servants (bridge day off plus the
+worked Saturday, exposed as ``weekend_workdays``), which apply to the one-stop desks.
+What it cannot know, and so neither can this module:
+
+* swaps or extra days the Government announces for a year *after* the installed package version
+  was released (typically Tết and 30/4–1/5 of the next year, announced some months ahead): keep the
+  package up to date (``pip install -U holidays``); for years not yet announced the dates are the
+  statutory ones computed from the lunar calendar;
+* local days off (none are public holidays by law) and agency-specific office hours.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+
+from engine.handlers import TaskContext, handler
+
+VN_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+# A dossier received after this local time counts from the next working day (inclusive: 15:00:00
+# still counts the same day, 15:00:00.000001 does not).
+CUTOFF = time(15, 0)
+# The due moment is the end of office hours on the due day, not midnight: administrative offices
+# close at 17:00 (8:00–17:00 standard office hours of state agencies), so a dossier not returned
+# by then is late, and "days overdue" starts counting from the next working day. Some localities
+# close earlier (e.g. 16:30); change here if the service ever needs per-agency hours.
+CLOSING = time(17, 0)
+
+TOPIC = "deadlines.compute"
+
+
+@lru_cache(maxsize=256)
+def _calendar(year: int) -> tuple[frozenset[date], frozenset[date], frozenset[int]]:
+    """Holidays, worked weekend days and weekend weekdays for `year`.
+
+    Built from three years so that a swap across New Year (e.g. a Saturday in December worked for a
+    day off on 2 January) is seen from both sides. Immutable, so safe to share between threads.
+    """
+    calendar = holidays.country_holidays("VN", years=range(year - 1, year + 2))
+    return frozenset(calendar.keys()), frozenset(calendar.weekend_workdays), frozenset(calendar.weekend)
+
+
+def is_working_day(day: date) -> bool:
+    """True when `day` is a working day of Vietnamese state agencies."""
+    if isinstance(day, datetime):
+        raise TypeError("is_working_day takes a date; convert the datetime to Vietnam time and take .date()")
+    public_holidays, worked_weekend_days, weekend = _calendar(day.year)
+    if day.weekday() in weekend:
+        return day in worked_weekend_days
+    return day not in public_holidays
+
+
+def next_working_day(day: date) -> date:
+    """The first working day strictly after `day`."""
+    day += timedelta(days=1)
+    while not is_working_day(day):
+        day += timedelta(days=1)
+    return day
+
+
+def _local(moment: datetime, name: str) -> datetime:
+    if not isinstance(moment, datetime):
+        raise TypeError(f"{name} must be a datetime, not {type(moment).__name__}")
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware (got naive {moment.isoformat()})")
+    return moment.astimezone(VN_ZONE)
+
+
+def counting_start(received_at: datetime) -> date:
+    """The first day that counts: the receipt day if it is a working day and the receipt is at or
+    before 15:00 Vietnam time, else the next working day."""
+    local = _local(received_at, "received_at")
+    day = local.date()
+    if is_working_day(day) and local.time() <= CUTOFF:
+        return day
+    return next_working_day(day)
+
+
+def due_date(received_at: datetime, working_days: int) -> datetime:
+    """The statutory due moment, as an aware UTC datetime: 17:00 Vietnam time on the counting-start
+    day for 0 working days, else on the `working_days`-th working day after the counting-start day."""
+    if isinstance(working_days, bool) or not isinstance(working_days, int):
+        raise TypeError(f"working_days must be an int, not {type(working_days).__name__}")
+    if working_days < 0:
+        raise ValueError(f"working_days must be 0 or more, got {working_days}")
+    day = counting_start(received_at)
+    for _ in range(working_days):
+        day = next_working_day(day)
+    return datetime.combine(day, CLOSING, tzinfo=VN_ZONE).astimezone(timezone.utc)
+
+
+def working_days_between(start: datetime, end: datetime) -> int:
+    """Working days after `start`'s Vietnam date up to and including `end`'s Vietnam date.
+
+    Negative when `end` is before `start`. Used as "working days overdue" with start = the due
+    moment and end = now: due Wed 17:00, now Wed 18:00 -> 0; now Thu 09:00 -> 1; now Mon -> 3 (Thu,
+    Fri, Mon). For a dossier received on a working day by 15:00,
+    ``working_days_between(received_at, due_date(received_at, n)) == n``.
+    """
+    first = _local(start, "start").date()
+    last = _local(end, "end").date()
+    sign = 1
+    if last < first:
+        first, last, sign = last, first, -1
+    count = 0
+    day = first + timedelta(days=1)
+    while day <= last:
+        count += is_working_day(day)
+        day += timedelta(days=1)
+    return sign * count
+
+
+def _parse_received_at(value: object, where: str) -> datetime:
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"{where}: process variable 'receivedAt' is not an ISO 8601 date-time: {value!r}") from None
+    else:
+        raise ValueError(f"{where}: process variable 'receivedAt' must be an ISO 8601 string, not {type(value).__name__}")
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{where}: process variable 'receivedAt' needs a UTC offset (e.g. +07:00 or Z): {value!r}")
+    return moment
+
+
+@handler(TOPIC)
+def compute_deadline(task: TaskContext) -> dict:
+    """Service task "deadlines.compute".
+
+    camunda:properties on the task: ``workingDays`` (whole number >= 0, the statutory days, set by
+    the analyst in the Modeler) and ``resultVariable`` (the variable to set). Reads the process
+    variable ``receivedAt`` (ISO 8601 with offset) and returns ``{resultVariable: due (UTC ISO)}``.
+    Bad configuration raises ValueError: a technical failure that ends as an incident.
+    """
+    where = f"service task '{task.activity_id}' ({TOPIC})"
+    raw_days = task.properties.get("workingDays")
+    if raw_days is None or str(raw_days).strip() == "":
+        raise ValueError(f"{where}: camunda property 'workingDays' is missing")
+    try:
+        working_days = int(str(raw_days).strip())
+    except ValueError:
+        raise ValueError(f"{where}: camunda property 'workingDays' is not a whole number: {raw_days!r}") from None
+    if working_days < 0:
+        raise ValueError(f"{where}: camunda property 'workingDays' must be 0 or more: {raw_days!r}")
+    result_variable = str(task.properties.get("resultVariable") or "").strip()
+    if not result_variable:
+        raise ValueError(f"{where}: camunda property 'resultVariable' is missing")
+    if "receivedAt" not in task.variables or task.variables["receivedAt"] in (None, ""):
+        raise ValueError(f"{where}: process variable 'receivedAt' is missing")
+    received_at = _parse_received_at(task.variables["receivedAt"], where)
+    return {result_variable: due_date(received_at, working_days).isoformat()}
