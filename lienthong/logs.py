@@ -34,3 +34,5 @@ def configure() -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(os.environ.get("LIENTHONG_LOG_LEVEL", "INFO").upper())
+    # Alembic narrates its plugin set-up at INFO on every start; only its warnings matter here.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
