@@ -1,0 +1,295 @@
+"""handlers/identity.py: the identity check against the National Population Database."""
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from contextlib import contextmanager
+from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from engine.handlers import BpmnError, TaskContext, registry
+from forms.birth import BirthDeclarationSchema
+from forms.identity import parse_personal_id
+from handlers import identity
+from handlers.identity import (
+    Citizen,
+    HttpRegister,
+    LocalRegister,
+    PopulationRegister,
+    RegisterUnavailable,
+    check_identity,
+    current_register,
+    register_from_environment,
+    same_name,
+    use_register,
+)
+
+REGISTER = "Cơ sở dữ liệu quốc gia về dân cư"
+
+
+# --- LocalRegister and the sample file ------------------------------------------------------------
+
+def test_local_register_finds_sample_citizens():
+    register = LocalRegister()
+    assert isinstance(register, PopulationRegister)
+    assert len(register) == 12
+    mother = register.find("087190001234")
+    assert mother == Citizen(id_number="087190001234", full_name="Trần Thị Bình", date_of_birth="1990-07-08",
+                             sex="female", residence="Ấp 1, xã Mỹ An, Đồng Tháp",
+                             household_id="HGD-087-000777", deceased=False)
+    assert register.find("087 190 001 234") == mother  # grouped as printed on the card
+    assert register.find("001001000000") is None
+    assert register.find("038052004321").deceased is True
+
+
+def test_sample_couples_share_their_household():
+    register = LocalRegister()
+    hanoi = {register.find(n).household_id for n in ("001088012345", "001192034567")}
+    dong_thap = {register.find(n).household_id for n in ("087084000999", "087190001234")}
+    assert len(hanoi) == 1 and len(dong_thap) == 1 and hanoi != dong_thap
+
+
+def test_every_sample_id_number_is_valid_and_consistent():
+    citizens = list(LocalRegister())
+    assert len({c.id_number for c in citizens}) == len(citizens)
+    assert sum(c.deceased for c in citizens) >= 1
+    for citizen in citizens:
+        decoded = parse_personal_id(citizen.id_number)  # raises on a bad province or shape
+        born = date.fromisoformat(citizen.date_of_birth)
+        assert decoded.birth_year == born.year, citizen
+        assert decoded.sex == citizen.sex, citizen
+        assert citizen.full_name.strip() and citizen.household_id and citizen.residence
+
+
+def test_register_from_environment(monkeypatch):
+    monkeypatch.delenv(identity.ENVIRONMENT_VARIABLE, raising=False)
+    assert isinstance(register_from_environment(), LocalRegister)
+    monkeypatch.setenv(identity.ENVIRONMENT_VARIABLE, "http://register.example/api/")
+    chosen = register_from_environment()
+    assert isinstance(chosen, HttpRegister) and chosen.base_url == "http://register.example/api"
+
+
+def test_the_module_register_is_created_lazily_and_swappable(monkeypatch):
+    monkeypatch.delenv(identity.ENVIRONMENT_VARIABLE, raising=False)
+    monkeypatch.setattr(identity, "_register", None)
+    assert isinstance(current_register(), LocalRegister)
+    stand_in = LocalRegister([])
+    before = current_register()
+    with use_register(stand_in):
+        assert current_register() is stand_in
+    assert current_register() is before
+
+
+def test_name_comparison():
+    assert same_name("  trần  thị BÌNH ", "Trần Thị Bình")
+    assert same_name("Tr\u00e2\u0300n Thị Bình", "Trần Thị Bình")  # NFD from some keyboards
+    assert not same_name("Tran Thi Binh", "Trần Thị Bình")  # diacritics are significant
+    assert not same_name("Trần Thị Bính", "Trần Thị Bình")
+
+
+# --- HttpRegister against a real loopback server ------------------------------------------------
+
+@contextmanager
+def register_server(citizens: dict[str, dict]):
+    release = threading.Event()
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append(self.path)
+            number = self.path.rsplit("/", 1)[-1]
+            if number == "500500500500":
+                return self._send(500, b'{"error": "internal"}')
+            if number == "999999999999":
+                release.wait(5)  # longer than the client's timeout; released at teardown
+                return self._send(404, b"{}")
+            if number == "777777777777":
+                return self._send(200, b"not json")
+            if not self.path.startswith("/api/citizens/") or number not in citizens:
+                return self._send(404, b'{"error": "not found"}')
+            return self._send(200, json.dumps(citizens[number], ensure_ascii=False).encode("utf-8"))
+
+        def _send(self, status: int, body: bytes):
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            try:
+                self.wfile.write(body)
+            except OSError:
+                pass  # the client gave up (timeout test)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="register-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/api", seen
+    finally:
+        release.set()
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+AN = {"idNumber": "087084000999", "fullName": "Nguyễn Văn An", "dateOfBirth": "1984-01-15", "sex": "male",
+      "residence": "Ấp 1, xã Mỹ An, Đồng Tháp", "householdId": "HGD-087-000777", "deceased": False}
+
+
+def test_http_register_found_and_not_found():
+    with register_server({AN["idNumber"]: AN}) as (url, seen):
+        register = HttpRegister(url + "/", timeout=2)
+        citizen = register.find("087 084 000 999")
+        assert citizen == Citizen("087084000999", "Nguyễn Văn An", "1984-01-15", "male",
+                                  "Ấp 1, xã Mỹ An, Đồng Tháp", "HGD-087-000777", False)
+        assert register.find("001001000000") is None
+        assert seen == ["/api/citizens/087084000999", "/api/citizens/001001000000"]
+
+
+def test_http_register_server_error_is_a_technical_failure():
+    with register_server({}) as (url, _):
+        with pytest.raises(RegisterUnavailable, match="500"):
+            HttpRegister(url, timeout=2).find("500500500500")
+        with pytest.raises(RegisterUnavailable, match="unreadable"):
+            HttpRegister(url, timeout=2).find("777777777777")
+
+
+def test_http_register_timeout_is_a_technical_failure():
+    with register_server({}) as (url, _), pytest.raises(RegisterUnavailable, match="timed out"):
+        HttpRegister(url, timeout=0.2).find("999999999999")
+
+
+def test_http_register_unreachable_is_a_technical_failure():
+    with register_server({}) as (url, _):
+        pass  # the server is gone: nothing listens on that port any more
+    with pytest.raises(RegisterUnavailable):
+        HttpRegister(url, timeout=0.5).find("087084000999")
+
+
+# --- the handler ----------------------------------------------------------------------------------
+
+def declaration(**changes) -> dict:
+    """A birth declaration as forms/birth.py loads it: the Đồng Tháp couple of the sample."""
+    data = {
+        "receivingAgency": "UBND xã Mỹ An",
+        "requester": {"fullName": "Nguyễn Văn An", "idNumber": "087084000999",
+                      "residence": "Ấp 1, xã Mỹ An, Đồng Tháp", "relationship": "cha"},
+        "child": {"fullName": "Nguyễn Minh Khang", "dateOfBirth": "2024-05-20", "sex": "male", "ethnicity": "Kinh",
+                  "nationality": "Việt Nam", "placeOfBirth": "Bệnh viện Đa khoa Đồng Tháp", "homeTown": "Đồng Tháp"},
+        "mother": {"fullName": "Trần Thị Bình", "birthYear": 1990, "ethnicity": "Kinh", "nationality": "Việt Nam",
+                   "residence": "Ấp 1, xã Mỹ An, Đồng Tháp", "idNumber": "087190001234"},
+        "father": {"fullName": "Nguyễn Văn An", "birthYear": 1984, "ethnicity": "Kinh", "nationality": "Việt Nam",
+                   "residence": "Ấp 1, xã Mỹ An, Đồng Tháp", "idNumber": "087084000999"},
+        "marriage": {"certificateNumber": "12/2015", "issuedBy": "UBND xã Mỹ An", "issuedOn": "2015-03-02"},
+        "parts": ["birth", "residence", "bhyt"],
+        "delivery": "electronic",
+        "copies": 1,
+        "commitment": True,
+    }
+    data = BirthDeclarationSchema(today=date(2024, 6, 15)).load(data)
+    for path, value in changes.items():  # "mother__fullName" sets data["mother"]["fullName"]
+        *parents, key = path.split("__")
+        node = data
+        for parent in parents:
+            node = node[parent]
+        node[key] = value
+    return data
+
+
+def task(variables: dict) -> TaskContext:
+    return TaskContext(topic="identity.check", variables=variables, properties={}, instance_id="pi-1",
+                       business_key="000.00.00.H00-240615-0001", activity_id="CheckIdentity",
+                       definition_key="birth_linked", idempotency_key="job-1")
+
+
+@pytest.fixture
+def sample_register():
+    with use_register(LocalRegister()) as register:
+        yield register
+
+
+def refusal(data: dict) -> BpmnError:
+    with pytest.raises(BpmnError) as refused:
+        check_identity(task({"declaration": data}))
+    assert refused.value.code == "IDENTITY_MISMATCH"
+    return refused.value
+
+
+def test_the_handler_is_registered():
+    assert registry.get("identity.check") is check_identity
+
+
+def test_a_matching_declaration_is_verified(sample_register):
+    result = check_identity(task({"declaration": declaration()}))
+    assert result == {"identityVerified": True, "householdId": "HGD-087-000777"}
+
+
+def test_names_match_ignoring_case_and_spacing(sample_register):
+    data = declaration(mother__fullName="TRẦN  THỊ  BÌNH", requester__fullName="nguyễn văn an")
+    assert check_identity(task({"declaration": data}))["identityVerified"] is True
+
+
+def test_no_father_declared(sample_register):
+    data = declaration(father=None, marriage=None, requester__fullName="Đặng Thị Lan",
+                       requester__idNumber="001165007788", requester__relationship="bà ngoại")
+    assert check_identity(task({"declaration": data})) == {"identityVerified": True,
+                                                           "householdId": "HGD-087-000777"}
+
+
+def test_an_unknown_person_is_a_mismatch(sample_register):
+    error = refusal(declaration(father__idNumber="087084111111"))
+    assert error.message == (f"Không tìm thấy số định danh cá nhân 087084111111 của người cha trong {REGISTER}.")
+    assert error.variables == {"identityProblems": [
+        {"role": "father", "idNumber": "087084111111", "problem": "notFound", "message": error.message[:-1]}]}
+
+
+def test_a_deceased_person_is_a_mismatch(sample_register):
+    error = refusal(declaration(requester__fullName="Hoàng Văn Thái", requester__idNumber="038052004321",
+                                requester__relationship="ông nội"))
+    assert "người đi đăng ký" in error.message and "đã chết" in error.message and REGISTER in error.message
+    [problem] = error.variables["identityProblems"]
+    assert (problem["role"], problem["problem"], problem["idNumber"]) == ("requester", "deceased", "038052004321")
+
+
+def test_a_name_mismatch_names_who(sample_register):
+    error = refusal(declaration(mother__fullName="Tran Thi Binh"))  # diacritics dropped: not the same name
+    assert error.message == f"Họ tên người mẹ không khớp với {REGISTER}."
+    [problem] = error.variables["identityProblems"]
+    assert (problem["role"], problem["problem"]) == ("mother", "nameMismatch")
+
+
+def test_every_problem_is_reported_at_once(sample_register):
+    data = declaration(mother__fullName="Trần Thị Bính", father__idNumber="087084111111",
+                       requester__idNumber="087084111111")
+    error = refusal(data)
+    assert [(p["role"], p["problem"]) for p in error.variables["identityProblems"]] == [
+        ("requester", "notFound"), ("mother", "nameMismatch"), ("father", "notFound")]
+    assert error.message.count(REGISTER) == 3
+
+
+def test_an_unavailable_register_is_a_technical_failure():
+    class Down:
+        def find(self, id_number):
+            raise RegisterUnavailable("down")
+
+    with use_register(Down()), pytest.raises(RegisterUnavailable):
+        check_identity(task({"declaration": declaration()}))
+
+
+def test_the_handler_uses_an_http_register(monkeypatch):
+    people = {entry.id_number: entry for entry in LocalRegister()}
+    as_json = {number: {"idNumber": c.id_number, "fullName": c.full_name, "dateOfBirth": c.date_of_birth,
+                        "sex": c.sex, "residence": c.residence, "householdId": c.household_id,
+                        "deceased": c.deceased} for number, c in people.items()}
+    with register_server(as_json) as (url, seen):
+        monkeypatch.setenv(identity.ENVIRONMENT_VARIABLE, url)
+        with use_register(register_from_environment()):
+            result = check_identity(task({"declaration": copy.deepcopy(declaration())}))
+    assert result == {"identityVerified": True, "householdId": "HGD-087-000777"}
+    assert len(seen) == 2  # the requester is the father: looked up once
