@@ -12,6 +12,8 @@ import forms  # noqa: F401  (registers the schemas)
 from engine import forms as engine_forms
 from engine.errors import InvalidRequest
 from forms.birth import BirthDeclarationSchema, add_months, today_in_vietnam
+from tests.birth_examples import DELETE
+from tests.birth_examples import birth_declaration as declaration
 
 TODAY = date(2024, 6, 15)
 COMMITMENT = "Bạn phải cam kết thông tin khai là đúng sự thật."
@@ -19,36 +21,8 @@ PARTS_MESSAGE = ("Chỉ được chọn một trong các nhóm thủ tục: khai
                  "khai sinh + thẻ BHYT; hoặc khai sinh + thường trú.")
 
 
-def declaration(**changes) -> dict:
-    data = {
-        "receivingAgency": "UBND xã Mỹ An",
-        "requester": {"fullName": "Nguyễn Văn An", "idNumber": "087084000999",
-                      "residence": "Ấp 1, xã Mỹ An, Đồng Tháp", "relationship": "cha"},
-        "child": {"fullName": "Nguyễn Minh Khang", "dateOfBirth": "2024-05-20", "sex": "male", "ethnicity": "Kinh",
-                  "nationality": "Việt Nam", "placeOfBirth": "Bệnh viện Đa khoa Đồng Tháp", "homeTown": "Đồng Tháp"},
-        "mother": {"fullName": "Trần Thị Bình", "birthYear": 1990, "ethnicity": "Kinh", "nationality": "Việt Nam",
-                   "residence": "Ấp 1, xã Mỹ An, Đồng Tháp", "idNumber": "087190001234"},
-        "father": {"fullName": "Nguyễn Văn An", "birthYear": 1984, "ethnicity": "Kinh", "nationality": "Việt Nam",
-                   "residence": "Ấp 1, xã Mỹ An, Đồng Tháp", "idNumber": "087084000999"},
-        "marriage": {"certificateNumber": "12/2015", "issuedBy": "UBND xã Mỹ An", "issuedOn": "2015-03-02"},
-        "parts": ["birth", "residence", "bhyt"],
-        "delivery": "electronic",
-        "copies": 2,
-        "commitment": True,
-    }
-    for path, value in changes.items():  # "child__dateOfBirth" sets data["child"]["dateOfBirth"]
-        *parents, key = path.split("__")
-        node = data
-        for parent in parents:
-            node = node[parent]
-        if value is DELETE:
-            del node[key]
-        else:
-            node[key] = value
-    return data
 
 
-DELETE = object()
 
 
 def load(data, today=TODAY):

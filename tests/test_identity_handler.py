@@ -26,6 +26,7 @@ from handlers.identity import (
     same_name,
     use_register,
 )
+from tests.birth_examples import birth_declaration, set_path
 
 REGISTER = "Cơ sở dữ liệu quốc gia về dân cư"
 
@@ -175,30 +176,10 @@ def test_http_register_unreachable_is_a_technical_failure():
 # --- the handler ----------------------------------------------------------------------------------
 
 def declaration(**changes) -> dict:
-    """A birth declaration as forms/birth.py loads it: the Đồng Tháp couple of the sample."""
-    data = {
-        "receivingAgency": "UBND xã Mỹ An",
-        "requester": {"fullName": "Nguyễn Văn An", "idNumber": "087084000999",
-                      "residence": "Ấp 1, xã Mỹ An, Đồng Tháp", "relationship": "cha"},
-        "child": {"fullName": "Nguyễn Minh Khang", "dateOfBirth": "2024-05-20", "sex": "male", "ethnicity": "Kinh",
-                  "nationality": "Việt Nam", "placeOfBirth": "Bệnh viện Đa khoa Đồng Tháp", "homeTown": "Đồng Tháp"},
-        "mother": {"fullName": "Trần Thị Bình", "birthYear": 1990, "ethnicity": "Kinh", "nationality": "Việt Nam",
-                   "residence": "Ấp 1, xã Mỹ An, Đồng Tháp", "idNumber": "087190001234"},
-        "father": {"fullName": "Nguyễn Văn An", "birthYear": 1984, "ethnicity": "Kinh", "nationality": "Việt Nam",
-                   "residence": "Ấp 1, xã Mỹ An, Đồng Tháp", "idNumber": "087084000999"},
-        "marriage": {"certificateNumber": "12/2015", "issuedBy": "UBND xã Mỹ An", "issuedOn": "2015-03-02"},
-        "parts": ["birth", "residence", "bhyt"],
-        "delivery": "electronic",
-        "copies": 1,
-        "commitment": True,
-    }
-    data = BirthDeclarationSchema(today=date(2024, 6, 15)).load(data)
-    for path, value in changes.items():  # "mother__fullName" sets data["mother"]["fullName"]
-        *parents, key = path.split("__")
-        node = data
-        for parent in parents:
-            node = node[parent]
-        node[key] = value
+    """A birth declaration as forms/birth.py loads it, then changed by path (e.g. mother__fullName)."""
+    data = BirthDeclarationSchema(today=date(2024, 6, 15)).load(birth_declaration())
+    for path, value in changes.items():
+        set_path(data, path, value)
     return data
 
 
