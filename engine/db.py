@@ -11,6 +11,8 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from .variables import json_default
+
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -109,8 +111,6 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def _dumps(value) -> str:
-    from .variables import json_default
-
     return json.dumps(value, ensure_ascii=False, default=json_default)
 
 

@@ -10,7 +10,7 @@ A topic that no handler serves is left to remote workers (the external-task API)
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from .errors import EngineError
@@ -40,7 +40,6 @@ class TaskContext:
     # Stable across retries of the same job: receivers use it to recognise a redo.
     idempotency_key: str
     attempt: int = 1
-    extras: Mapping[str, Any] = field(default_factory=dict)
 
 
 Handler = Callable[[TaskContext], "dict | None"]
@@ -65,9 +64,6 @@ class HandlerRegistry:
 
     def __contains__(self, topic: str) -> bool:
         return topic in self._handlers
-
-    def topics(self) -> list[str]:
-        return sorted(self._handlers)
 
 
 # The registry the service uses; handlers/ modules register into it with @handler.

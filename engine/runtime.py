@@ -25,7 +25,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from . import models as m
-from .bpmn.script_engine import run_task, scope_of, variables_for
+from .bpmn.script_engine import enter_scope, leave_scope, run_task, scope_of, variables_for
 from .bpmn.serializer import workflow_from_dict, workflow_to_dict
 from .bpmn.specs import ExternalServiceTask, messages_of, next_due, parse_datetime, timer_of
 from .errors import ExecutionError, ExpressionError, NotFound
@@ -81,7 +81,7 @@ class Runtime:
 
     def step(self) -> None:
         """Run everything the engine can run, up to the next wait state."""
-        self._guard(lambda: self.workflow.do_engine_steps(self._before_run, self._after_run))
+        self._guard(lambda: self.workflow.do_engine_steps(enter_scope, leave_scope))
 
     def run_task(self, task, variables: dict | None = None) -> None:
         self._guard(lambda: run_task(task, variables))
@@ -106,14 +106,6 @@ class Runtime:
             raise ExecutionError(f"{element}: {message}" if element else message) from None
         except SpiffWorkflowException as exc:
             raise ExecutionError(str(exc).split("\n")[0]) from None
-
-    @staticmethod
-    def _before_run(task) -> None:
-        task.data = dict(scope_of(task.workflow))
-
-    @staticmethod
-    def _after_run(task) -> None:
-        scope_of(task.workflow).update(task.data)
 
     def variables(self) -> dict:
         return scope_of(self.workflow)

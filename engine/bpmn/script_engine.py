@@ -2,7 +2,7 @@
 
 Variables live in one process scope, as in Camunda: every task reads the scope and writes back
 to it. SpiffWorkflow instead copies data along the task tree, so the engine resets a task's data
-to the scope before it runs and merges the task's data into the scope after (see `run_task`).
+to the scope before it runs and merges the task's data into the scope after (enter/leave_scope).
 """
 from __future__ import annotations
 
@@ -41,12 +41,20 @@ def variables_for(task) -> dict:
     return {**task.data, **scope_of(task.workflow)}
 
 
+def enter_scope(task, extra: dict | None = None) -> None:
+    """Before a task runs: its data is the process scope (plus what the caller submits)."""
+    task.data = {**scope_of(task.workflow), **(extra or {})}
+
+
+def leave_scope(task) -> None:
+    """After a task ran: what it produced goes back to the process scope."""
+    scope_of(task.workflow).update(task.data)
+
+
 def run_task(task, extra: dict | None = None) -> None:
-    """Run one task inside the process scope and write what it produced back to the scope."""
-    scope = scope_of(task.workflow)
-    task.data = {**scope, **(extra or {})}
+    enter_scope(task, extra)
     task.run()
-    scope.update(task.data)
+    leave_scope(task)
 
 
 class ExpressionScriptEngine(PythonScriptEngine):
