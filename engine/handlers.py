@@ -10,7 +10,7 @@ A topic that no handler serves is left to remote workers (the external-task API)
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from .errors import EngineError
@@ -40,6 +40,10 @@ class TaskContext:
     # Stable across retries of the same job: receivers use it to recognise a redo.
     idempotency_key: str
     attempt: int = 1
+    # The ProcessEngine running the job, for handlers that must act on the engine itself (like
+    # Camunda's DelegateExecution.getProcessEngineServices()): schedule a message, add a candidate
+    # group. Each engine call is its own transaction; the handler still runs outside any.
+    engine: Any = field(default=None, compare=False, repr=False)
 
 
 Handler = Callable[[TaskContext], "dict | None"]

@@ -77,6 +77,7 @@ class ClaimedJob:
     topic: str | None
     attempt: int
     retry_cycle: str | None
+    schedule: dict | None = None
 
 
 class JobExecutor:
@@ -105,13 +106,14 @@ class JobExecutor:
             for job in session.scalars(query):
                 job.lock_owner, job.lock_expires_at = engine.worker_id, now + self.lock_duration
                 claimed.append(ClaimedJob(job.id, job.type, job.instance_id, job.task_id, job.activity_id,
-                                          job.topic, job.attempt, job.retry_cycle))
+                                          job.topic, job.attempt, job.retry_cycle, job.schedule))
             return claimed
 
     def execute(self, job: ClaimedJob) -> str:
         started = time.perf_counter()
         try:
-            run = {"timer": self._fire_timers, "timer-start": self._start_by_timer}.get(job.type, self._run_handler)
+            run = {"timer": self._fire_timers, "timer-start": self._start_by_timer,
+                   "message": self._deliver_message}.get(job.type, self._run_handler)
             outcome = run(job)
         except Exception as exc:  # noqa: BLE001 - any failure of a job is recorded, never lost
             outcome = self._fail(job, exc)
@@ -150,7 +152,8 @@ class JobExecutor:
                 topic=job.topic, variables=MappingProxyType(engine.stored_variables(session, job.instance_id)),
                 properties=MappingProxyType(dict(task_spec.extensions.get("properties") or {})),
                 instance_id=job.instance_id, business_key=instance.business_key, activity_id=job.activity_id,
-                definition_key=instance.definition_key, idempotency_key=job.id, attempt=job.attempt + 1)
+                definition_key=instance.definition_key, idempotency_key=job.id, attempt=job.attempt + 1,
+                engine=engine)
 
     def _complete(self, job: ClaimedJob, result: dict | None = None, error: BpmnError | None = None) -> str:
         engine = self.engine
@@ -229,6 +232,23 @@ class JobExecutor:
                 session.delete(row)
             log.info("instance started by timer", extra={"instance": runtime.row.id, "definition": definition.id})
             return "started"
+
+
+    # --- scheduled messages ----------------------------------------------------------------------
+
+    def _deliver_message(self, job: ClaimedJob) -> str:
+        """A message scheduled with ProcessEngine.schedule_message: delivered to an instance already
+        waiting for it (never starts one). Nobody waiting yet is a failure, so it is retried."""
+        engine = self.engine
+        payload = job.schedule or {}
+        with engine.command() as session:
+            row = self._owned(session, job)
+            if row is None:
+                return "stale"
+            engine.correlate_in(session, job.topic, business_key=payload.get("businessKey"),
+                                variables=payload.get("variables") or {}, waiting_only=True)
+            session.delete(row)  # in the same transaction: delivered once, or not at all
+        return "delivered"
 
 
 def open_incident(session, kind: str, item, message: str | None, now) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
@@ -36,6 +37,17 @@ log = logging.getLogger("lienthong.engine")
 
 OPEN_STATES = (TaskState.READY, TaskState.WAITING, TaskState.STARTED)
 HISTORY_MARK = "_history"  # in a task's internal data: 1 = open row written, 2 = closed
+
+
+@dataclass(frozen=True)
+class ActivityTransition:
+    """An activity that began and/or ended in the command being saved (what observers see)."""
+
+    spec: object  # the task spec: bpmn_id, bpmn_name, extensions (properties...)
+    task_id: str
+    opened: bool
+    closed: bool
+    canceled: bool
 
 
 def new_id() -> str:
@@ -148,6 +160,11 @@ class Runtime:
 
         self._write_history(history, tasks, now)
         self._save_variables()
+        if self.engine.observers:
+            transitions = [ActivityTransition(task.task_spec, str(task.id), opened, closed, canceled)
+                           for task, opened, closed, canceled in history]
+            for observer in self.engine.observers:
+                observer(self, transitions)
         if workflow.completed:
             self._clear_runtime_rows()
             return

@@ -13,6 +13,7 @@ import logging
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select, update
@@ -91,6 +92,10 @@ class ProcessEngine:
         self.retry_policy = RetryPolicy()
         self.jobs = JobExecutor(self)
         self.external_tasks = ExternalTasks(self)
+        # Called inside every command that saves an instance, after its rows are written:
+        # observer(runtime, transitions), transitions a list of ActivityTransition. A domain keeps
+        # its own read model (a dossier's status) in the same transaction as the engine's state.
+        self.observers: list = []
 
     # --- plumbing ------------------------------------------------------------------------------
 
@@ -390,28 +395,69 @@ class ProcessEngine:
     def correlate_message(self, name: str, business_key: str | None = None, process_instance_id: str | None = None,
                           correlation_keys: dict | None = None, variables: dict | None = None,
                           all: bool = False) -> list[CorrelationResult]:
+        with self.command() as session:
+            return self.correlate_in(session, name, business_key, process_instance_id, correlation_keys, variables, all)
+
+    def correlate_in(self, session: Session, name: str, business_key: str | None = None,
+                     process_instance_id: str | None = None, correlation_keys: dict | None = None,
+                     variables: dict | None = None, all: bool = False,
+                     waiting_only: bool = False) -> list[CorrelationResult]:
+        """correlate_message inside the caller's transaction; `waiting_only` never starts an instance."""
         if not name:
             raise InvalidRequest("messageName is required", {"messageName": ["is required"]})
         variables = dict(variables or {})
+        waiting = self._waiting_instances(session, name, business_key, process_instance_id, correlation_keys)
+        if not waiting and process_instance_id is None and not correlation_keys and not waiting_only:
+            return [self._start_by_message(session, name, business_key, variables)]
+        if not waiting:
+            raise InvalidRequest(f"Cannot correlate message '{name}': No process definition or execution matches the parameters")
+        if len(waiting) > 1 and not all:
+            raise InvalidRequest(f"Cannot correlate message '{name}': {len(waiting)} executions match the parameters; "
+                                 "narrow them (businessKey, processInstanceId, correlationKeys) or set all=true")
+        results = []
+        for instance_id in waiting:
+            runtime = Runtime.load(self, session, instance_id)
+            runtime.variables().update(variables)
+            runtime.deliver_message(name, variables)
+            runtime.step()
+            runtime.save()
+            results.append(CorrelationResult("Execution", instance_id, runtime.row.business_key, runtime.row.definition_id))
+            log.info("message correlated", extra={"instance": instance_id, "message_name": name})
+        return results
+
+    def schedule_message(self, name: str, business_key: str, variables: dict | None = None, *,
+                         delay: timedelta = timedelta(0), job_id: str | None = None, retry_cycle: str = "R10/PT2S") -> bool:
+        """Deliver a message later, from the worker, to the instance with `business_key` once it
+        waits for it (an agency answering "shortly after" a hand-off). `job_id` makes it idempotent:
+        scheduling the same id twice is one message. False when that id was already scheduled."""
+        job_id = job_id or new_id()
         with self.command() as session:
-            waiting = self._waiting_instances(session, name, business_key, process_instance_id, correlation_keys)
-            if not waiting and process_instance_id is None and not correlation_keys:
-                return [self._start_by_message(session, name, business_key, variables)]
-            if not waiting:
-                raise InvalidRequest(f"Cannot correlate message '{name}': No process definition or execution matches the parameters")
-            if len(waiting) > 1 and not all:
-                raise InvalidRequest(f"Cannot correlate message '{name}': {len(waiting)} executions match the parameters; "
-                                     "narrow them (businessKey, processInstanceId, correlationKeys) or set all=true")
-            results = []
-            for instance_id in waiting:
-                runtime = Runtime.load(self, session, instance_id)
-                runtime.variables().update(variables)
-                runtime.deliver_message(name, variables)
-                runtime.step()
-                runtime.save()
-                results.append(CorrelationResult("Execution", instance_id, runtime.row.business_key, runtime.row.definition_id))
-                log.info("message correlated", extra={"instance": instance_id, "message_name": name})
-            return results
+            if session.get(m.Job, job_id) is not None:
+                return False
+            tries, _ = self.retry_policy(retry_cycle)
+            now = self.clock.now()
+            session.add(m.Job(id=job_id, type="message", instance_id=None, definition_id="", definition_key="",
+                              activity_id="", task_id="", topic=name, due_at=now + delay, retries=tries,
+                              retry_cycle=retry_cycle, attempt=0, priority=0, created=now,
+                              schedule={"businessKey": business_key, "variables": dict(variables or {})}))
+        log.info("message scheduled", extra={"message_name": name, "business_key": business_key, "job": job_id})
+        return True
+
+    def add_candidate_group(self, task_id: str, group_id: str, actor: str | None = None) -> bool:
+        """Make an open task visible to one more group (an escalation); False if it already was."""
+        if not group_id:
+            raise InvalidRequest("groupId is required", {"groupId": ["is required"]})
+        with self.command() as session:
+            row = self._open_task(session, task_id)
+            exists = session.scalars(select(m.IdentityLink.id).where(
+                m.IdentityLink.task_id == task_id, m.IdentityLink.type == "candidate",
+                m.IdentityLink.group_id == group_id)).first()
+            if exists is not None:
+                return False
+            session.add(m.IdentityLink(task_id=task_id, type="candidate", group_id=group_id))
+            self._log(session, "AddIdentityLink", "Task", actor, instance_id=row.instance_id, task_id=task_id,
+                      groupId=group_id, type="candidate")
+            return True
 
     def _waiting_instances(self, session: Session, name: str, business_key, process_instance_id, correlation_keys) -> list[str]:
         query = (select(m.EventSubscription.instance_id).distinct()

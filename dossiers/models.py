@@ -1,0 +1,101 @@
+"""The dossier tables. They share the engine's metadata (one Alembic history) but the engine
+never reads them: they are written by the dossier service and by the projection (projection.py),
+in the same transaction as the engine's own rows."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine.models import ID, Base, UTCDateTime
+
+
+class Dossier(Base):
+    __tablename__ = "dossier"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)  # <agency>-<YYMMDD>-<NNNN>
+    procedure: Mapped[str] = mapped_column(String(32))  # birth | death
+    agency_code: Mapped[str] = mapped_column(String(32))
+    instance_id: Mapped[str] = mapped_column(ID, index=True)
+    state: Mapped[str] = mapped_column(String(32))  # received | processing | completed | rejected | cancelled
+    state_reason: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    delivery: Mapped[str] = mapped_column(String(32))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    declaration: Mapped[dict] = mapped_column(JSON)
+
+
+class DossierPart(Base):
+    """One procedure of a dossier (birth, residence, bhyt...), as the diagram last marked it."""
+
+    __tablename__ = "dossier_part"
+
+    dossier_code: Mapped[str] = mapped_column(ForeignKey("dossier.code"), primary_key=True)
+    part: Mapped[str] = mapped_column(String(32), primary_key=True)
+    state: Mapped[str] = mapped_column(String(32))
+    agency: Mapped[str | None] = mapped_column(String(255))  # the officer group handling it now
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    overdue: Mapped[bool] = mapped_column(default=False)
+    note: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict | None] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class DossierEvent(Base):
+    """The citizen's timeline: each step the diagram marks, in order."""
+
+    __tablename__ = "dossier_event"
+    __table_args__ = (Index("ix_dossier_event_code", "dossier_code", "seq"),)
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dossier_code: Mapped[str] = mapped_column(ForeignKey("dossier.code"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    part: Mapped[str | None] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(32))
+    activity_id: Mapped[str | None] = mapped_column(String(255))
+    title: Mapped[str] = mapped_column(Text)  # the element's name in the diagram (Vietnamese)
+
+
+class DossierDocument(Base):
+    """A printed declaration (PDF), stored with the dossier and served from here."""
+
+    __tablename__ = "dossier_document"
+
+    dossier_code: Mapped[str] = mapped_column(ForeignKey("dossier.code"), primary_key=True)
+    form: Mapped[str] = mapped_column(String(64), primary_key=True)  # birth | residence | bhyt ...
+    media_type: Mapped[str] = mapped_column(String(64), default="application/pdf")
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class DossierAttachment(Base):
+    """A file the citizen attached (giấy chứng sinh, giấy ủy quyền...), at filing or as a supplement."""
+
+    __tablename__ = "dossier_attachment"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    dossier_code: Mapped[str] = mapped_column(ForeignKey("dossier.code"), index=True)
+    part: Mapped[str | None] = mapped_column(String(32))  # None: filed with the dossier
+    kind: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(255))
+    media_type: Mapped[str] = mapped_column(String(128))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class DossierSequence(Base):
+    """The last sequence number an agency gave on a day (the NNNN of the dossier code)."""
+
+    __tablename__ = "dossier_sequence"
+    __table_args__ = (UniqueConstraint("agency_code", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    agency_code: Mapped[str] = mapped_column(String(32))
+    day: Mapped[date] = mapped_column(Date)
+    last: Mapped[int] = mapped_column(Integer)
