@@ -1,5 +1,5 @@
-"""The Flask application: the Camunda 7 compatible REST API under /engine-rest, with its OpenAPI
-document at /openapi.json and Swagger UI at /swagger-ui."""
+"""The Flask application: the Camunda 7 compatible REST API under /engine-rest, the dossier API
+under /api, with their OpenAPI document at /openapi.json and Swagger UI at /swagger-ui."""
 from __future__ import annotations
 
 from typing import Any, Mapping
@@ -8,6 +8,9 @@ import swagger_ui_bundle
 from flask import Flask, redirect, send_from_directory, url_for
 from flask_smorest import Api
 
+import dossiers.service
+
+from . import dossiers as dossiers_api
 from . import errors
 from .common import EXTENSION
 from .engine_rest import BLUEPRINTS
@@ -47,6 +50,8 @@ def create_app(engine, config: Mapping[str, Any] | None = None) -> Flask:
     errors.register(app)  # after Api(): replaces flask-smorest's own HTTPException handler
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint, url_prefix=URL_PREFIX)
+    api.register_blueprint(dossiers_api.blp, url_prefix="/api")
+    dossiers.service.install(engine)  # the dossier status is kept by every command this app runs
 
     @app.get("/")
     def index():

@@ -289,16 +289,21 @@ class ProcessEngine:
     def start_instance(self, key: str, variables: dict | None = None, business_key: str | None = None,
                        user_id: str | None = None) -> str:
         with self.command() as session:
-            definition = self._latest(session, m.ProcessDefinition, key)
-            if not definition.startable:
-                raise InvalidRequest(f"Process '{key}' has no none start event; it starts when its message arrives")
-            runtime = Runtime.start(self, session, definition, dict(variables or {}), business_key, user_id)
-            runtime.step()
-            runtime.save()
-            self._log(session, "Create", "ProcessInstance", user_id, instance_id=runtime.row.id,
-                      variables=sorted((variables or {}).keys()))
-            log.info("instance started", extra={"instance": runtime.row.id, "business_key": business_key, "definition": definition.id})
-            return runtime.row.id
+            return self.start_in(session, key, variables, business_key, user_id)
+
+    def start_in(self, session: Session, key: str, variables: dict | None = None, business_key: str | None = None,
+                 user_id: str | None = None) -> str:
+        """start_instance inside the caller's transaction (a domain row and its instance, or neither)."""
+        definition = self._latest(session, m.ProcessDefinition, key)
+        if not definition.startable:
+            raise InvalidRequest(f"Process '{key}' has no none start event; it starts when its message arrives")
+        runtime = Runtime.start(self, session, definition, dict(variables or {}), business_key, user_id)
+        runtime.step()
+        runtime.save()
+        self._log(session, "Create", "ProcessInstance", user_id, instance_id=runtime.row.id,
+                  variables=sorted((variables or {}).keys()))
+        log.info("instance started", extra={"instance": runtime.row.id, "business_key": business_key, "definition": definition.id})
+        return runtime.row.id
 
     def cancel_instance(self, instance_id: str, reason: str | None = None, actor: str | None = None) -> None:
         with self.command() as session:

@@ -48,12 +48,15 @@ What it cannot know, and so neither can this module:
 """
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
+from sqlalchemy import select
 
+from engine import models as m
 from engine.handlers import TaskContext, handler
 
 VN_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -67,6 +70,8 @@ CUTOFF = time(15, 0)
 CLOSING = time(17, 0)
 
 TOPIC = "deadlines.compute"
+ESCALATE_TOPIC = "deadlines.escalate"
+log = logging.getLogger("lienthong.deadlines")
 
 
 @lru_cache(maxsize=256)
@@ -150,44 +155,90 @@ def working_days_between(start: datetime, end: datetime) -> int:
     return sign * count
 
 
-def _parse_received_at(value: object, where: str) -> datetime:
+def _parse_received_at(value: object, where: str, name: str = "receivedAt") -> datetime:
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value.strip())
         except ValueError:
-            raise ValueError(f"{where}: process variable 'receivedAt' is not an ISO 8601 date-time: {value!r}") from None
+            raise ValueError(f"{where}: process variable '{name}' is not an ISO 8601 date-time: {value!r}") from None
     else:
-        raise ValueError(f"{where}: process variable 'receivedAt' must be an ISO 8601 string, not {type(value).__name__}")
+        raise ValueError(f"{where}: process variable '{name}' must be an ISO 8601 string, not {type(value).__name__}")
     if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"{where}: process variable 'receivedAt' needs a UTC offset (e.g. +07:00 or Z): {value!r}")
+        raise ValueError(f"{where}: process variable '{name}' needs a UTC offset (e.g. +07:00 or Z): {value!r}")
     return moment
+
+
+def _working_days(raw: object, where: str, name: str) -> int:
+    if raw is None or str(raw).strip() == "":
+        raise ValueError(f"{where}: camunda property '{name}' is missing")
+    try:
+        days = int(str(raw).strip())
+    except ValueError:
+        raise ValueError(f"{where}: camunda property '{name}' is not a whole number: {raw!r}") from None
+    if days < 0:
+        raise ValueError(f"{where}: camunda property '{name}' must be 0 or more: {raw!r}")
+    return days
+
+
+DUE_PREFIX = "due."
 
 
 @handler(TOPIC)
 def compute_deadline(task: TaskContext) -> dict:
-    """Service task "deadlines.compute".
+    """Service task "deadlines.compute": statutory due moments, set by the analyst in the Modeler.
 
-    camunda:properties on the task: ``workingDays`` (whole number >= 0, the statutory days, set by
-    the analyst in the Modeler) and ``resultVariable`` (the variable to set). Reads the process
-    variable ``receivedAt`` (ISO 8601 with offset) and returns ``{resultVariable: due (UTC ISO)}``.
+    camunda:properties on the task, either one deadline:
+      ``workingDays`` (whole number >= 0) and ``resultVariable`` (the variable to set),
+    or several at once, one property each:
+      ``due.<variable>`` = working days, e.g. ``due.birthDue`` = 0, ``due.residenceDue`` = 2;
+    and optionally ``receivedVariable``: the variable holding the moment the days count from
+    (default ``receivedAt``; e.g. ``supplementedAt`` when a supplemented dossier restarts the clock).
+    That variable is an ISO 8601 date-time with offset. Returns ``{variable: due (UTC ISO)}``.
     Bad configuration raises ValueError: a technical failure that ends as an incident.
     """
     where = f"service task '{task.activity_id}' ({TOPIC})"
-    raw_days = task.properties.get("workingDays")
-    if raw_days is None or str(raw_days).strip() == "":
-        raise ValueError(f"{where}: camunda property 'workingDays' is missing")
-    try:
-        working_days = int(str(raw_days).strip())
-    except ValueError:
-        raise ValueError(f"{where}: camunda property 'workingDays' is not a whole number: {raw_days!r}") from None
-    if working_days < 0:
-        raise ValueError(f"{where}: camunda property 'workingDays' must be 0 or more: {raw_days!r}")
-    result_variable = str(task.properties.get("resultVariable") or "").strip()
-    if not result_variable:
-        raise ValueError(f"{where}: camunda property 'resultVariable' is missing")
-    if "receivedAt" not in task.variables or task.variables["receivedAt"] in (None, ""):
-        raise ValueError(f"{where}: process variable 'receivedAt' is missing")
-    received_at = _parse_received_at(task.variables["receivedAt"], where)
-    return {result_variable: due_date(received_at, working_days).isoformat()}
+    wanted = {name[len(DUE_PREFIX):].strip(): _working_days(value, where, name)
+              for name, value in task.properties.items() if name.startswith(DUE_PREFIX)}
+    if "workingDays" in task.properties or "resultVariable" in task.properties or not wanted:
+        result_variable = str(task.properties.get("resultVariable") or "").strip()
+        if not result_variable:
+            raise ValueError(f"{where}: camunda property 'resultVariable' is missing")
+        wanted[result_variable] = _working_days(task.properties.get("workingDays"), where, "workingDays")
+    if "" in wanted:
+        raise ValueError(f"{where}: a camunda property '{DUE_PREFIX}' names no variable")
+    source = str(task.properties.get("receivedVariable") or "receivedAt").strip()
+    if source not in task.variables or task.variables[source] in (None, ""):
+        raise ValueError(f"{where}: process variable '{source}' is missing")
+    received_at = _parse_received_at(task.variables[source], where, source)
+    return {name: due_date(received_at, days).isoformat() for name, days in wanted.items()}
+
+
+@handler(ESCALATE_TOPIC)
+def escalate_overdue_task(task: TaskContext) -> dict:
+    """Service task "deadlines.escalate", after a non-interrupting timer on an officer's task.
+
+    camunda:properties: ``task`` (the id of the overdue user task) and ``candidateGroup`` (the
+    supervisors who must now see it too). The task stays with its officers; the supervisors'
+    inbox gets it as well (Camunda's identity link). The breach is recorded in the process
+    variable ``deadlineBreaches`` (a list: activity, due, detectedAt, escalatedTo), which the
+    dossier status shows. If the officer finished in the meantime, the breach is still recorded.
+    """
+    where = f"service task '{task.activity_id}' ({ESCALATE_TOPIC})"
+    activity = str(task.properties.get("task") or "").strip()
+    group = str(task.properties.get("candidateGroup") or "").strip()
+    if not activity or not group:
+        raise ValueError(f"{where}: camunda properties 'task' and 'candidateGroup' are required")
+    engine = task.engine
+    with engine.db.reading() as session:
+        open_tasks = list(session.execute(select(m.Task.id, m.Task.due).where(
+            m.Task.instance_id == task.instance_id, m.Task.activity_id == activity)))
+    for task_id, _ in open_tasks:
+        engine.add_candidate_group(task_id, group, actor="system:deadlines")
+    due = next((d.isoformat() for _, d in open_tasks if d is not None), None)
+    breach = {"activity": activity, "due": due, "detectedAt": engine.clock.now().isoformat(),
+              "escalatedTo": group, "taskOpen": bool(open_tasks)}
+    log.warning("deadline breached", extra={"instance": task.instance_id, "dossier": task.business_key,
+                                            "activity": activity, "escalated_to": group})
+    return {"deadlineBreaches": [*(task.variables.get("deadlineBreaches") or []), breach]}

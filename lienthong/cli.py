@@ -19,6 +19,8 @@ from pathlib import Path
 
 import click
 
+import dossiers.service
+
 from engine.db import Database, default_url
 from engine.errors import DeploymentError
 from engine.service import ProcessEngine
@@ -38,7 +40,9 @@ def build_engine() -> ProcessEngine:
         importlib.import_module(module)
     database = Database(default_url())
     database.migrate()
-    return ProcessEngine(database)
+    engine = ProcessEngine(database)
+    dossiers.service.install(engine)  # a standalone worker keeps the dossiers' status too
+    return engine
 
 
 def deploy_folder(engine: ProcessEngine, folder: Path) -> None:

@@ -1,6 +1,7 @@
 """Alembic environment: runs on the connection the engine hands over (engine/db.py)."""
 from alembic import context
 
+import dossiers.models  # noqa: F401 - the dossier tables share the engine's metadata
 from engine.models import Base
 
 connection = context.config.attributes.get("connection")

@@ -1,0 +1,185 @@
+"""The citizens' and the portal's API under /api: file a dossier, follow it, fetch its declarations,
+attach files, send a supplement. Every rule lives in dossiers/ and forms/; routes only translate."""
+from __future__ import annotations
+
+import json
+
+import marshmallow as ma
+from flask import Response, request, url_for
+from marshmallow import fields
+
+from dossiers.service import DossierService, Upload
+from engine.errors import InvalidRequest
+
+from .common import Blueprint, engine
+
+blp = Blueprint("dossiers", __name__, description="Dossiers (hồ sơ liên thông): filing, status, declarations, supplements")
+
+_JSON = "application/json"
+_MULTIPART = "multipart/form-data"
+
+
+def _service() -> DossierService:
+    return DossierService(engine())
+
+
+# --- documentation of the shapes (the answers are built by dossiers.service) ---------------------
+
+class PartSchema(ma.Schema):
+    part = fields.String(metadata={"description": "birth | residence | bhyt"})
+    name = fields.String()
+    state = fields.String(metadata={"description": "received, processing, verifying, awaiting-supplement, handed-off, "
+                                                   "awaiting-card, approved, refused, rejected, not-processed"})
+    stateLabel = fields.String()
+    agency = fields.String(allow_none=True, metadata={"description": "Who handles it now (the diagram's lane)"})
+    receivedAt = fields.String()
+    dueAt = fields.String(allow_none=True, metadata={"description": "Statutory due moment, Vietnamese working days, 15:00 rule"})
+    overdue = fields.Boolean()
+    note = fields.String(allow_none=True)
+    result = fields.Dict()
+    updatedAt = fields.String()
+
+
+class TimelineSchema(ma.Schema):
+    at = fields.String()
+    part = fields.String()
+    state = fields.String()
+    title = fields.String()
+
+
+class DocumentLinkSchema(ma.Schema):
+    form = fields.String()
+    title = fields.String()
+    url = fields.String()
+
+
+class AttachmentSchema(ma.Schema):
+    id = fields.String()
+    part = fields.String(allow_none=True)
+    kind = fields.String()
+    filename = fields.String()
+    mediaType = fields.String()
+    size = fields.Integer()
+    sha256 = fields.String()
+
+
+class DossierStatusSchema(ma.Schema):
+    code = fields.String(metadata={"description": "<agency code>-<YYMMDD>-<NNNN>; also the process instance's business key"})
+    procedure = fields.String()
+    state = fields.String()
+    stateLabel = fields.String()
+    reason = fields.String(allow_none=True)
+    agencyCode = fields.String()
+    receivedAt = fields.String()
+    dueAt = fields.String(allow_none=True)
+    completedAt = fields.String(allow_none=True)
+    delivery = fields.String()
+    parts = fields.List(fields.Nested(PartSchema))
+    timeline = fields.List(fields.Nested(TimelineSchema))
+    declarations = fields.List(fields.Nested(DocumentLinkSchema))
+    attachments = fields.List(fields.Nested(AttachmentSchema))
+
+
+_FILING_BODY = {
+    "required": True,
+    "content": {
+        _JSON: {"schema": {"type": "object", "required": ["procedure", "declaration"], "properties": {
+            "procedure": {"type": "string", "enum": ["birth"]},
+            "agencyCode": {"type": "string", "description": "Receiving agency (default: LIENTHONG_AGENCY_CODE)"},
+            "declaration": {"type": "object", "description": "The citizen's one declaration (see examples/birth_declaration.json)"},
+        }}},
+        _MULTIPART: {"schema": {"type": "object", "required": ["dossier"], "properties": {
+            "dossier": {"type": "string", "description": "The JSON body above, as text"},
+            "attachments": {"type": "string", "format": "binary",
+                            "description": "Any number of file parts (PDF, JPEG, PNG, ≤ 10 MB each); the part name is the "
+                                           "document kind, e.g. giay-chung-sinh"},
+        }}},
+    },
+}
+_FILES_BODY = {"required": True, "content": {_MULTIPART: {"schema": {"type": "object", "properties": {
+    "part": {"type": "string", "description": "Supplements only: birth | residence | bhyt"},
+    "note": {"type": "string"},
+    "files": {"type": "string", "format": "binary", "description": "File parts; the part name is the document kind"},
+}}}}}
+
+
+def _uploads() -> list[Upload]:
+    uploads = []
+    for kind, upload in request.files.items(multi=True):
+        content = upload.read()
+        uploads.append(Upload(kind=kind, filename=upload.filename or kind,
+                              media_type=(upload.mimetype or "application/octet-stream").lower(), content=content))
+    return uploads
+
+
+def _json_field(text: str | None, name: str):
+    if text is None:
+        raise InvalidRequest(f"The multipart form needs a '{name}' part with the JSON", {name: ["Vui lòng gửi hồ sơ."]})
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise InvalidRequest(f"'{name}' is not valid JSON: {exc}", {name: ["Dữ liệu hồ sơ không đúng định dạng JSON."]}) from None
+
+
+def _status_response(status: dict, code: int) -> Response:
+    response = Response(json.dumps(DossierStatusSchema().dump(status), ensure_ascii=False), status=code, mimetype=_JSON)
+    if code == 201:
+        response.headers["Location"] = url_for("dossiers.dossier_status", code=status["code"])
+    return response
+
+
+@blp.route("/dossiers", methods=["POST"])
+@blp.doc(requestBody=_FILING_BODY)
+@blp.response(201, DossierStatusSchema, description="Filed: the dossier code, its parts and their due dates")
+def file_dossier():
+    """File a dossier: the citizen declares once (JSON, or multipart with attachments).
+
+    Every field error is reported at once (400, `fieldErrors` keyed by path, Vietnamese
+    messages); nothing is stored from an invalid submission."""
+    if request.mimetype == _MULTIPART:
+        body = _json_field(request.form.get("dossier"), "dossier")
+        uploads = _uploads()
+    else:
+        try:
+            body = json.loads(request.get_data(cache=True) or b"null")
+        except ValueError as exc:
+            raise InvalidRequest(f"Malformed JSON body: {exc}", {"body": ["Dữ liệu hồ sơ không đúng định dạng JSON."]}) from None
+        uploads = []
+    return _status_response(_service().submit(body, uploads), 201)
+
+
+@blp.route("/dossiers/<code>", methods=["GET"])
+@blp.response(200, DossierStatusSchema)
+def dossier_status(code):
+    """Where the dossier stands: overall and per part (state, agency, received, due, result), the
+    timeline, and the printed declarations."""
+    return _status_response(_service().status(code), 200)
+
+
+@blp.route("/dossiers/<code>/declarations/<form>.pdf", methods=["GET"])
+@blp.response(200, description="The printed declaration (application/pdf)")
+def declaration_pdf(code, form):
+    """One printed declaration of the dossier: birth, residence or bhyt."""
+    document = _service().document(code, form)
+    response = Response(document.content, mimetype=document.media_type)
+    response.headers["Content-Disposition"] = f'inline; filename="{code}-{form}.pdf"'
+    response.headers["ETag"] = f'"{document.sha256}"'
+    return response
+
+
+@blp.route("/dossiers/<code>/attachments", methods=["POST"])
+@blp.doc(requestBody=_FILES_BODY)
+@blp.response(201, AttachmentSchema(many=True))
+def attach_files(code):
+    """Attach more documents to a dossier (the separate upload call)."""
+    return _service().add_attachments(code, _uploads())
+
+
+@blp.route("/dossiers/<code>/supplements", methods=["POST"])
+@blp.doc(requestBody=_FILES_BODY)
+@blp.response(200, DossierStatusSchema)
+def supplement(code):
+    """Send the documents an officer asked for; the part goes back to the same officer.
+    409 when that part is not waiting for a supplement."""
+    status = _service().supplement(code, request.form.get("part"), _uploads(), request.form.get("note"))
+    return _status_response(status, 200)

@@ -1,0 +1,104 @@
+"""The citizen's view of a dossier, kept by the diagram itself.
+
+Elements of a procedure's diagram carry `camunda:properties` that say what the citizen should see
+when the process reaches them; the analyst sets them in the Modeler's properties panel:
+
+  dossier.part    birth | residence | bhyt ... (a part of the dossier) or `dossier` (the whole)
+  dossier.state   the state from the moment the element begins, e.g. processing,
+                  awaiting-supplement, handed-off, approved, refused; for the whole dossier
+                  received, processing, completed, rejected, refused. `overdue` flags the part as
+                  overdue without changing its state.
+  dossier.due     a variable holding the part's (or the dossier's) due moment
+  dossier.dues    several at once: `birth=birthDue,residence=residenceDue,dossier=dossierDue`
+  dossier.note    a variable holding the reason or note the citizen is shown
+  dossier.result  comma-separated variables copied into the part's result (numbers issued...)
+
+The agency handling a part is the lane of the element that last set its state. Every marked
+element also adds a line to the timeline, titled with the element's name. The observer runs
+inside the engine's command, so the status and the process state never disagree.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from .models import Dossier, DossierEvent, DossierPart
+
+FINAL_DOSSIER_STATES = {"completed", "rejected", "refused", "cancelled"}
+FINAL_PART_STATES = {"approved", "refused", "rejected", "not-processed"}
+
+
+def _properties(spec) -> dict:
+    return dict((getattr(spec, "extensions", None) or {}).get("properties") or {})
+
+
+def _names(text: str | None) -> list[str]:
+    return [name.strip() for name in (text or "").split(",") if name.strip()]
+
+
+def _moment(value) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def observe(runtime, transitions) -> None:
+    marked = [(t, _properties(t.spec)) for t in transitions if t.opened]
+    marked = [(t, p) for t, p in marked if p.get("dossier.part") and p.get("dossier.state")]
+    if not marked or not runtime.row.business_key:
+        return
+    session = runtime.session
+    dossier = session.get(Dossier, runtime.row.business_key)
+    if dossier is None or dossier.instance_id != runtime.row.id:
+        return
+    variables = runtime.variables()
+    now = runtime.engine.clock.now()
+    parts = {row.part: row for row in session.query(DossierPart).filter(DossierPart.dossier_code == dossier.code)}
+    for transition, properties in marked:
+        _apply(dossier, parts, transition.spec, properties, variables, now)
+        session.add(DossierEvent(dossier_code=dossier.code, at=now, part=properties["dossier.part"],
+                                 state=properties["dossier.state"], activity_id=transition.spec.bpmn_id,
+                                 title=transition.spec.bpmn_name or transition.spec.bpmn_id))
+
+
+def _apply(dossier: Dossier, parts: dict, spec, properties: dict, variables: dict, now: datetime) -> None:
+    part, state = properties["dossier.part"], properties["dossier.state"]
+    note = variables.get(properties["dossier.note"]) if properties.get("dossier.note") else None
+    dues = dict(pair.split("=", 1) for pair in _names(properties.get("dossier.dues")) if "=" in pair)
+    if properties.get("dossier.due"):
+        dues[part] = properties["dossier.due"]
+    for name, variable in dues.items():
+        due = _moment(variables.get(variable.strip()))
+        if name.strip() == "dossier":
+            dossier.due_at = due or dossier.due_at
+        elif name.strip() in parts:
+            parts[name.strip()].due_at = due or parts[name.strip()].due_at
+    if part == "dossier":
+        dossier.state = state
+        if note not in (None, ""):
+            dossier.state_reason = str(note)
+        if state in FINAL_DOSSIER_STATES:
+            dossier.completed_at = now
+            for row in parts.values():  # what never started will not: say so
+                if row.state not in FINAL_PART_STATES:
+                    row.state = "rejected" if state == "rejected" else "not-processed"
+                    row.updated_at = now
+        return
+    row = parts.get(part)
+    if row is None:  # a part the citizen did not choose: nothing to show
+        return
+    row.updated_at = now
+    if state == "overdue":
+        row.overdue = True
+        return
+    row.state = state
+    row.agency = getattr(spec, "lane", None) or row.agency
+    if properties.get("dossier.note"):
+        row.note = None if note in (None, "") else str(note)
+    results = {name: variables[name] for name in _names(properties.get("dossier.result")) if name in variables}
+    if results:
+        row.result = {**(row.result or {}), **results}
