@@ -53,8 +53,9 @@ def observe(runtime, transitions) -> None:
         return
     session = runtime.session
     dossier = session.get(Dossier, runtime.row.business_key)
-    if dossier is None or dossier.instance_id != runtime.row.id:
+    if dossier is None or dossier.instance_id not in ("", runtime.row.id):
         return
+    dossier.instance_id = runtime.row.id  # "" while the filing command starts the instance
     variables = runtime.variables()
     now = runtime.engine.clock.now()
     parts = {row.part: row for row in session.query(DossierPart).filter(DossierPart.dossier_code == dossier.code)}

@@ -145,7 +145,7 @@ class DossierService:
             variables = {"dossierCode": code, "receivedAt": now.astimezone(VIETNAM).isoformat(),
                          "declaration": declaration, **procedure.variables(declaration)}
             instance_id = engine.start_in(session, procedure.process_key, variables, business_key=code)
-            session.get(Dossier, code).instance_id = instance_id
+            session.get(Dossier, code).instance_id = instance_id  # when no element of the diagram is marked
         log.info("dossier filed", extra={"dossier": code, "instance": instance_id, "procedure": procedure.key,
                                          "parts": parts, "attachments": len(uploads)})
         return self.status(code)

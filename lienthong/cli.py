@@ -32,13 +32,13 @@ log = logging.getLogger("lienthong")
 WORKFLOWS = Path("workflows")
 
 
-def build_engine() -> ProcessEngine:
+def build_engine(url: str | None = None) -> ProcessEngine:
     # Importing the packages registers their handlers (@handler) and form schemas (@form_schema);
     # LIENTHONG_HANDLER_MODULES names more modules to import (comma-separated).
     extra = [name.strip() for name in os.environ.get("LIENTHONG_HANDLER_MODULES", "").split(",") if name.strip()]
     for module in ["handlers", "forms", *extra]:
         importlib.import_module(module)
-    database = Database(default_url())
+    database = Database(url or default_url())
     database.migrate()
     engine = ProcessEngine(database)
     dossiers.service.install(engine)  # a standalone worker keeps the dossiers' status too
@@ -161,6 +161,23 @@ def incidents() -> None:
     database = Database(default_url())
     with database.reading() as session:
         rows = session.scalars(select(m.Incident).order_by(m.Incident.created)).all()
-        _table([[i.created.isoformat(timespec="seconds"), i.type, i.instance_id[:8], i.activity_id, i.configuration,
+        _table([[i.created.isoformat(timespec="seconds"), i.type, (i.instance_id or "-")[:8], i.activity_id, i.configuration,
                  (i.message or "")[:80]] for i in rows], ["since", "type", "instance", "activity", "job", "message"])
         click.echo(f"{len(rows)} open incident(s)")
+
+
+@main.group()
+def demo() -> None:
+    """Run a dossier through every step over HTTP and print its timeline."""
+
+
+@demo.command("birth")
+@click.option("--url", default=None, help="A running service (e.g. http://127.0.0.1:8080); default: a private one.")
+@click.option("--example", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="The declaration to file (default: examples/birth_declaration.json).")
+@click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for each step.")
+def demo_birth(url: str | None, example: str | None, timeout: float) -> None:
+    """File examples/birth_declaration.json; the three officers approve; print the timeline."""
+    from .demo import EXAMPLE, run_birth_demo
+
+    run_birth_demo(url, Path(example) if example else EXAMPLE, timeout)
