@@ -10,6 +10,7 @@ variables and in the audit log, whose JSON columns cannot hold `date` objects.
 from __future__ import annotations
 
 import calendar
+import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import ClassVar
@@ -88,6 +89,72 @@ class IsoDate(fields.Date):
         return super()._deserialize(value, attr, data, **kwargs).isoformat()
 
 
+class OptionalText(fields.String):
+    """Optional text, trimmed; blank or null loads as None (absent stays absent)."""
+
+    def __init__(self, label: str, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_none", True)
+        super().__init__(error_messages={"invalid": f"{_first_upper(label)} phải là chữ."}, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str | None:
+        return super()._deserialize(value, attr, data, **kwargs).strip() or None
+
+
+# A Vietnamese mobile number: 10 digits, 0 then the network's 3, 5, 7, 8 or 9 (since the 2018
+# renumbering; 02x numbers are landlines). Citizens write it grouped and often internationally.
+_MOBILE = re.compile(r"0[35789][0-9]{8}")
+_PHONE_SEPARATORS = re.compile(r"[\s.\-()]")
+
+
+def normalise_mobile(text: str) -> str | None:
+    """"+84 912.345.678", "84912345678", "0912-345-678" -> "0912345678"; None when not a mobile number."""
+    number = _PHONE_SEPARATORS.sub("", text)
+    for prefix in ("+84", "0084", "84"):
+        if number.startswith(prefix) and len(number) - len(prefix) in (9, 10):
+            national = number[len(prefix):]
+            number = national if national.startswith("0") else "0" + national  # "+84 0912..." also seen
+            break
+    return number if _MOBILE.fullmatch(number) else None
+
+
+class MobilePhone(fields.String):
+    """A Vietnamese mobile number, loaded in the national form "0912345678" (for the SMS notices)."""
+
+    def __init__(self, label: str, **kwargs):
+        kwargs.setdefault("required", True)
+        message = f"Vui lòng nhập {label}."
+        super().__init__(error_messages={
+            "required": message, "null": message,
+            "invalid": f"{_first_upper(label)} không hợp lệ: hãy nhập số di động Việt Nam gồm 10 chữ số, "
+                       f"ví dụ 0912345678 hoặc +84912345678."}, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not text:
+            raise self.make_error("required")
+        number = normalise_mobile(text)
+        if number is None:
+            raise self.make_error("invalid")
+        return number
+
+
+class OptionalEmail(fields.Email):
+    """An optional e-mail address, trimmed; blank or null loads as None."""
+
+    def __init__(self, label: str, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_none", True)
+        super().__init__(error_messages={
+            "invalid": f"{_first_upper(label)} không hợp lệ, ví dụ nguyenvanan@gmail.com."}, **kwargs)
+
+    def deserialize(self, value, attr=None, data=None, **kwargs) -> str | None:
+        # Before the address validator runs: an empty box means "no e-mail", not a bad one.
+        if isinstance(value, str):
+            value = value.strip() or None
+        return super().deserialize(value, attr, data, **kwargs)
+
+
 def _choice(label: str, choices, explained: str) -> fields.String:
     message = f"Vui lòng chọn {label}."
     return fields.String(required=True, validate=validate.OneOf(choices, error=f"{_first_upper(label)} phải là {explained}."),
@@ -150,6 +217,8 @@ class RequesterSchema(_Form):
     idNumber = PersonalIdField(required=True)
     residence = Text("nơi cư trú")
     relationship = Text("quan hệ với người được khai sinh")
+    phone = MobilePhone("số điện thoại di động của người đi đăng ký")  # results are announced by SMS
+    email = OptionalEmail("địa chỉ email của người đi đăng ký")  # CT01 asks for one; absent stays absent
 
 
 class ChildSchema(_Form):
@@ -210,6 +279,9 @@ class BirthDeclarationSchema(_Form):
         min=1, max=10, error="Số bản sao yêu cầu phải từ 1 đến 10."),
         error_messages={"invalid": "Số bản sao yêu cầu phải là một số từ 1 đến 10.",
                         "null": "Số bản sao yêu cầu phải là một số từ 1 đến 10."})
+    # Nơi đăng ký khám chữa bệnh ban đầu for the child's BHYT card; when absent the extraction
+    # (forms/extraction.py) writes the commune health station of the permanent residence.
+    clinic = OptionalText("nơi đăng ký khám chữa bệnh ban đầu")
     commitment = fields.Boolean(required=True, validate=validate.Equal(
         True, error="Bạn phải cam kết thông tin khai là đúng sự thật."),
         error_messages={key: "Bạn phải cam kết thông tin khai là đúng sự thật." for key in ("required", "null", "invalid")})

@@ -22,7 +22,8 @@ def birth_declaration(**changes) -> dict:
     data = {
         "receivingAgency": "UBND xã Mỹ An",
         "requester": {"fullName": "Nguyễn Văn An", "idNumber": "087084000999",
-                      "residence": "Ấp 1, xã Mỹ An, Đồng Tháp", "relationship": "cha"},
+                      "residence": "Ấp 1, xã Mỹ An, Đồng Tháp", "relationship": "cha",
+                      "phone": "0912345678"},
         "child": {"fullName": "Nguyễn Minh Khang", "dateOfBirth": "2024-05-20", "sex": "male", "ethnicity": "Kinh",
                   "nationality": "Việt Nam", "placeOfBirth": "Bệnh viện Đa khoa Đồng Tháp", "homeTown": "Đồng Tháp"},
         "mother": {"fullName": "Trần Thị Bình", "birthYear": 1990, "ethnicity": "Kinh", "nationality": "Việt Nam",

@@ -19,10 +19,10 @@ TODAY = date(2024, 6, 15)
 COMMITMENT = "Bạn phải cam kết thông tin khai là đúng sự thật."
 PARTS_MESSAGE = ("Chỉ được chọn một trong các nhóm thủ tục: khai sinh + thường trú + thẻ BHYT; "
                  "khai sinh + thẻ BHYT; hoặc khai sinh + thường trú.")
-
-
-
-
+PHONE_REQUIRED = "Vui lòng nhập số điện thoại di động của người đi đăng ký."
+PHONE_INVALID = ("Số điện thoại di động của người đi đăng ký không hợp lệ: hãy nhập số di động Việt Nam "
+                 "gồm 10 chữ số, ví dụ 0912345678 hoặc +84912345678.")
+EMAIL_INVALID = "Địa chỉ email của người đi đăng ký không hợp lệ, ví dụ nguyenvanan@gmail.com."
 
 
 def load(data, today=TODAY):
@@ -50,6 +50,32 @@ def test_text_is_trimmed_and_the_id_number_normalised():
     loaded = load(declaration(child__fullName="  Nguyễn Minh Khang ", mother__idNumber="087 190 001 234"))
     assert loaded["child"]["fullName"] == "Nguyễn Minh Khang"
     assert loaded["mother"]["idNumber"] == "087190001234"
+
+
+@pytest.mark.parametrize("written", [
+    "0912345678", "+84912345678", "84912345678", "0084912345678", "+84 912 345 678", "0912.345.678",
+    "0912-345-678", " 091 234 5678 ", "(+84) 912 345 678", "+84 0912 345 678",
+])
+def test_the_phone_is_normalised_to_ten_digits(written):
+    assert load(declaration(requester__phone=written))["requester"]["phone"] == "0912345678"
+
+
+@pytest.mark.parametrize("number", ["0321234567", "0561234567", "0701234567", "0861234567", "0981234567"])
+def test_every_mobile_network_prefix_is_accepted(number):
+    assert load(declaration(requester__phone=number))["requester"]["phone"] == number
+
+
+def test_the_email_is_optional_trimmed_and_blank_means_none():
+    assert "email" not in load(declaration())["requester"]  # absent stays absent
+    assert load(declaration(requester__email=" an.nguyen@gmail.com "))["requester"]["email"] == "an.nguyen@gmail.com"
+    assert load(declaration(requester__email=""))["requester"]["email"] is None
+    assert load(declaration(requester__email=None))["requester"]["email"] is None
+
+
+def test_the_clinic_is_optional_and_trimmed():
+    assert "clinic" not in load(declaration())  # forms/extraction.py writes the default
+    assert load(declaration(clinic="  Trạm y tế xã Mỹ An "))["clinic"] == "Trạm y tế xã Mỹ An"
+    assert load(declaration(clinic="   "))["clinic"] is None
 
 
 @pytest.mark.parametrize("parts, loaded", [
@@ -82,6 +108,18 @@ RULES = [
     ({"requester__idNumber": "12345"}, ("requester", "idNumber"), "Số định danh cá nhân phải gồm đúng 12 chữ số."),
     ({"requester__relationship": None}, ("requester", "relationship"), "Vui lòng nhập quan hệ với người được khai sinh."),
     ({"requester__nickname": "An"}, ("requester", "nickname"), "Tờ khai không có mục này."),
+    ({"requester__phone": DELETE}, ("requester", "phone"), PHONE_REQUIRED),
+    ({"requester__phone": None}, ("requester", "phone"), PHONE_REQUIRED),
+    ({"requester__phone": "  "}, ("requester", "phone"), PHONE_REQUIRED),
+    ({"requester__phone": "091234567"}, ("requester", "phone"), PHONE_INVALID),  # 9 digits
+    ({"requester__phone": "09123456789"}, ("requester", "phone"), PHONE_INVALID),  # 11 digits
+    ({"requester__phone": "0212345678"}, ("requester", "phone"), PHONE_INVALID),  # 02x: a landline
+    ({"requester__phone": "0912a45678"}, ("requester", "phone"), PHONE_INVALID),
+    ({"requester__phone": "+85512345678"}, ("requester", "phone"), PHONE_INVALID),  # Cambodia
+    ({"requester__phone": 912345678}, ("requester", "phone"), PHONE_INVALID),  # a number lost its 0
+    ({"requester__email": "an@"}, ("requester", "email"), EMAIL_INVALID),
+    ({"requester__email": "nguyen van an@gmail.com"}, ("requester", "email"), EMAIL_INVALID),
+    ({"requester__email": 42}, ("requester", "email"), EMAIL_INVALID),
     ({"child": DELETE}, ("child",), "Vui lòng khai thông tin của trẻ."),
     ({"child__fullName": 42}, ("child", "fullName"), "Họ, chữ đệm và tên của trẻ phải là chữ."),
     ({"child__dateOfBirth": DELETE}, ("child", "dateOfBirth"), "Vui lòng nhập ngày, tháng, năm sinh của trẻ."),
@@ -135,6 +173,7 @@ RULES = [
     ({"commitment": DELETE}, ("commitment",), COMMITMENT),
     ({"commitment": "maybe"}, ("commitment",), COMMITMENT),
     ({"captcha": "x"}, ("captcha",), "Tờ khai không có mục này."),
+    ({"clinic": 42}, ("clinic",), "Nơi đăng ký khám chữa bệnh ban đầu phải là chữ."),
 ]
 
 

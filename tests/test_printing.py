@@ -28,7 +28,8 @@ def complete(**changes) -> dict:
     data = {
         "receivingAgency": "Ủy ban nhân dân xã Mỹ An",
         "requester": {"fullName": "Trần Văn Dũng", "idNumber": "087084000999",
-                      "residence": "Ấp 1, xã Mỹ An, tỉnh Đồng Tháp", "relationship": "Cha"},
+                      "residence": "Ấp 1, xã Mỹ An, tỉnh Đồng Tháp", "relationship": "Cha",
+                      "phone": "0912345678"},
         "child": {"fullName": "Trần Nguyễn Bảo Ngọc", "dateOfBirth": "2026-05-20", "sex": "female",
                   "ethnicity": "Kinh", "nationality": "Việt Nam", "placeOfBirth": "Bệnh viện Đa khoa Đồng Tháp",
                   "homeTown": "Cao Lãnh, Đồng Tháp"},
