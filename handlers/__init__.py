@@ -4,4 +4,5 @@ from . import (
     handoff,  # noqa: F401
     identity,  # noqa: F401
     models,  # noqa: F401  (their tables join the engine's metadata)
+    notify,  # noqa: F401
 )

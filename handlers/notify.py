@@ -1,0 +1,253 @@
+"""SMS notices to the citizen, through an outbox (topic ``notify.sms``).
+
+The text is the service task's camunda property ``text``, written by the analyst in the diagram,
+with ``{name}`` or ``{name.path}`` placeholders filled from the process variables. Filling is one
+strict regex pass: no str.format, no expressions, and a value (which a citizen may have typed,
+"{declaration}" included) is inserted as it is, never expanded again. A placeholder naming no
+variable is a ValueError naming it. Dates print the Vietnamese way: "04/03/2026" for an ISO date,
+and "17:00 ngày 04/03/2026" (Vietnam time) for the ISO date-time of a variable whose name ends
+in "Due" or "At" (dossierDue, receivedAt).
+
+The phone is the requester's (declaration.requester.phone). The SMS is first written to
+``sms_outbox`` under the job's idempotency key, then sent, then marked sent: a retried job reuses
+its row and never sends a sent SMS again; the gateway also gets the key (``reference``) to drop a
+resend after a crash between sending and marking. Outcomes:
+
+* sent (or sent before): ``{"lastSmsId": <outbox id>}``;
+* no phone in the declaration, or the gateway refuses the message itself (400/422): the row is
+  ``failed`` and the process goes on (the citizen can still follow the dossier online);
+* the gateway cannot answer: the row stays ``pending`` with ``last_error``, and the job fails,
+  so it is retried and then becomes an incident.
+
+The gateway is ``HttpSmsGateway`` when ``LIENTHONG_SMS_GATEWAY_URL`` is set, else ``LogSink``,
+which writes each SMS as a structured log line. Tests swap it with ``use_gateway(...)``.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Protocol, runtime_checkable
+from zoneinfo import ZoneInfo
+
+import requests
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from engine.handlers import TaskContext, handler
+
+from .models import SmsOutbox
+
+log = logging.getLogger("lienthong.handlers.notify")
+
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+# {identifier} or {identifier.path}: anything else in braces stays as written.
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\}")
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+ISO_DATE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}.*")
+TEMPORAL_SUFFIXES = ("Due", "At")
+
+
+# --- the text ------------------------------------------------------------------------------------
+
+def render(template: str, variables: Mapping[str, Any]) -> str:
+    """Fill each {name} / {name.path} of `template` from `variables`, in one pass."""
+    return PLACEHOLDER.sub(lambda match: _as_text(match.group(1), _lookup(variables, match.group(1))), template)
+
+
+def _lookup(variables: Mapping[str, Any], path: str) -> Any:
+    value: Any = variables
+    for name in path.split("."):
+        if not isinstance(value, Mapping) or value.get(name) is None:
+            raise ValueError(f"the SMS text names {{{path}}}, but the process has no value for '{path}'")
+        value = value[name]
+    return value
+
+
+def _as_text(path: str, value: Any) -> str:
+    if isinstance(value, (Mapping, list)):
+        raise ValueError(f"the SMS text names {{{path}}}, which is not a single value")
+    if not isinstance(value, str):
+        return str(value)
+    if ISO_DATE.fullmatch(value):
+        try:
+            return f"{date.fromisoformat(value):%d/%m/%Y}"
+        except ValueError:
+            return value
+    if path.rsplit(".", 1)[-1].endswith(TEMPORAL_SUFFIXES) and ISO_DATE_TIME.fullmatch(value):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        # A moment without an offset is taken as Vietnam time, the only time citizens read.
+        local = moment.replace(tzinfo=VIETNAM) if moment.tzinfo is None else moment.astimezone(VIETNAM)
+        return f"{local:%H:%M} ngày {local:%d/%m/%Y}"
+    return value
+
+
+def mask(phone: str) -> str:
+    """Only the last 3 digits show in logs: "0912345678" -> "*******678"."""
+    return "*" * max(len(phone) - 3, 0) + phone[-3:]
+
+
+# --- the gateways ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Sms:
+    to: str
+    text: str
+    reference: str  # the outbox key; the gateway drops a second SMS with the same one
+    dossier_code: str
+
+
+class SmsRejected(Exception):
+    """The gateway refuses this message for good (a bad number): retrying cannot help."""
+
+
+class SmsUnavailable(Exception):
+    """The gateway could not take the message now (technical failure: the job is retried)."""
+
+
+@runtime_checkable
+class SmsGateway(Protocol):
+    def send(self, sms: Sms) -> None:
+        ...
+
+
+class LogSink:
+    """Sends nothing: logs each SMS (phone masked), for development and for sites without a gateway."""
+
+    def send(self, sms: Sms) -> None:
+        log.info("sms", extra={"dossier": sms.dossier_code, "phone": mask(sms.to), "text": sms.text,
+                               "reference": sms.reference})
+
+
+class HttpSmsGateway:
+    """POST {"to", "text", "reference"} as JSON with an Idempotency-Key header (the reference)."""
+
+    def __init__(self, url: str, timeout: float = 10):
+        self.url = url
+        self.timeout = timeout
+
+    def send(self, sms: Sms) -> None:
+        try:
+            response = requests.post(self.url, json={"to": sms.to, "text": sms.text, "reference": sms.reference},
+                                     headers={"Idempotency-Key": sms.reference}, timeout=(self.timeout, self.timeout))
+        except requests.Timeout as exc:
+            raise SmsUnavailable(f"SMS gateway timed out after {self.timeout}s: POST {self.url}") from exc
+        except requests.RequestException as exc:
+            raise SmsUnavailable(f"SMS gateway unreachable: POST {self.url}: {exc}") from exc
+        if response.status_code in (400, 422):
+            raise SmsRejected(f"SMS gateway refused the message ({response.status_code}): {response.text[:200]}")
+        if not 200 <= response.status_code < 300:
+            raise SmsUnavailable(f"SMS gateway answered {response.status_code} to POST {self.url}: {response.text[:200]}")
+
+
+def gateway_from_environment() -> SmsGateway:
+    url = os.environ.get("LIENTHONG_SMS_GATEWAY_URL", "").strip()
+    if not url:
+        return LogSink()
+    return HttpSmsGateway(url, timeout=float(os.environ.get("LIENTHONG_SMS_TIMEOUT_SECONDS", "10")))
+
+
+_gateway: SmsGateway | None = None
+_lock = threading.Lock()
+
+
+def current_gateway() -> SmsGateway:
+    """The SMS gateway, created on first use from the environment."""
+    global _gateway
+    with _lock:
+        if _gateway is None:
+            _gateway = gateway_from_environment()
+        return _gateway
+
+
+@contextmanager
+def use_gateway(gateway: SmsGateway) -> Iterator[SmsGateway]:
+    """Use `gateway` inside the block, then put the previous one back (for tests)."""
+    global _gateway
+    with _lock:
+        previous, _gateway = _gateway, gateway
+    try:
+        yield gateway
+    finally:
+        with _lock:
+            _gateway = previous
+
+
+# --- the outbox -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Queued:
+    id: int
+    phone: str | None
+    text: str
+    state: str
+
+
+def _queue(task: TaskContext, code: str) -> Queued:
+    """The job's outbox row, written on its first run; a pending one counts one more attempt."""
+    for _ in range(2):  # a concurrent redo of the same job may insert first: then read its row
+        try:
+            with task.engine.db.session() as session:
+                row = session.scalars(select(SmsOutbox).where(SmsOutbox.idempotency_key == task.idempotency_key)).first()
+                if row is None:
+                    row = _new_row(task, code)
+                    session.add(row)
+                if row.state == "pending":
+                    row.attempts += 1  # counted before sending: a send that crashes the worker still counts
+                session.flush()
+                return Queued(row.id, row.phone, row.text, row.state)
+        except IntegrityError:
+            continue
+    raise RuntimeError(f"notify.sms: could not write the outbox row {task.idempotency_key}")
+
+
+def _new_row(task: TaskContext, code: str) -> SmsOutbox:
+    template = task.properties.get("text")
+    if not template:
+        raise ValueError(f"the service task {task.activity_id} has no camunda property 'text' for the SMS")
+    text = render(template, task.variables)
+    requester = (task.variables.get("declaration") or {}).get("requester") or {}
+    phone = requester.get("phone") or None
+    return SmsOutbox(idempotency_key=task.idempotency_key, dossier_code=code, phone=phone, text=text,
+                     state="pending" if phone else "failed", attempts=0,
+                     last_error=None if phone else "the declaration gives no phone number",
+                     created=task.engine.clock.now())
+
+
+def _mark(task: TaskContext, sms_id: int, state: str, error: str | None = None) -> None:
+    with task.engine.db.session() as session:
+        row = session.get(SmsOutbox, sms_id)
+        row.state, row.last_error = state, error
+        if state == "sent":
+            row.sent_at = task.engine.clock.now()
+
+
+@handler("notify.sms")
+def send_sms(task: TaskContext) -> dict:
+    code = task.variables.get("dossierCode") or task.business_key
+    context = {"dossier": code, "activity": task.activity_id}
+    queued = _queue(task, code)
+    if queued.state != "pending":  # sent by an earlier run, or failed for good
+        if queued.state == "failed":
+            log.warning("sms not sent", extra={**context, "sms": queued.id})
+        return {"lastSmsId": queued.id}
+    try:
+        current_gateway().send(Sms(to=queued.phone, text=queued.text, reference=task.idempotency_key, dossier_code=code))
+    except SmsRejected as exc:
+        _mark(task, queued.id, "failed", str(exc))
+        log.warning("sms refused", extra={**context, "sms": queued.id, "error": str(exc)})
+        return {"lastSmsId": queued.id}
+    except Exception as exc:
+        _mark(task, queued.id, "pending", str(exc)[:4000])
+        raise
+    _mark(task, queued.id, "sent")
+    log.info("sms sent", extra={**context, "sms": queued.id, "phone": mask(queued.phone)})
+    return {"lastSmsId": queued.id}
