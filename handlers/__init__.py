@@ -1,6 +1,7 @@
 """Service-task handlers, one module per concern; importing this package registers them."""
 from . import (
     deadlines,  # noqa: F401
+    delivery,  # noqa: F401
     handoff,  # noqa: F401
     identity,  # noqa: F401
     models,  # noqa: F401  (their tables join the engine's metadata)

@@ -1,0 +1,110 @@
+"""handlers/delivery.py: the results reach the citizen the way they chose."""
+from __future__ import annotations
+
+import pytest
+
+from engine.handlers import TaskContext, registry
+from handlers.delivery import (
+    LocalPostOffice,
+    Shipment,
+    current_post_office,
+    deliver_results,
+    result_documents,
+    tracking_number,
+    use_post_office,
+)
+from handlers.models import AgencyRecord
+from tests.engine_helpers import rows
+from tests.test_handoff import database, postgres_schema  # noqa: F401 - the tables' fixtures
+
+CODE = "UBND-MYAN-261123-0001"
+RESULTS = {"childIdNumber": "087226004711", "birthCertificateNumber": "12/2026", "birthRegisteredOn": "2026-11-23",
+           "residenceRegisteredOn": "2026-11-24", "bhytCardNumber": "TE1877226004711"}
+DOCUMENTS = ["Giấy khai sinh số 12/2026 (bản chính)", "2 bản sao trích lục khai sinh",
+             "Thông báo kết quả đăng ký thường trú", "Thẻ bảo hiểm y tế số TE1877226004711"]
+
+
+def task(engine, delivery: str, key: str = "job-1", **results) -> TaskContext:
+    declaration = {"receivingAgency": "UBND xã Mỹ An", "delivery": delivery, "copies": 2,
+                   "requester": {"fullName": "Nguyễn Văn An", "residence": "Ấp 1, xã Mỹ An, Đồng Tháp",
+                                 "phone": "0912345678"}}
+    return TaskContext(topic="results.deliver", variables={"dossierCode": CODE, "declaration": declaration,
+                                                           **(results or RESULTS)},
+                       properties={}, instance_id="pi-1", business_key=CODE, activity_id="Task_Deliver",
+                       definition_key="birth_linked", idempotency_key=key, engine=engine)
+
+
+def shipments(engine) -> list[AgencyRecord]:
+    return rows(engine, AgencyRecord, AgencyRecord.agency == "post", order_by=AgencyRecord.id)
+
+
+def test_the_handler_is_registered():
+    assert registry.get("results.deliver") is deliver_results
+
+
+def test_documents_follow_the_results():
+    assert result_documents({**RESULTS, "declaration": {"copies": 2}}) == DOCUMENTS
+    assert result_documents({"birthCertificateNumber": "1/2026"}) == ["Giấy khai sinh số 1/2026 (bản chính)"]
+
+
+def test_at_the_desk(engine):
+    assert deliver_results(task(engine, "desk")) == {"resultDelivery": {
+        "method": "desk", "documents": DOCUMENTS,
+        "text": f"Nhận kết quả tại Bộ phận Một cửa của UBND xã Mỹ An; khi đến nhận, mang theo giấy tờ tùy thân "
+                f"và mã hồ sơ {CODE}."}}
+
+
+def test_electronic(engine):
+    delivery = deliver_results(task(engine, "electronic"))["resultDelivery"]
+    assert (delivery["method"], delivery["reference"], delivery["documents"]) == ("electronic", CODE, DOCUMENTS)
+    assert CODE in delivery["text"] and "Cổng Dịch vụ công" in delivery["text"]
+
+
+def test_by_post_books_one_shipment_per_job(engine):
+    delivery = deliver_results(task(engine, "post"))["resultDelivery"]
+    assert deliver_results(task(engine, "post"))["resultDelivery"] == delivery  # a retried job
+
+    number = delivery["trackingNumber"]
+    assert number.startswith("RR") and number.endswith("VN") and len(number) == 13
+    assert delivery["address"] == "Ấp 1, xã Mỹ An, Đồng Tháp"
+    assert "bưu chính công ích" in delivery["text"] and number in delivery["text"]
+    [record] = shipments(engine)
+    assert (record.dossier_code, record.issued_number, record.result) == (CODE, number, {"trackingNumber": number})
+    assert record.request == {"dossier_code": CODE, "recipient": "Nguyễn Văn An", "address": "Ấp 1, xã Mỹ An, Đồng Tháp",
+                              "phone": "0912345678", "documents": DOCUMENTS}
+
+
+def test_tracking_numbers_never_repeat(engine, monkeypatch):
+    draws = iter([47312482, 47312482, 5])
+    monkeypatch.setattr("handlers.delivery.secrets.randbelow", lambda _: next(draws))
+    first = deliver_results(task(engine, "post", key="job-1"))["resultDelivery"]["trackingNumber"]
+    second = deliver_results(task(engine, "post", key="job-2"))["resultDelivery"]["trackingNumber"]
+    assert (first, second) == ("RR473124829VN", "RR000000059VN")
+
+
+def test_tracking_number_check_digit():
+    # S10: weights 8 6 4 2 3 5 9 7; 11 - sum mod 11, where 10 -> 0 and 11 -> 5.
+    assert tracking_number(47312482) == "RR473124829VN"
+    assert tracking_number(0) == "RR000000005VN"
+    assert tracking_number(8) == "RR000000080VN"
+
+
+def test_another_post_office(engine):
+    class Recorder:
+        def __init__(self):
+            self.shipments = []
+
+        def ship(self, task, shipment: Shipment) -> str:
+            self.shipments.append(shipment)
+            return "EB000000001VN"
+
+    post = Recorder()
+    with use_post_office(post):
+        assert deliver_results(task(engine, "post"))["resultDelivery"]["trackingNumber"] == "EB000000001VN"
+    assert [s.recipient for s in post.shipments] == ["Nguyễn Văn An"] and shipments(engine) == []
+    assert isinstance(current_post_office(), LocalPostOffice)
+
+
+def test_an_unknown_method_is_a_modelling_error(engine):
+    with pytest.raises(ValueError, match="'drone'"):
+        deliver_results(task(engine, "drone"))
