@@ -8,8 +8,6 @@ import swagger_ui_bundle
 from flask import Flask, redirect, send_from_directory, url_for
 from flask_smorest import Api
 
-import dossiers.service
-
 from . import dossiers as dossiers_api
 from . import errors
 from .common import EXTENSION
@@ -51,7 +49,6 @@ def create_app(engine, config: Mapping[str, Any] | None = None) -> Flask:
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint, url_prefix=URL_PREFIX)
     api.register_blueprint(dossiers_api.blp, url_prefix="/api")
-    dossiers.service.install(engine)  # the dossier status is kept by every command this app runs
 
     @app.get("/")
     def index():

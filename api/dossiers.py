@@ -12,6 +12,7 @@ from dossiers.service import DossierService, Upload
 from engine.errors import InvalidRequest
 
 from .common import Blueprint, engine
+from .errors import ErrorSchema
 
 blp = Blueprint("dossiers", __name__, description="Dossiers (hồ sơ liên thông): filing, status, declarations, supplements")
 
@@ -131,6 +132,7 @@ def _status_response(status: dict, code: int) -> Response:
 @blp.route("/dossiers", methods=["POST"])
 @blp.doc(requestBody=_FILING_BODY)
 @blp.response(201, DossierStatusSchema, description="Filed: the dossier code, its parts and their due dates")
+@blp.alt_response(400, schema=ErrorSchema, description="Invalid: `fieldErrors` names every field (nothing is stored)")
 def file_dossier():
     """File a dossier: the citizen declares once (JSON, or multipart with attachments).
 
@@ -150,6 +152,7 @@ def file_dossier():
 
 @blp.route("/dossiers/<code>", methods=["GET"])
 @blp.response(200, DossierStatusSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="No dossier has this code")
 def dossier_status(code):
     """Where the dossier stands: overall and per part (state, agency, received, due, result), the
     timeline, and the printed declarations."""
@@ -158,6 +161,7 @@ def dossier_status(code):
 
 @blp.route("/dossiers/<code>/declarations/<form>.pdf", methods=["GET"])
 @blp.response(200, description="The printed declaration (application/pdf)")
+@blp.alt_response(404, schema=ErrorSchema, description="No such dossier, or the declaration is not printed yet")
 def declaration_pdf(code, form):
     """One printed declaration of the dossier: birth, residence or bhyt."""
     document = _service().document(code, form)
@@ -170,6 +174,8 @@ def declaration_pdf(code, form):
 @blp.route("/dossiers/<code>/attachments", methods=["POST"])
 @blp.doc(requestBody=_FILES_BODY)
 @blp.response(201, AttachmentSchema(many=True))
+@blp.alt_response(400, schema=ErrorSchema, description="A file that is not a PDF, JPEG or PNG, empty, or over 10 MB")
+@blp.alt_response(409, schema=ErrorSchema, description="The dossier has ended")
 def attach_files(code):
     """Attach more documents to a dossier (the separate upload call)."""
     return _service().add_attachments(code, _uploads())
@@ -178,6 +184,8 @@ def attach_files(code):
 @blp.route("/dossiers/<code>/supplements", methods=["POST"])
 @blp.doc(requestBody=_FILES_BODY)
 @blp.response(200, DossierStatusSchema)
+@blp.alt_response(400, schema=ErrorSchema, description="Invalid part or files")
+@blp.alt_response(409, schema=ErrorSchema, description="That part is not waiting for a supplement")
 def supplement(code):
     """Send the documents an officer asked for; the part goes back to the same officer.
     409 when that part is not waiting for a supplement."""

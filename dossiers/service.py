@@ -189,8 +189,9 @@ class DossierService:
                 session.add(_attachment(code, part, upload, now))
             session.flush()
             engine.correlate_in(session, f"dossier.supplemented.{part}", business_key=dossier.code,
-                                variables={"supplementedAt": now.astimezone(VIETNAM).isoformat(),
-                                           "supplementNote": note or ""}, waiting_only=True)
+                                # per part: two parts may be supplemented while both wait
+                                variables={f"{part}SupplementedAt": now.astimezone(VIETNAM).isoformat(),
+                                           f"{part}SupplementNote": note or ""}, waiting_only=True)
         log.info("dossier supplemented", extra={"dossier": code, "part": part, "attachments": len(uploads)})
         return self.status(code)
 

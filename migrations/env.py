@@ -2,6 +2,7 @@
 from alembic import context
 
 import dossiers.models  # noqa: F401 - the dossier tables share the engine's metadata
+import handlers.models  # noqa: F401 - so do the agency adapters' records and the SMS outbox
 from engine.models import Base
 
 connection = context.config.attributes.get("connection")

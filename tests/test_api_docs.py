@@ -4,7 +4,7 @@ from __future__ import annotations
 from tests.test_api_support import rows_client, rows_engine  # noqa: F401 (fixtures)
 
 
-def test_openapi_document_lists_the_engine_rest_paths(rows_client):
+def test_openapi_document_lists_the_engine_rest_and_dossier_paths(rows_client):
     response = rows_client.get("/openapi.json")
     assert response.status_code == 200
     spec = response.get_json()
@@ -24,9 +24,17 @@ def test_openapi_document_lists_the_engine_rest_paths(rows_client):
         "/engine-rest/history/activity-instance",
         "/engine-rest/history/process-instance",
         "/engine-rest/history/user-operation",
+        "/api/dossiers",
+        "/api/dossiers/{code}",
+        "/api/dossiers/{code}/declarations/{form}.pdf",
+        "/api/dossiers/{code}/attachments",
+        "/api/dossiers/{code}/supplements",
     ):
         assert path in paths, path
-    assert all(path.startswith("/engine-rest/") for path in paths)
+    assert all(path.startswith(("/engine-rest/", "/api/dossiers")) for path in paths)
+    filing = paths["/api/dossiers"]["post"]
+    assert set(filing["requestBody"]["content"]) == {"application/json", "multipart/form-data"}
+    assert "201" in filing["responses"] and "400" in filing["responses"]
     # Validation errors are documented as 400 (Camunda), not flask-smorest's default 422.
     assert "400" in paths["/engine-rest/task"]["get"]["responses"]
     assert "422" not in paths["/engine-rest/task"]["get"]["responses"]

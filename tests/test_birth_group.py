@@ -15,6 +15,7 @@ from pypdf import PdfReader
 import forms  # noqa: F401 - registers the declaration schemas
 import handlers  # noqa: F401 - registers the handlers the diagram names
 from dossiers.service import DEFAULT_AGENCY_CODE
+from dossiers.service import install as install_dossiers
 from engine.clock import ManualClock
 from engine.service import ProcessEngine
 from forms.identity import check_personal_id
@@ -36,6 +37,7 @@ def clock():
 def service(database, clock, monkeypatch):
     monkeypatch.setenv("LIENTHONG_BHYT_CARD_DELAY_SECONDS", "0")
     engine = ProcessEngine(database, clock=clock, worker_id="birth-test")
+    install_dossiers(engine)
     engine.deploy({path.name: path.read_bytes() for path in WORKFLOWS.glob("*.bpmn")}, name="workflows")
     with live_server(engine) as base:
         yield Portal(base)

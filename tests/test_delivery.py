@@ -15,7 +15,6 @@ from handlers.delivery import (
 )
 from handlers.models import AgencyRecord
 from tests.engine_helpers import rows
-from tests.test_handoff import database, postgres_schema  # noqa: F401 - the tables' fixtures
 
 CODE = "UBND-MYAN-261123-0001"
 RESULTS = {"childIdNumber": "087226004711", "birthCertificateNumber": "12/2026", "birthRegisteredOn": "2026-11-23",

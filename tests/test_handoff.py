@@ -11,7 +11,6 @@ import pytest
 
 from engine import models as m
 from engine.handlers import BpmnError, TaskContext, registry
-from engine.models import Base
 from forms.identity import check_personal_id
 from handlers import handoff
 from handlers.handoff import (
@@ -28,29 +27,9 @@ from handlers.handoff import (
     use_gateway,
 )
 from handlers.models import AgencyRecord
-from tests.conftest import _postgres
 from tests.engine_helpers import jobs, open_task_ids, rows
 
 CODE = "UBND-MYAN-261123-0001"
-
-
-# --- the handlers' tables ---------------------------------------------------------------------------
-# Stopgap until a migration creates agency_record and sms_outbox: the test databases are built by
-# the migrations, so add the tables they do not know yet (create_all skips the ones that exist).
-# tests/test_notify.py and tests/test_delivery.py import these two fixtures.
-
-@pytest.fixture(scope="session")
-def postgres_schema(postgres_schema):
-    database = _postgres(postgres_schema)
-    Base.metadata.create_all(database.engine)
-    database.dispose()
-    return postgres_schema
-
-
-@pytest.fixture
-def database(database):
-    Base.metadata.create_all(database.engine)
-    return database
 
 
 # --- a dossier -------------------------------------------------------------------------------------
