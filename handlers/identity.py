@@ -12,6 +12,10 @@ Outcomes:
 * the register cannot answer (HTTP error status, timeout, bad JSON): ``RegisterUnavailable``,
   a technical failure, so the job is retried and then becomes an incident.
 
+The register also answers what it knows of a household (hộ gia đình): its address and its
+members with their relationship to the head of household (quan hệ với chủ hộ). The extraction
+of the residence declaration (CT01, handlers/extraction.py) needs the head's name and ID number.
+
 The register is chosen by ``register_from_environment()`` on first use: ``HttpRegister`` when
 ``LIENTHONG_POPULATION_REGISTER_URL`` is set, otherwise ``LocalRegister`` over the shipped sample
 of fictional citizens. Tests swap it with ``use_register(...)``.
@@ -64,10 +68,64 @@ class Citizen:
         )
 
 
+HEAD_OF_HOUSEHOLD = "Chủ hộ"  # the relationship the register gives the head, as CT01 prints it
+
+
+@dataclass(frozen=True)
+class HouseholdMember:
+    citizen: Citizen
+    relationship: str  # to the head of household: "Chủ hộ", "Vợ", "Chồng", "Con", "Cháu"...
+
+
+@dataclass(frozen=True)
+class Household:
+    household_id: str
+    address: str  # the household's place of permanent residence
+    members: tuple[HouseholdMember, ...]
+
+    def __post_init__(self):
+        heads = [m for m in self.members if _is_head(m.relationship)]
+        if len(heads) != 1:
+            raise ValueError(f"household {self.household_id} has {len(heads)} heads ({HEAD_OF_HOUSEHOLD!r}), not 1")
+
+    @property
+    def head(self) -> HouseholdMember:
+        return next(m for m in self.members if _is_head(m.relationship))
+
+    def member(self, id_number: str) -> HouseholdMember | None:
+        number = _clean_id(id_number)
+        return next((m for m in self.members if m.citizen.id_number == number), None)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Household:
+        """From the register's camelCase JSON: each member is a citizen plus its "relationship"."""
+        return cls(household_id=str(data["householdId"]), address=str(data["address"]),
+                   members=tuple(HouseholdMember(Citizen.from_json(m), str(m["relationship"])) for m in data["members"]))
+
+    def to_json(self) -> dict:
+        """The same JSON (what forms.extraction.extract_declarations takes as `household`)."""
+        return {"householdId": self.household_id, "address": self.address,
+                "members": [{**_citizen_json(m.citizen), "relationship": m.relationship} for m in self.members]}
+
+
+def _is_head(relationship: str) -> bool:
+    return " ".join(relationship.split()).casefold() == HEAD_OF_HOUSEHOLD.casefold()
+
+
+def _citizen_json(citizen: Citizen) -> dict:
+    return {"idNumber": citizen.id_number, "fullName": citizen.full_name, "dateOfBirth": citizen.date_of_birth,
+            "sex": citizen.sex, "residence": citizen.residence, "householdId": citizen.household_id,
+            "deceased": citizen.deceased}
+
+
 @runtime_checkable
 class PopulationRegister(Protocol):
     def find(self, id_number: str) -> Citizen | None:
         """The citizen with this personal ID number, or None when the register has none."""
+        ...
+
+    def household(self, household_id: str) -> Household | None:
+        """The household with this id (as in Citizen.household_id), or None when the register has none."""
         ...
 
 
@@ -84,13 +142,18 @@ def _clean_id(id_number: str) -> str:
 class LocalRegister:
     """An in-memory register; by default the shipped sample file handlers/data/population_sample.json."""
 
-    def __init__(self, citizens: list[Citizen] | None = None):
+    def __init__(self, citizens: list[Citizen] | None = None, households: list[Household] | None = None):
         if citizens is None:
-            citizens = load_sample()
+            citizens, sample_households = load_sample_register()
+            households = sample_households if households is None else households
         self._by_id = {citizen.id_number: citizen for citizen in citizens}
+        self._households = {household.household_id: household for household in households or ()}
 
     def find(self, id_number: str) -> Citizen | None:
         return self._by_id.get(_clean_id(id_number))
+
+    def household(self, household_id: str) -> Household | None:
+        return self._households.get(str(household_id).strip())
 
     def __iter__(self) -> Iterator[Citizen]:
         return iter(self._by_id.values())
@@ -100,19 +163,47 @@ class LocalRegister:
 
 
 def load_sample() -> list[Citizen]:
+    return load_sample_register()[0]
+
+
+def load_sample_register() -> tuple[list[Citizen], list[Household]]:
+    """The sample's citizens and households; a household lists its members by ID number."""
     text = resources.files(__package__).joinpath("data", "population_sample.json").read_text(encoding="utf-8")
-    return [Citizen.from_json(entry) for entry in json.loads(text)["citizens"]]
+    data = json.loads(text)
+    citizens = [Citizen.from_json(entry) for entry in data["citizens"]]
+    by_id = {citizen.id_number: citizen for citizen in citizens}
+    households = []
+    for entry in data.get("households", []):
+        members = []
+        for member in entry["members"]:
+            citizen = by_id[member["idNumber"]]
+            if citizen.household_id != entry["householdId"]:
+                raise ValueError(f"sample: {citizen.id_number} is listed in {entry['householdId']} "
+                                 f"but belongs to {citizen.household_id}")
+            members.append(HouseholdMember(citizen, member["relationship"]))
+        households.append(Household(entry["householdId"], entry["address"], tuple(members)))
+    return citizens, households
 
 
 class HttpRegister:
-    """GET {base_url}/citizens/{id}: 200 with the citizen's camelCase JSON, or 404 for nobody."""
+    """GET {base_url}/citizens/{id}: 200 with the citizen's camelCase JSON, or 404 for nobody.
+
+    GET {base_url}/households/{householdId}: 200 with {"householdId", "address", "members": [the
+    citizen's JSON plus "relationship" to the head, "Chủ hộ" for the head]}, or 404.
+    """
 
     def __init__(self, base_url: str, timeout: float = 5):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
 
     def find(self, id_number: str) -> Citizen | None:
-        url = f"{self.base_url}/citizens/{quote(_clean_id(id_number), safe='')}"
+        return self._get(f"citizens/{quote(_clean_id(id_number), safe='')}", Citizen.from_json)
+
+    def household(self, household_id: str) -> Household | None:
+        return self._get(f"households/{quote(str(household_id).strip(), safe='')}", Household.from_json)
+
+    def _get(self, path: str, parse):
+        url = f"{self.base_url}/{path}"
         try:
             response = requests.get(url, timeout=self.timeout, headers={"Accept": "application/json"})
         except requests.Timeout as exc:
@@ -125,7 +216,7 @@ class HttpRegister:
             raise RegisterUnavailable(
                 f"population register answered {response.status_code} to GET {url}: {response.text[:200]}")
         try:
-            return Citizen.from_json(response.json())
+            return parse(response.json())
         except (ValueError, KeyError, TypeError) as exc:
             raise RegisterUnavailable(f"population register sent an unreadable answer to GET {url}: {exc!r}") from exc
 
