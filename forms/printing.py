@@ -1,17 +1,25 @@
 """Printing the declarations as PDF, laid out like the official paper forms.
 
-    pdf = render_birth_declaration(loaded, place="Mỹ An", on=date(2026, 5, 20))
+    pdf = render_declaration("birth", extracted["birth"], place="UBND xã Mỹ An", on=date(2026, 5, 20))
 
-`loaded` is the birth declaration as `forms.birth.BirthDeclarationSchema` loads it (plain JSON,
-dates as ISO strings, `father`/`marriage` may be None). HTML comes from a Jinja2 template in
-forms/templates with autoescaping on: whatever the citizen typed is printed as text, never
-interpreted as HTML. WeasyPrint turns the HTML into PDF; the fonts are the system's DejaVu fonts
-(fonts-dejavu-core), which carry every Vietnamese diacritic. Rendering never touches the network:
-only file: URLs inside forms/templates (and inline data: URIs) are fetched.
+`form` is one of FORMS: "birth" (tờ khai đăng ký khai sinh), "residence" (form CT01, tờ khai thay
+đổi thông tin cư trú) or "bhyt" (form TK1-TS, tờ khai tham gia, điều chỉnh thông tin BHXH, BHYT);
+`data` is that declaration as forms/extraction.py extracts it (plain JSON, dates as ISO strings,
+nullable fields may be None; see forms/birth_registration.py, residence.py, bhyt.py). The birth
+form also prints the citizen's own declaration (forms/birth.py): it reads only the keys the two share.
+
+`place` and `on` fill "..., ngày ... tháng ... năm ..."; left None they print as dotted blanks for
+the citizen to write by hand, as does every missing value.
+
+HTML comes from a Jinja2 template in forms/templates with autoescaping on: whatever the citizen
+typed is printed as text, never interpreted as HTML. WeasyPrint turns the HTML into PDF; the fonts
+are the system's DejaVu fonts (fonts-dejavu-core), which carry every Vietnamese diacritic.
+Rendering never touches the network: only file: URLs inside forms/templates (and inline data:
+URIs) are fetched.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -99,8 +107,13 @@ def _section(declaration: Mapping, key: str) -> Mapping | None:
     return value if isinstance(value, Mapping) and value else None
 
 
+def _figures(value: Any) -> str | None:
+    day = _as_date(value)
+    return date_in_figures(day) if day else None
+
+
 def birth_declaration_context(declaration: Mapping, *, place: str | None = None, on: date | None = None) -> dict:
-    """What the template sees: the loaded declaration plus the values computed for printing."""
+    """What the template sees: the declaration plus the values computed for printing."""
     child = dict(declaration["child"])
     born = _as_date(child.get("dateOfBirth"))
     marriage = _section(declaration, "marriage")
@@ -113,7 +126,7 @@ def birth_declaration_context(declaration: Mapping, *, place: str | None = None,
         "requester": declaration["requester"],
         "child": child,
         "childBornFigures": date_in_figures(born) if born else None,
-        "childBornWords": date_in_words(born) if born else None,
+        "childBornWords": child.get("dateOfBirthInWords") or (date_in_words(born) if born else None),
         "childSex": SEX_LABELS.get(child.get("sex"), child.get("sex")),
         "mother": _section(declaration, "mother"),
         "father": _section(declaration, "father"),
@@ -124,10 +137,62 @@ def birth_declaration_context(declaration: Mapping, *, place: str | None = None,
     }
 
 
+def residence_declaration_context(declaration: Mapping, *, place: str | None = None, on: date | None = None) -> dict:
+    """Form CT01: the extracted residence declaration plus the values computed for printing."""
+    declarant = declaration["declarant"]
+    members = [{**member, "born": _figures(member.get("dateOfBirth")),
+                "sexLabel": SEX_LABELS.get(member.get("sex"), member.get("sex"))}
+               for member in declaration["members"]]
+    return {
+        "receivingAgency": declaration.get("receivingAgency"),
+        "declarant": declarant,
+        "declarantBorn": _figures(declarant.get("dateOfBirth")),
+        "declarantSex": SEX_LABELS.get(declarant.get("sex"), declarant.get("sex")),
+        "head": _section(declaration, "headOfHousehold"),
+        "request": declaration.get("request"),
+        "members": members,
+        "blankRows": max(0, MEMBER_ROWS - len(members)),
+        "place": place,
+        "on": on,
+    }
+
+
+def bhyt_declaration_context(declaration: Mapping, *, place: str | None = None, on: date | None = None) -> dict:
+    """Form TK1-TS: the extracted BHYT declaration plus the values computed for printing."""
+    keys = ("fullName", "nationality", "ethnicity", "birthRegistrationPlace", "resultAddress", "idNumber",
+            "phone", "guardianName", "contributionLevel", "clinic", "declarantName")
+    return {
+        **{key: declaration.get(key) for key in keys},
+        "born": _figures(declaration.get("dateOfBirth")),
+        "sexLabel": SEX_LABELS.get(declaration.get("sex"), declaration.get("sex")),
+        "place": place,
+        "on": on,
+    }
+
+
+MEMBER_ROWS = 3  # CT01's members table has room for at least this many rows (blank ones to fill by hand)
+# form -> (template, context builder)
+FORMS: dict[str, tuple[str, Callable[..., dict]]] = {
+    "birth": ("birth_declaration.html", birth_declaration_context),
+    "residence": ("residence_declaration.html", residence_declaration_context),
+    "bhyt": ("bhyt_declaration.html", bhyt_declaration_context),
+}
+
+
+def render_declaration_html(form: str, data: Mapping, *, place: str | None = None, on: date | None = None) -> str:
+    """One declaration as HTML (its stylesheet is templates/declaration.css, linked relatively)."""
+    try:
+        template, context = FORMS[form]
+    except KeyError:
+        raise ValueError(f"no printed form {form!r}; known: {', '.join(FORMS)}") from None
+    if not isinstance(data, Mapping):
+        raise ValueError(f"the {form} declaration to print must be an object, not {type(data).__name__}")
+    return _env.get_template(template).render(context(data, place=place, on=on))
+
+
 def render_html(declaration: Mapping, *, place: str | None = None, on: date | None = None) -> str:
-    """The birth declaration as HTML (its stylesheet is templates/declaration.css, linked relatively)."""
-    context = birth_declaration_context(declaration, place=place, on=on)
-    return _env.get_template("birth_declaration.html").render(context)
+    """The birth declaration as HTML."""
+    return render_declaration_html("birth", declaration, place=place, on=on)
 
 
 def _fetcher():
@@ -165,10 +230,18 @@ def html_to_pdf(html: str) -> bytes:
         raise RuntimeError(f"printing needs a resource it may not fetch: {refused}") from refused
 
 
-def render_birth_declaration(declaration: Mapping, *, place: str | None = None, on: date | None = None) -> bytes:
-    """The printed birth declaration (tờ khai đăng ký khai sinh) as PDF bytes.
+def render_declaration(form: str, data: Mapping, *, place: str | None = None, on: date | None = None) -> bytes:
+    """The printed declaration `form` ("birth", "residence" or "bhyt") as PDF bytes.
 
-    `place` and `on` fill "Làm tại ..., ngày ... tháng ... năm ..."; left None they print as dotted
-    blanks for the citizen to write by hand. Missing father/marriage print as dotted blank lines.
+    Raises ValueError for an unknown form; a template reading a key `data` lacks raises
+    jinja2's UndefinedError (StrictUndefined) rather than printing a blank.
     """
-    return html_to_pdf(render_html(declaration, place=place, on=on))
+    return html_to_pdf(render_declaration_html(form, data, place=place, on=on))
+
+
+def render_birth_declaration(declaration: Mapping, *, place: str | None = None, on: date | None = None) -> bytes:
+    """The printed birth declaration (tờ khai đăng ký khai sinh) as PDF bytes: render_declaration("birth", ...).
+
+    Missing father/marriage print as dotted blank lines.
+    """
+    return render_declaration("birth", declaration, place=place, on=on)

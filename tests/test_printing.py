@@ -1,4 +1,7 @@
-"""forms/printing.py: the birth declaration printed as PDF (WeasyPrint), read back with pypdf."""
+"""forms/printing.py: the birth declaration printed as PDF (WeasyPrint), read back with pypdf.
+
+The residence (CT01) and BHYT (TK1-TS) declarations: tests/test_printing_forms.py.
+"""
 from __future__ import annotations
 
 import io
@@ -8,13 +11,14 @@ from datetime import date
 import pytest
 from pypdf import PdfReader
 
-from forms.birth import BirthDeclarationSchema
+from forms.extraction import extract_declarations
 from forms.printing import (
     date_in_figures,
     date_in_words,
     html_to_pdf,
     number_in_words,
     render_birth_declaration,
+    render_declaration,
     render_html,
 )
 
@@ -24,7 +28,8 @@ HOSTILE = "<b>x</b>&amp;"
 
 
 def complete(**changes) -> dict:
-    """A valid declaration, loaded by the real schema so the printer sees exactly what it will get."""
+    """The birth registration declaration extracted from a valid citizen declaration, so the printer
+    sees exactly what it will get."""
     data = {
         "receivingAgency": "Ủy ban nhân dân xã Mỹ An",
         "requester": {"fullName": "Trần Văn Dũng", "idNumber": "087084000999",
@@ -44,7 +49,7 @@ def complete(**changes) -> dict:
         "commitment": True,
     }
     data.update(changes)
-    return BirthDeclarationSchema(today=TODAY).load(data)
+    return extract_declarations(data, received_on=TODAY)["birth"]
 
 
 def pdf_text(pdf: bytes) -> tuple[int, str]:
@@ -133,6 +138,24 @@ def test_a_complete_declaration_prints_like_the_official_form():
     assert text.rstrip().endswith("Trần Văn Dũng")  # the requester's name under the signature
 
 
+def test_render_declaration_birth_is_render_birth_declaration():
+    declaration = complete()
+    assert render_html(declaration, place="xã Mỹ An", on=SIGNED_ON)  # the same template either way
+    _, text = pdf_text(render_declaration("birth", declaration, place="xã Mỹ An", on=SIGNED_ON))
+    assert "TỜ KHAI ĐĂNG KÝ KHAI SINH" in text and "Làm tại: xã Mỹ An, ngày 01 tháng 06 năm 2026" in text
+
+
+def test_the_citizens_own_declaration_still_prints():
+    """The portal may print the citizen's declaration before extraction: the shared keys suffice."""
+    from forms.birth import BirthDeclarationSchema
+    from tests.birth_examples import birth_declaration
+
+    citizen = BirthDeclarationSchema(today=TODAY).load(birth_declaration())
+    _, text = pdf_text(render_birth_declaration(citizen))
+    assert "Ngày hai mươi tháng năm năm hai nghìn không trăm hai mươi bốn" in text  # computed from the date
+    assert "Nguyễn Minh Khang" in text
+
+
 def test_a_boy_prints_as_nam():
     child = {**complete()["child"], "sex": "male"}
     _, text = pdf_text(render_birth_declaration({**complete(), "child": child}))
@@ -140,8 +163,9 @@ def test_a_boy_prints_as_nam():
 
 
 def test_the_citizens_text_is_printed_literally_never_as_html():
-    declaration = complete(child={**complete()["child"], "fullName": HOSTILE},
-                           requester={**complete()["requester"], "residence": f"Ấp 1 {HOSTILE}"})
+    declaration = complete()
+    declaration["child"]["fullName"] = HOSTILE
+    declaration["requester"]["residence"] = f"Ấp 1 {HOSTILE}"
     html = render_html(declaration)
     assert "&lt;b&gt;x&lt;/b&gt;&amp;amp;" in html and HOSTILE not in html
 
