@@ -2,8 +2,10 @@
 from . import (
     deadlines,  # noqa: F401
     delivery,  # noqa: F401
+    extraction,  # noqa: F401
     handoff,  # noqa: F401
     identity,  # noqa: F401
     models,  # noqa: F401  (their tables join the engine's metadata)
     notify,  # noqa: F401
+    printing,  # noqa: F401
 )

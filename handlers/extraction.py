@@ -1,0 +1,74 @@
+"""Service task ``declarations.extract``: the citizen's one declaration into the official ones.
+
+Reads the process variables
+* ``declaration``: the citizen's birth declaration as forms/birth.py loads it;
+* ``receivedAt``: when the dossier was received, ISO 8601 with a UTC offset; its date in Vietnam
+  time dates the declarations (``declaredOn``);
+* ``householdId`` (optional, set by ``identity.check``): the mother's household; when the citizen
+  chose residence registration, the population register's answer for it fills the CT01 head of
+  household fields (handlers/identity.py, ``current_register().household(...)``).
+
+Returns ``{"declarations": {part: extracted}}`` for each part in ``declaration["parts"]`` ("birth",
+"residence", "bhyt"), each valid against its schema ("birth-registration", "residence-declaration",
+"bhyt-declaration"); see forms/extraction.py.
+
+Bad input (a missing or invalid variable, an extraction that fails its schema, a household the
+register does not know) raises ValueError; the register being unreachable raises
+RegisterUnavailable. Both are technical failures: the job is retried, then becomes an incident.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from engine.handlers import TaskContext, handler
+from forms.extraction import extract_declarations
+
+from .identity import current_register
+
+TOPIC = "declarations.extract"
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def received_on_in_vietnam(value: object, where: str):
+    """The Vietnam-time date of `receivedAt` (ISO 8601 with an offset, or an aware datetime)."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"{where}: process variable 'receivedAt' is not an ISO 8601 date-time: {value!r}") from None
+    if not isinstance(value, datetime):
+        raise ValueError(f"{where}: process variable 'receivedAt' must be an ISO 8601 string, "
+                         f"not {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{where}: process variable 'receivedAt' needs a UTC offset (e.g. +07:00 or Z): "
+                         f"{value.isoformat()!r}")
+    return value.astimezone(VIETNAM).date()
+
+
+@handler(TOPIC)
+def extract(task: TaskContext) -> dict:
+    where = f"service task '{task.activity_id}' ({TOPIC})"
+    declaration = task.variables.get("declaration")
+    if not isinstance(declaration, Mapping):
+        raise ValueError(f"{where}: process variable 'declaration' (the citizen's birth declaration) is missing "
+                         f"or not an object")
+    if task.variables.get("receivedAt") in (None, ""):
+        raise ValueError(f"{where}: process variable 'receivedAt' is missing")
+    received_on = received_on_in_vietnam(task.variables["receivedAt"], where)
+
+    household = None
+    household_id = task.variables.get("householdId")
+    parts = declaration.get("parts")
+    if household_id not in (None, "") and isinstance(parts, list) and "residence" in parts:
+        found = current_register().household(str(household_id))
+        if found is None:
+            raise ValueError(f"{where}: the population register has no household {household_id!r} "
+                             f"(process variable 'householdId')")
+        household = found.to_json()
+    try:
+        declarations = extract_declarations(declaration, received_on=received_on, household=household)
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from exc
+    return {"declarations": declarations}

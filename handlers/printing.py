@@ -1,0 +1,75 @@
+"""Service task ``declarations.print``: print each extracted declaration and keep the PDF with the dossier.
+
+Reads the process variables
+* ``declarations``: ``{form: declaration}`` as ``declarations.extract`` returns it (forms "birth",
+  "residence", "bhyt");
+* ``dossierCode``: the dossier the PDFs belong to (the ``dossier`` row must exist).
+
+Each declaration is rendered with ``forms.printing.render_declaration``, made at its ``place``
+(the receiving agency) on its ``declaredOn`` (the receipt date in Vietnam time), then stored with
+``dossiers.documents.save_document`` (one row per dossier and form) in one transaction after all
+are rendered. Returns ``{"printedDeclarations": [forms, in the order birth, residence, bhyt]}``.
+A retry prints again and replaces the rows: idempotent.
+
+Environment: ``LIENTHONG_PRINTING`` = ``on`` (default) or ``off``. ``off`` renders nothing and
+stores nothing but still returns the list, so that benchmarks measure the engine alone (a render
+costs ~150 ms of CPU per form). Any other value is a configuration error (ValueError).
+
+Bad variables raise ValueError, a technical failure: the job is retried, then becomes an incident.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import date
+
+from dossiers.documents import save_document
+from engine.handlers import TaskContext, handler
+from forms.printing import FORMS, render_declaration
+
+TOPIC = "declarations.print"
+ENVIRONMENT_VARIABLE = "LIENTHONG_PRINTING"
+_ON, _OFF = ("on", "1", "true", "yes"), ("off", "0", "false", "no")
+
+
+def printing_enabled() -> bool:
+    value = os.environ.get(ENVIRONMENT_VARIABLE, "on").strip().lower() or "on"
+    if value in _ON:
+        return True
+    if value in _OFF:
+        return False
+    raise ValueError(f"{ENVIRONMENT_VARIABLE} must be 'on' or 'off', not {value!r}")
+
+
+@handler(TOPIC)
+def print_declarations(task: TaskContext) -> dict:
+    where = f"service task '{task.activity_id}' ({TOPIC})"
+    declarations = task.variables.get("declarations")
+    if not isinstance(declarations, Mapping) or not declarations:
+        raise ValueError(f"{where}: process variable 'declarations' is missing or empty "
+                         f"(expected {{form: declaration}} from declarations.extract)")
+    unknown = [form for form in declarations if form not in FORMS]
+    if unknown:
+        raise ValueError(f"{where}: no printed form for {', '.join(map(repr, unknown))}; known: {', '.join(FORMS)}")
+    code = task.variables.get("dossierCode")
+    if not isinstance(code, str) or not code.strip():
+        raise ValueError(f"{where}: process variable 'dossierCode' is missing")
+    forms = [form for form in FORMS if form in declarations]
+    if not printing_enabled():
+        return {"printedDeclarations": forms}
+
+    printed = {}
+    for form in forms:  # rendered before the transaction opens: no lock held while WeasyPrint works
+        data = declarations[form]
+        if not isinstance(data, Mapping):
+            raise ValueError(f"{where}: the {form} declaration is not an object")
+        try:
+            on = date.fromisoformat(data["declaredOn"])
+        except (KeyError, TypeError, ValueError):
+            raise ValueError(f"{where}: the {form} declaration has no ISO 'declaredOn' date") from None
+        printed[form] = render_declaration(form, data, place=data.get("place"), on=on)
+    with task.engine.db.session() as session:
+        now = task.engine.clock.now()
+        for form, pdf in printed.items():
+            save_document(session, code.strip(), form, pdf, now)
+    return {"printedDeclarations": forms}
