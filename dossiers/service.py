@@ -14,7 +14,7 @@ from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from marshmallow import Schema, ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from engine.errors import ConcurrentModification, InvalidRequest, NotFound
 from engine.runtime import new_id
@@ -176,22 +176,34 @@ class DossierService:
         if errors:
             raise InvalidRequest("Hồ sơ bổ sung chưa hợp lệ", errors)
         engine = self.engine
-        with engine.command() as session:
-            dossier = _dossier(session, code)
-            row = session.get(DossierPart, (code, part))
-            if row is None:
-                raise InvalidRequest(f"Hồ sơ {code} không có thủ tục {part}", {"part": ["Hồ sơ không có thủ tục này."]})
-            if row.state != "awaiting-supplement":
-                raise ConcurrentModification(f"Thủ tục {PART_NAMES[part]} của hồ sơ {code} không chờ bổ sung "
-                                             f"(trạng thái: {STATE_LABELS.get(row.state, row.state)}).")
-            now = engine.clock.now()
-            for upload in uploads:
-                session.add(_attachment(code, part, upload, now))
-            session.flush()
-            engine.correlate_in(session, f"dossier.supplemented.{part}", business_key=dossier.code,
-                                # per part: two parts may be supplemented while both wait
-                                variables={f"{part}SupplementedAt": now.astimezone(VIETNAM).isoformat(),
-                                           f"{part}SupplementNote": note or ""}, waiting_only=True)
+
+        def command():
+            with engine.command() as session:
+                dossier = _dossier(session, code)
+                row = session.get(DossierPart, (code, part))
+                if row is None:
+                    raise InvalidRequest(f"Hồ sơ {code} không có thủ tục {part}", {"part": ["Hồ sơ không có thủ tục này."]})
+                if row.state != "awaiting-supplement":
+                    raise ConcurrentModification(f"Thủ tục {PART_NAMES[part]} của hồ sơ {code} không chờ bổ sung "
+                                                 f"(trạng thái: {STATE_LABELS.get(row.state, row.state)}).")
+                now = engine.clock.now()
+                for upload in uploads:
+                    session.add(_attachment(code, part, upload, now))
+                session.flush()
+                message = f"dossier.supplemented.{part}"
+                # per part: two parts may be supplemented while both wait
+                variables = {f"{part}SupplementedAt": now.astimezone(VIETNAM).isoformat(), f"{part}SupplementNote": note or ""}
+                if engine.waiting_for(session, message, dossier.code):
+                    engine.correlate_in(session, message, business_key=dossier.code, variables=variables, waiting_only=True)
+                else:  # the request's SMS is still being sent; the process waits for it right after
+                    rounds = session.scalar(select(func.count()).select_from(DossierEvent).where(
+                        DossierEvent.dossier_code == code, DossierEvent.part == part,
+                        DossierEvent.state == "awaiting-supplement"))
+                    # one message per request: a second upload in the same round only adds its files
+                    engine.schedule_message_in(session, message, dossier.code, variables,
+                                               job_id=f"{code}:{message}:{rounds}")
+
+        engine.retrying(command)  # an officer's or a job's command on the same instance may come first
         log.info("dossier supplemented", extra={"dossier": code, "part": part, "attachments": len(uploads)})
         return self.status(code)
 
@@ -220,7 +232,8 @@ class DossierService:
                 "parts": [_part_view(parts[name], dossier) for name in order if name in parts],
                 "timeline": [{"at": _local(e.at), "part": e.part, "state": e.state, "title": e.title} for e in events],
                 "declarations": [{"form": form, "title": FORM_TITLES.get(form, form),
-                                  "url": f"/api/dossiers/{code}/declarations/{form}.pdf"} for form in sorted(forms)],
+                                  "url": f"/api/dossiers/{code}/declarations/{form}.pdf"}
+                                 for form in sorted(forms, key=lambda f: (order.index(f) if f in order else len(order), f))],
                 "attachments": [_attachment_view(code, a) for a in attachments],
             }
 

@@ -73,5 +73,10 @@ class ConcurrentModification(EngineError):
     kind = "OptimisticLockingException"
 
 
+class LostRace(ConcurrentModification):
+    """Another command committed a change to the same rows first. Nothing was written; the
+    command can simply be run again on the fresh state (ProcessEngine.retrying does)."""
+
+
 class TaskAlreadyClaimed(ConcurrentModification):
     kind = "TaskAlreadyClaimedException"

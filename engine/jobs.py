@@ -113,8 +113,8 @@ class JobExecutor:
         started = time.perf_counter()
         try:
             run = {"timer": self._fire_timers, "timer-start": self._start_by_timer,
-                   "message": self._deliver_message}.get(job.type, self._run_handler)
-            outcome = run(job)
+                   "message": self._deliver_message}.get(job.type)
+            outcome = self.engine.retrying(lambda: run(job)) if run else self._run_handler(job)
         except Exception as exc:  # noqa: BLE001 - any failure of a job is recorded, never lost
             outcome = self._fail(job, exc)
         log.info("job %s", outcome, extra={
@@ -138,10 +138,11 @@ class JobExecutor:
         try:
             result = handler(self._context(job)) or {}
         except BpmnError as error:
-            return self._complete(job, error=error)
+            return self.engine.retrying(lambda: self._complete(job, error=error))
         if not isinstance(result, dict):
             raise EngineError(f"the handler of '{job.topic}' returned {type(result).__name__}; it must return a dict of variables")
-        return self._complete(job, result=result)
+        # Only the completion is rerun after a lost race, never the handler (its side effects).
+        return self.engine.retrying(lambda: self._complete(job, result=result))
 
     def _context(self, job: ClaimedJob) -> TaskContext:
         engine = self.engine

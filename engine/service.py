@@ -29,7 +29,16 @@ from .bpmn.specs import first_start
 from .clock import SystemClock
 from .db import Database
 from .definitions import SpecCache, checksum, parse_deployment
-from .errors import ConcurrentModification, DeploymentError, EngineError, InvalidRequest, NotFound, Problem, TaskAlreadyClaimed
+from .errors import (
+    ConcurrentModification,
+    DeploymentError,
+    EngineError,
+    InvalidRequest,
+    LostRace,
+    NotFound,
+    Problem,
+    TaskAlreadyClaimed,
+)
 from .handlers import HandlerRegistry
 from .handlers import registry as default_handlers
 from .external_tasks import ExternalTasks
@@ -106,9 +115,25 @@ class ProcessEngine:
             with self.db.session() as session:
                 yield session
         except StaleDataError:
-            raise ConcurrentModification("The process instance was changed by someone else at the same time; reload and retry") from None
+            raise LostRace("The process instance was changed by someone else at the same time; reload and retry") from None
         except IntegrityError as exc:
-            raise ConcurrentModification(f"A concurrent change conflicted with this one: {exc.orig}") from None
+            raise LostRace(f"A concurrent change conflicted with this one: {exc.orig}") from None
+
+    RACE_ATTEMPTS = 5
+
+    def retrying(self, action, attempts: int | None = None):
+        """Run `action` (a whole command) again when it lost a race to another command on the
+        same instance: an officer completing a task while a job moves the same instance on.
+        Each run starts from the committed state, so the outcome is as if they had queued;
+        a real conflict (the task is already completed) is re-checked and answered as such."""
+        attempts = attempts or self.RACE_ATTEMPTS
+        for attempt in range(1, attempts + 1):
+            try:
+                return action()
+            except LostRace:
+                if attempt == attempts:
+                    raise
+                log.info("command lost a race; running it again", extra={"attempt": attempt})
 
     def serves_topic(self, topic: str) -> bool:
         return topic in self.handlers or any(fnmatch.fnmatchcase(topic, p) for p in self.external_topics)
@@ -368,6 +393,9 @@ class ProcessEngine:
         session.execute(update(m.ActivityInstance).where(m.ActivityInstance.id == task_id).values(assignee=user_id))
 
     def complete_task(self, task_id: str, variables: dict | None = None, actor: str | None = None) -> dict:
+        return self.retrying(lambda: self._complete_task(task_id, variables, actor))
+
+    def _complete_task(self, task_id: str, variables: dict | None, actor: str | None) -> dict:
         with self.command() as session:
             row = self._open_task(session, task_id)
             runtime = Runtime.load(self, session, row.instance_id)
@@ -400,8 +428,10 @@ class ProcessEngine:
     def correlate_message(self, name: str, business_key: str | None = None, process_instance_id: str | None = None,
                           correlation_keys: dict | None = None, variables: dict | None = None,
                           all: bool = False) -> list[CorrelationResult]:
-        with self.command() as session:
-            return self.correlate_in(session, name, business_key, process_instance_id, correlation_keys, variables, all)
+        def correlate():
+            with self.command() as session:
+                return self.correlate_in(session, name, business_key, process_instance_id, correlation_keys, variables, all)
+        return self.retrying(correlate)
 
     def correlate_in(self, session: Session, name: str, business_key: str | None = None,
                      process_instance_id: str | None = None, correlation_keys: dict | None = None,
@@ -435,18 +465,29 @@ class ProcessEngine:
         """Deliver a message later, from the worker, to the instance with `business_key` once it
         waits for it (an agency answering "shortly after" a hand-off). `job_id` makes it idempotent:
         scheduling the same id twice is one message. False when that id was already scheduled."""
-        job_id = job_id or new_id()
         with self.command() as session:
-            if session.get(m.Job, job_id) is not None:
-                return False
-            tries, _ = self.retry_policy(retry_cycle)
-            now = self.clock.now()
-            session.add(m.Job(id=job_id, type="message", instance_id=None, definition_id="", definition_key="",
-                              activity_id="", task_id="", topic=name, due_at=now + delay, retries=tries,
-                              retry_cycle=retry_cycle, attempt=0, priority=0, created=now,
-                              schedule={"businessKey": business_key, "variables": dict(variables or {})}))
+            return self.schedule_message_in(session, name, business_key, variables, delay=delay, job_id=job_id,
+                                            retry_cycle=retry_cycle)
+
+    def schedule_message_in(self, session: Session, name: str, business_key: str, variables: dict | None = None, *,
+                            delay: timedelta = timedelta(0), job_id: str | None = None,
+                            retry_cycle: str = "R10/PT2S") -> bool:
+        """schedule_message inside the caller's transaction."""
+        job_id = job_id or new_id()
+        if session.get(m.Job, job_id) is not None:
+            return False
+        tries, _ = self.retry_policy(retry_cycle)
+        now = self.clock.now()
+        session.add(m.Job(id=job_id, type="message", instance_id=None, definition_id="", definition_key="",
+                          activity_id="", task_id="", topic=name, due_at=now + delay, retries=tries,
+                          retry_cycle=retry_cycle, attempt=0, priority=0, created=now,
+                          schedule={"businessKey": business_key, "variables": dict(variables or {})}))
         log.info("message scheduled", extra={"message_name": name, "business_key": business_key, "job": job_id})
         return True
+
+    def waiting_for(self, session: Session, name: str, business_key: str) -> bool:
+        """Whether an instance with this business key waits for the message now."""
+        return bool(self._waiting_instances(session, name, business_key, None, None))
 
     def add_candidate_group(self, task_id: str, group_id: str, actor: str | None = None) -> bool:
         """Make an open task visible to one more group (an escalation); False if it already was."""

@@ -7,6 +7,7 @@ default, against a private service started for the demo on a temporary SQLite da
 from __future__ import annotations
 
 import json
+import logging
 import tempfile
 import threading
 import time
@@ -113,6 +114,9 @@ def private_service():
 
 def run_birth_demo(url: str | None, example: Path, timeout: float) -> dict:
     declaration = json.loads(example.read_text(encoding="utf-8"))
+    # The demo's own lines are the output; the service's request and job logs would bury them.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    logging.getLogger("lienthong").setLevel(max(logging.WARNING, logging.getLogger("lienthong").getEffectiveLevel()))
     if url:
         return Demo(url, timeout).run(declaration)
     click.echo("starting a private service on a temporary SQLite database (use --url for a running one)")

@@ -36,3 +36,8 @@ def configure() -> None:
     root.setLevel(os.environ.get("LIENTHONG_LOG_LEVEL", "INFO").upper())
     # Alembic narrates its plugin set-up at INFO on every start; only its warnings matter here.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # SpiffWorkflow logs every task state change at INFO with the task's whole data: a citizen's
+    # declaration in the log, and a large cost per step. The engine logs what matters itself.
+    logging.getLogger("spiff").setLevel(logging.WARNING)
+    # WeasyPrint narrates each rendering step at INFO; the printing handler logs the outcome.
+    logging.getLogger("weasyprint").setLevel(logging.WARNING)

@@ -42,3 +42,18 @@ def test_deploy_then_look_at_the_queue_and_the_incidents(tmp_path):
     assert listed.exit_code == 0
     assert "failedJob" in listed.output and "agency system answered 503" in listed.output
     assert instance_id[:8] in listed.output and "1 open incident(s)" in listed.output
+
+
+def test_demo_birth_runs_one_dossier_through_every_step_and_prints_the_timeline(monkeypatch):
+    monkeypatch.setenv("LIENTHONG_BHYT_CARD_DELAY_SECONDS", "0")
+    result = CliRunner().invoke(main, ["demo", "birth", "--timeout", "60"], env={"LIENTHONG_LOG_FORMAT": "text",
+                                                                                 "LIENTHONG_LOG_LEVEL": "WARNING"})
+    assert result.exit_code == 0, result.output
+    output = result.output
+    assert "filed dossier H19.87.001-" in output and "(parts: birth, residence, bhyt)" in output
+    for group in ("tu-phap-ho-tich", "cong-an", "bhxh"):
+        assert f"  {group}: " in output and "approved" in output
+    assert ": Đã hoàn thành in " in output
+    timeline = output[output.index("\ntimeline:"):output.index("\nparts:")]
+    assert timeline.index("Công dân nộp tờ khai liên thông") < timeline.index("Nhắn tin: hồ sơ đã hoàn thành")
+    assert "bhytCardNumber=TE1" in output and "/declarations/birth.pdf" in output
