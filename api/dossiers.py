@@ -138,7 +138,7 @@ def file_dossier():
 
     Every field error is reported at once (400, `fieldErrors` keyed by path, Vietnamese
     messages); nothing is stored from an invalid submission."""
-    if request.mimetype == _MULTIPART:
+    if request.mimetype in (_MULTIPART, "application/x-www-form-urlencoded"):
         body = _json_field(request.form.get("dossier"), "dossier")
         uploads = _uploads()
     else:

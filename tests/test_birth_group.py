@@ -243,3 +243,29 @@ def test_an_invalid_submission_names_every_field_and_stores_nothing(service):
     assert service.rest.get("/process-instance/count")["count"] == 0
     assert service.file(birth_declaration())["code"].endswith("-0001")  # no number was used up
     assert service.http.get(f"{service.base}/api/dossiers/NOPE-000000-0000", timeout=30).status_code == 404
+
+
+def test_attachments_with_the_filing_and_afterwards(service):
+    dossier = json.dumps({"procedure": "birth", "declaration": birth_declaration(parts=["birth", "bhyt"])})
+    filed = service.http.post(f"{service.base}/api/dossiers", data={"dossier": dossier},
+                              files={"giay-chung-sinh": ("gcs.pdf", PDF, "application/pdf")}, timeout=30)
+    assert filed.status_code == 201, filed.text
+    code = filed.json()["code"]
+    assert filed.headers["Location"].endswith(f"/api/dossiers/{code}")
+    [attached] = filed.json()["attachments"]
+    assert (attached["kind"], attached["filename"], attached["part"], attached["size"]) == ("giay-chung-sinh", "gcs.pdf", None, len(PDF))
+
+    later = service.http.post(f"{service.base}/api/dossiers/{code}/attachments",
+                              files={"giay-uy-quyen": ("uq.png", b"\x89PNG\r\n\x1a\n....", "image/png")}, timeout=30)
+    assert later.status_code == 201, later.text
+    assert [a["kind"] for a in service.status(code)["attachments"]] == ["giay-chung-sinh", "giay-uy-quyen"]
+
+    # A file that is not what it claims, or a dossier part that is not JSON: 400, nothing stored.
+    fake = service.http.post(f"{service.base}/api/dossiers", data={"dossier": dossier},
+                             files={"giay-chung-sinh": ("gcs.pdf", b"MZ\x90\x00", "application/pdf")}, timeout=30)
+    assert fake.status_code == 400 and "files.giay-chung-sinh" in fake.json()["fieldErrors"]
+    broken = service.http.post(f"{service.base}/api/dossiers", data={"dossier": "{not json"}, timeout=30)
+    assert broken.status_code == 400 and "dossier" in broken.json()["fieldErrors"]
+    assert service.rest.get("/process-instance/count")["count"] == 1
+    missing = service.http.get(f"{service.base}/api/dossiers/{code}/declarations/residence.pdf", timeout=30)
+    assert missing.status_code == 404  # residence was not chosen
