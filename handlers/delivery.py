@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import logging
 import secrets
-import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from engine.handlers import TaskContext, handler
 
+from .adapters import AdapterSlot
 from .models import AgencyRecord, record_once
 
 log = logging.getLogger("lienthong.handlers.delivery")
@@ -85,26 +84,16 @@ class LocalPostOffice:
         return record_once(task.engine.db, self.agency, task.idempotency_key, book)["trackingNumber"]
 
 
-_post_office: PostOffice = LocalPostOffice()
-_lock = threading.Lock()
+_post_offices: AdapterSlot[PostOffice] = AdapterSlot(LocalPostOffice)
 
 
 def current_post_office() -> PostOffice:
-    with _lock:
-        return _post_office
+    return _post_offices.current()
 
 
-@contextmanager
-def use_post_office(post_office: PostOffice) -> Iterator[PostOffice]:
+def use_post_office(post_office: PostOffice):
     """Use `post_office` inside the block, then put the previous one back (for tests)."""
-    global _post_office
-    with _lock:
-        previous, _post_office = _post_office, post_office
-    try:
-        yield post_office
-    finally:
-        with _lock:
-            _post_office = previous
+    return _post_offices.use(post_office)
 
 
 # --- the handler ------------------------------------------------------------------------------------

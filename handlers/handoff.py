@@ -27,9 +27,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any, Protocol, runtime_checkable
 
@@ -40,6 +38,7 @@ from engine.handlers import BpmnError, TaskContext, handler
 from forms.birth import CHILD_AGE_LIMIT_MONTHS, add_months
 from forms.identity import check_personal_id
 
+from .adapters import AdapterSlot
 from .models import AgencyRecord, record_once
 
 log = logging.getLogger("lienthong.handlers.handoff")
@@ -236,32 +235,17 @@ def gateway_from_environment(part: str) -> AgencyGateway:
     return HttpAgency(part, url, timeout=float(os.environ.get("LIENTHONG_AGENCY_TIMEOUT_SECONDS", "10")))
 
 
-_gateways: dict[str, AgencyGateway] = {}
-_lock = threading.Lock()
+_gateways: AdapterSlot[AgencyGateway] = AdapterSlot(gateway_from_environment)
 
 
 def current_gateway(part: str) -> AgencyGateway:
     """The part's gateway, created on first use from the environment."""
-    with _lock:
-        if part not in _gateways:
-            _gateways[part] = gateway_from_environment(part)
-        return _gateways[part]
+    return _gateways.current(part)
 
 
-@contextmanager
-def use_gateway(part: str, gateway: AgencyGateway) -> Iterator[AgencyGateway]:
+def use_gateway(part: str, gateway: AgencyGateway):
     """Use `gateway` for `part` inside the block, then put the previous one back (for tests)."""
-    with _lock:
-        previous = _gateways.get(part)
-        _gateways[part] = gateway
-    try:
-        yield gateway
-    finally:
-        with _lock:
-            if previous is None:
-                _gateways.pop(part, None)
-            else:
-                _gateways[part] = previous
+    return _gateways.use(gateway, part)
 
 
 # --- the handlers ---------------------------------------------------------------------------------

@@ -24,10 +24,8 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import unicodedata
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Protocol, runtime_checkable
@@ -36,6 +34,8 @@ from urllib.parse import quote
 import requests
 
 from engine.handlers import BpmnError, TaskContext, handler
+
+from .adapters import AdapterSlot
 
 ENVIRONMENT_VARIABLE = "LIENTHONG_POPULATION_REGISTER_URL"
 REGISTER_NAME = "Cơ sở dữ liệu quốc gia về dân cư"
@@ -228,37 +228,22 @@ def register_from_environment() -> PopulationRegister:
 
 # --- the register the handler uses --------------------------------------------------------------
 
-_register: PopulationRegister | None = None
-_lock = threading.Lock()
+_registers: AdapterSlot[PopulationRegister] = AdapterSlot(register_from_environment)
 
 
 def current_register() -> PopulationRegister:
     """The module's register, created on first use from the environment."""
-    global _register
-    with _lock:
-        if _register is None:
-            _register = register_from_environment()
-        return _register
+    return _registers.current()
 
 
 def set_register(register: PopulationRegister | None) -> None:
     """Replace the module's register; None means "choose again from the environment on next use"."""
-    global _register
-    with _lock:
-        _register = register
+    _registers.set(register)
 
 
-@contextmanager
-def use_register(register: PopulationRegister) -> Iterator[PopulationRegister]:
+def use_register(register: PopulationRegister):
     """Use `register` inside the block, then put the previous one back (for tests)."""
-    global _register
-    with _lock:
-        previous, _register = _register, register
-    try:
-        yield register
-    finally:
-        with _lock:
-            _register = previous
+    return _registers.use(register)
 
 
 # --- the check ----------------------------------------------------------------------------------

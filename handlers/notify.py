@@ -27,9 +27,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol, runtime_checkable
@@ -41,6 +39,7 @@ from sqlalchemy.exc import IntegrityError
 
 from engine.handlers import TaskContext, handler
 
+from .adapters import AdapterSlot
 from .models import SmsOutbox
 
 log = logging.getLogger("lienthong.handlers.notify")
@@ -155,30 +154,17 @@ def gateway_from_environment() -> SmsGateway:
     return HttpSmsGateway(url, timeout=float(os.environ.get("LIENTHONG_SMS_TIMEOUT_SECONDS", "10")))
 
 
-_gateway: SmsGateway | None = None
-_lock = threading.Lock()
+_gateways: AdapterSlot[SmsGateway] = AdapterSlot(gateway_from_environment)
 
 
 def current_gateway() -> SmsGateway:
     """The SMS gateway, created on first use from the environment."""
-    global _gateway
-    with _lock:
-        if _gateway is None:
-            _gateway = gateway_from_environment()
-        return _gateway
+    return _gateways.current()
 
 
-@contextmanager
-def use_gateway(gateway: SmsGateway) -> Iterator[SmsGateway]:
+def use_gateway(gateway: SmsGateway):
     """Use `gateway` inside the block, then put the previous one back (for tests)."""
-    global _gateway
-    with _lock:
-        previous, _gateway = _gateway, gateway
-    try:
-        yield gateway
-    finally:
-        with _lock:
-            _gateway = previous
+    return _gateways.use(gateway)
 
 
 # --- the outbox -----------------------------------------------------------------------------------

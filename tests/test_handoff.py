@@ -1,11 +1,8 @@
 """handlers/handoff.py: the hand-off of each part to its agency, local stand-ins and HTTP."""
 from __future__ import annotations
 
-import json
-import threading
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -28,6 +25,7 @@ from handlers.handoff import (
 )
 from handlers.models import AgencyRecord
 from tests.engine_helpers import jobs, open_task_ids, rows
+from tests.loopback import loopback_server
 
 CODE = "UBND-MYAN-261123-0001"
 
@@ -253,44 +251,6 @@ def test_the_card_reaches_the_waiting_instance(engine, handlers, clock):
 
 
 # --- HTTP agencies against a real loopback server ------------------------------------------------------
-
-@contextmanager
-def loopback_server(respond):
-    """A real HTTP server on 127.0.0.1: `respond(path, headers, body)` -> (status, JSON value or bytes).
-    A respond that waits on `release` (yielded) outlasts a client's timeout; it is released at teardown."""
-    release = threading.Event()
-    seen: list[dict] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            request = {"path": self.path, "headers": dict(self.headers), "body": json.loads(body or b"null")}
-            seen.append(request)
-            status, answer = respond(request, release)
-            data = answer if isinstance(answer, bytes) else json.dumps(answer, ensure_ascii=False).encode("utf-8")
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            try:
-                self.wfile.write(data)
-            except OSError:
-                pass  # the client gave up (timeout test)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", seen
-    finally:
-        release.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def civil_status_software():

@@ -1,10 +1,7 @@
 """handlers/identity.py: what the population register knows of a household (for the CT01 declaration)."""
 from __future__ import annotations
 
-import json
-import threading
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -17,6 +14,7 @@ from handlers.identity import (
     PopulationRegister,
     RegisterUnavailable,
 )
+from tests.loopback import loopback_server
 
 DONG_THAP = {
     "householdId": "HGD-087-000777", "address": "Ấp 1, xã Mỹ An, Đồng Tháp",
@@ -65,38 +63,17 @@ def test_a_register_built_from_citizens_alone_knows_no_households():
 
 @contextmanager
 def household_server(households: dict[str, object]):
-    seen: list[str] = []
+    def respond(request, release):
+        key = request["path"].rsplit("/", 1)[-1]
+        if not request["path"].startswith("/api/households/") or key not in households:
+            return 404, {}
+        answer = households[key]
+        if isinstance(answer, int):
+            return answer, {"error": "x"}
+        return 200, answer
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            seen.append(self.path)
-            key = self.path.rsplit("/", 1)[-1]
-            if not self.path.startswith("/api/households/") or key not in households:
-                return self._send(404, b"{}")
-            answer = households[key]
-            if isinstance(answer, int):
-                return self._send(answer, b'{"error": "x"}')
-            return self._send(200, answer if isinstance(answer, bytes) else json.dumps(answer).encode("utf-8"))
-
-        def _send(self, status, body):
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/api", seen
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with loopback_server(respond) as (url, seen):
+        yield url + "/api", seen
 
 
 def test_http_register_household():
@@ -112,4 +89,4 @@ def test_http_register_household():
             register.household("GARBLED")
         with pytest.raises(RegisterUnavailable, match="unreadable"):  # no head: not a household we can use
             register.household("HEADLESS")
-    assert seen[:2] == ["/api/households/HGD-087-000777", "/api/households/HGD-000-000000"]
+    assert [r["path"] for r in seen[:2]] == ["/api/households/HGD-087-000777", "/api/households/HGD-000-000000"]

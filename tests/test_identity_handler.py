@@ -2,11 +2,8 @@
 from __future__ import annotations
 
 import copy
-import json
-import threading
 from contextlib import contextmanager
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -27,6 +24,7 @@ from handlers.identity import (
     use_register,
 )
 from tests.birth_examples import birth_declaration, set_path
+from tests.loopback import loopback_server
 
 REGISTER = "Cơ sở dữ liệu quốc gia về dân cư"
 
@@ -75,7 +73,7 @@ def test_register_from_environment(monkeypatch):
 
 def test_the_module_register_is_created_lazily_and_swappable(monkeypatch):
     monkeypatch.delenv(identity.ENVIRONMENT_VARIABLE, raising=False)
-    monkeypatch.setattr(identity, "_register", None)
+    identity.set_register(None)  # choose again from the environment
     assert isinstance(current_register(), LocalRegister)
     stand_in = LocalRegister([])
     before = current_register()
@@ -95,48 +93,21 @@ def test_name_comparison():
 
 @contextmanager
 def register_server(citizens: dict[str, dict]):
-    release = threading.Event()
-    seen: list[str] = []
+    def respond(request, release):
+        number = request["path"].rsplit("/", 1)[-1]
+        if number == "500500500500":
+            return 500, {"error": "internal"}
+        if number == "999999999999":
+            release.wait(5)  # longer than the client's timeout; released at teardown
+            return 404, {}
+        if number == "777777777777":
+            return 200, b"not json"
+        if not request["path"].startswith("/api/citizens/") or number not in citizens:
+            return 404, {"error": "not found"}
+        return 200, citizens[number]
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            seen.append(self.path)
-            number = self.path.rsplit("/", 1)[-1]
-            if number == "500500500500":
-                return self._send(500, b'{"error": "internal"}')
-            if number == "999999999999":
-                release.wait(5)  # longer than the client's timeout; released at teardown
-                return self._send(404, b"{}")
-            if number == "777777777777":
-                return self._send(200, b"not json")
-            if not self.path.startswith("/api/citizens/") or number not in citizens:
-                return self._send(404, b'{"error": "not found"}')
-            return self._send(200, json.dumps(citizens[number], ensure_ascii=False).encode("utf-8"))
-
-        def _send(self, status: int, body: bytes):
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            try:
-                self.wfile.write(body)
-            except OSError:
-                pass  # the client gave up (timeout test)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="register-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/api", seen
-    finally:
-        release.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with loopback_server(respond) as (url, seen):
+        yield url + "/api", seen
 
 
 AN = {"idNumber": "087084000999", "fullName": "Nguyễn Văn An", "dateOfBirth": "1984-01-15", "sex": "male",
@@ -150,7 +121,7 @@ def test_http_register_found_and_not_found():
         assert citizen == Citizen("087084000999", "Nguyễn Văn An", "1984-01-15", "male",
                                   "Ấp 1, xã Mỹ An, Đồng Tháp", "HGD-087-000777", False)
         assert register.find("001001000000") is None
-        assert seen == ["/api/citizens/087084000999", "/api/citizens/001001000000"]
+        assert [r["path"] for r in seen] == ["/api/citizens/087084000999", "/api/citizens/001001000000"]
 
 
 def test_http_register_server_error_is_a_technical_failure():

@@ -21,7 +21,7 @@ from handlers.notify import (
     use_gateway,
 )
 from tests.engine_helpers import rows
-from tests.test_handoff import loopback_server  # noqa: F401 - a fixture
+from tests.loopback import loopback_server
 
 CODE = "UBND-MYAN-261123-0001"
 VARIABLES = {
