@@ -197,6 +197,23 @@ class ProcessEngine:
         session.add(m.UserOperation(timestamp=self.clock.now(), user_id=user_id, operation_type=operation,
                                     entity_type=entity, instance_id=instance_id, task_id=task_id, details=details))
 
+    def evaluate_decision(self, key: str | None = None, variables: dict | None = None, *,
+                          definition_id: str | None = None) -> list[dict]:
+        """Camunda's evaluate: the latest version of decision `key` (or one version by id) on
+        `variables`; one dict per matched rule (output name -> value)."""
+        with self.db.reading() as session:
+            if definition_id is not None:
+                row = session.get(m.DecisionDefinition, definition_id)
+                if row is None:
+                    raise NotFound(f"No decision definition with id '{definition_id}' is deployed")
+            else:
+                row = self._latest(session, m.DecisionDefinition, key)
+            decision, siblings = self.specs.decision(row.id, row.key, lambda: self._decision_resource(session, row.id))
+        try:
+            return decision.evaluate(dict(variables or {}), siblings)
+        except dmn.DecisionError as exc:  # the caller's variables do not fit the table: 400, as a bad command
+            raise InvalidRequest(str(exc)) from None
+
     # --- deployments ---------------------------------------------------------------------------
 
     def deploy(self, resources: dict[str, bytes], name: str | None = None, source: str | None = None,

@@ -1,11 +1,12 @@
 """The Camunda 7 compatible REST resources, one blueprint each, mounted under /engine-rest."""
 from __future__ import annotations
 
-from . import deployment, external_task, history, incident, job, message, process_definition, process_instance, task, version
+from . import decision_definition, deployment, external_task, history, incident, job, message, process_definition, process_instance, task, version
 
 BLUEPRINTS = [
     version.blp,
     deployment.blp,
+    decision_definition.blp,
     process_definition.blp,
     process_instance.blp,
     task.blp,
