@@ -27,10 +27,10 @@ def _service() -> DossierService:
 # --- documentation of the shapes (the answers are built by dossiers.service) ---------------------
 
 class PartSchema(ma.Schema):
-    part = fields.String(metadata={"description": "birth | residence | bhyt"})
+    part = fields.String(metadata={"description": "birth: birth | residence | bhyt; death: death | residence | funeral | survivor"})
     name = fields.String()
     state = fields.String(metadata={"description": "received, processing, verifying, awaiting-supplement, handed-off, "
-                                                   "awaiting-card, approved, refused, rejected, not-processed"})
+                                                   "awaiting-card, checking-eligibility, approved, refused, not-eligible, rejected, not-processed"})
     stateLabel = fields.String()
     agency = fields.String(allow_none=True, metadata={"description": "Who handles it now (the diagram's lane)"})
     receivedAt = fields.String()
@@ -85,9 +85,10 @@ _FILING_BODY = {
     "required": True,
     "content": {
         _JSON: {"schema": {"type": "object", "required": ["procedure", "declaration"], "properties": {
-            "procedure": {"type": "string", "enum": ["birth"]},
+            "procedure": {"type": "string", "enum": ["birth", "death"]},
             "agencyCode": {"type": "string", "description": "Receiving agency (default: LIENTHONG_AGENCY_CODE)"},
-            "declaration": {"type": "object", "description": "The citizen's one declaration (see examples/birth_declaration.json)"},
+            "declaration": {"type": "object", "description": "The citizen's one declaration (see examples/birth_declaration.json "
+                                                           "and examples/death_declaration.json)"},
         }}},
         _MULTIPART: {"schema": {"type": "object", "required": ["dossier"], "properties": {
             "dossier": {"type": "string", "description": "The JSON body above, as text"},
@@ -98,7 +99,7 @@ _FILING_BODY = {
     },
 }
 _FILES_BODY = {"required": True, "content": {_MULTIPART: {"schema": {"type": "object", "properties": {
-    "part": {"type": "string", "description": "Supplements only: birth | residence | bhyt"},
+    "part": {"type": "string", "description": "Supplements only: the part sent back (birth, residence, bhyt, death, funeral, survivor)"},
     "note": {"type": "string"},
     "files": {"type": "string", "format": "binary", "description": "File parts; the part name is the document kind"},
 }}}}}

@@ -24,7 +24,7 @@ from datetime import datetime
 from .models import Dossier, DossierEvent, DossierPart
 
 FINAL_DOSSIER_STATES = {"completed", "rejected", "refused", "cancelled"}
-FINAL_PART_STATES = {"approved", "refused", "rejected", "not-processed"}
+FINAL_PART_STATES = {"approved", "refused", "rejected", "not-processed", "not-eligible"}
 
 
 def _properties(spec) -> dict:

@@ -10,15 +10,15 @@ import logging
 import os
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from marshmallow import Schema, ValidationError
 from sqlalchemy import func, select
 
 from engine.errors import ConcurrentModification, InvalidRequest, NotFound
+from engine.forms import registry as form_registry
 from engine.runtime import new_id
-from forms.birth import BirthDeclarationSchema
 
 from . import codes
 from .models import Dossier, DossierAttachment, DossierDocument, DossierEvent, DossierPart
@@ -27,16 +27,6 @@ log = logging.getLogger("lienthong.dossiers")
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 DEFAULT_AGENCY_CODE = "H19.87.001"  # a fictional commune's agency code; LIENTHONG_AGENCY_CODE sets the real one
 
-PART_NAMES = {
-    "birth": "Đăng ký khai sinh",
-    "residence": "Đăng ký thường trú",
-    "bhyt": "Cấp thẻ bảo hiểm y tế cho trẻ em dưới 6 tuổi",
-}
-FORM_TITLES = {
-    "birth": "Tờ khai đăng ký khai sinh",
-    "residence": "Tờ khai thay đổi thông tin cư trú (CT01)",
-    "bhyt": "Tờ khai tham gia, điều chỉnh thông tin BHXH, BHYT (TK1-TS)",
-}
 STATE_LABELS = {
     "received": "Đã tiếp nhận",
     "processing": "Đang giải quyết",
@@ -49,6 +39,8 @@ STATE_LABELS = {
     "rejected": "Không được tiếp nhận",
     "not-processed": "Không thực hiện",
     "completed": "Đã hoàn thành",
+    "checking-eligibility": "Đang tra cứu chế độ được hưởng",
+    "not-eligible": "Không thuộc diện được hưởng",
     "cancelled": "Đã hủy",
 }
 ATTACHMENT_TYPES = {  # media type -> the bytes a real file of that type starts with
@@ -62,23 +54,46 @@ MAX_ATTACHMENTS = 20
 
 @dataclass(frozen=True)
 class Procedure:
+    """A linked procedure group the dossier API files: its declaration (a registered form
+    schema), its process, the names of its parts and of its printed forms."""
+
     key: str
     process_key: str
-    schema: Callable[[], Schema]
-    parts: Callable[[dict], list[str]]
-    variables: Callable[[dict], dict]
-    phone: Callable[[dict], str | None]
+    schema_name: str  # in engine.forms.registry (forms/ registers them)
+    part_names: dict[str, str]
+    form_titles: dict[str, str]
+    # Start variables beyond the common ones, e.g. {"wantsBhyt": True}: what the diagram's gateways read.
+    flags: dict[str, str]  # variable -> the part whose choice sets it
 
+    def schema(self) -> Schema:
+        schema_class = form_registry.get(self.schema_name)
+        if schema_class is None:
+            raise LookupError(f"no form schema '{self.schema_name}' is registered (is `forms` imported?)")
+        return schema_class()
 
-def _birth_variables(declaration: dict) -> dict:
-    parts = declaration["parts"]
-    return {"parts": parts, "wantsResidence": "residence" in parts, "wantsBhyt": "bhyt" in parts,
-            "delivery": declaration["delivery"]}
+    def variables(self, declaration: dict) -> dict:
+        parts = declaration["parts"]
+        return {"procedure": self.key, "parts": parts, "delivery": declaration["delivery"],
+                **{flag: part in parts for flag, part in self.flags.items()}}
 
 
 PROCEDURES = {
-    "birth": Procedure("birth", "birth_linked", BirthDeclarationSchema, lambda d: list(d["parts"]), _birth_variables,
-                       lambda d: (d.get("requester") or {}).get("phone")),
+    "birth": Procedure(
+        "birth", "birth_linked", "birth-declaration",
+        part_names={"birth": "Đăng ký khai sinh", "residence": "Đăng ký thường trú",
+                    "bhyt": "Cấp thẻ bảo hiểm y tế cho trẻ em dưới 6 tuổi"},
+        form_titles={"birth": "Tờ khai đăng ký khai sinh",
+                     "residence": "Tờ khai thay đổi thông tin cư trú (CT01)",
+                     "bhyt": "Tờ khai tham gia, điều chỉnh thông tin BHXH, BHYT (TK1-TS)"},
+        flags={"wantsResidence": "residence", "wantsBhyt": "bhyt"}),
+    "death": Procedure(
+        "death", "death_linked", "death-declaration",
+        part_names={"death": "Đăng ký khai tử", "residence": "Xóa đăng ký thường trú",
+                    "funeral": "Hỗ trợ chi phí mai táng, trợ cấp mai táng", "survivor": "Trợ cấp tuất"},
+        form_titles={"death": "Tờ khai đăng ký khai tử",
+                     "residence": "Tờ khai thay đổi thông tin cư trú (CT01): xóa đăng ký thường trú",
+                     "funeral": "Tờ khai đề nghị hỗ trợ chi phí mai táng (mẫu 04)"},
+        flags={"wantsFuneral": "funeral", "wantsSurvivor": "survivor"}),
 }
 
 
@@ -132,10 +147,10 @@ class DossierService:
         with engine.command() as session:
             now = engine.clock.now()
             code = codes.new_code(session, agency_code, now)
-            parts = procedure.parts(declaration)
+            parts = list(declaration["parts"])
             session.add(Dossier(code=code, procedure=procedure.key, agency_code=agency_code, instance_id="",
                                 state="received", received_at=now, delivery=declaration.get("delivery", "desk"),
-                                phone=procedure.phone(declaration), declaration=declaration))
+                                phone=(declaration.get("requester") or {}).get("phone"), declaration=declaration))
             session.flush()
             for part in parts:
                 session.add(DossierPart(dossier_code=code, part=part, state="received", updated_at=now))
@@ -169,8 +184,8 @@ class DossierService:
         errors = _check_uploads(uploads)
         if not uploads:
             errors["files"] = ["Vui lòng đính kèm giấy tờ bổ sung."]
-        if not isinstance(part, str) or part not in PART_NAMES:
-            errors["part"] = ["Vui lòng chọn thủ tục cần bổ sung: " + ", ".join(PART_NAMES) + "."]
+        if not isinstance(part, str) or not part:
+            errors["part"] = ["Vui lòng chọn thủ tục cần bổ sung."]
         if note is not None and (not isinstance(note, str) or len(note) > 1000):
             errors["note"] = ["Ghi chú phải là chữ, tối đa 1000 ký tự."]
         if errors:
@@ -181,10 +196,12 @@ class DossierService:
             with engine.command() as session:
                 dossier = _dossier(session, code)
                 row = session.get(DossierPart, (code, part))
+                names = PROCEDURES[dossier.procedure].part_names
                 if row is None:
-                    raise InvalidRequest(f"Hồ sơ {code} không có thủ tục {part}", {"part": ["Hồ sơ không có thủ tục này."]})
+                    raise InvalidRequest(f"Hồ sơ {code} không có thủ tục {part}",
+                                         {"part": ["Hồ sơ không có thủ tục này; chọn một trong: " + ", ".join(names) + "."]})
                 if row.state != "awaiting-supplement":
-                    raise ConcurrentModification(f"Thủ tục {PART_NAMES[part]} của hồ sơ {code} không chờ bổ sung "
+                    raise ConcurrentModification(f"Thủ tục {names.get(part, part)} của hồ sơ {code} không chờ bổ sung "
                                                  f"(trạng thái: {STATE_LABELS.get(row.state, row.state)}).")
                 now = engine.clock.now()
                 for upload in uploads:
@@ -217,7 +234,8 @@ class DossierService:
             forms = session.scalars(select(DossierDocument.form).where(DossierDocument.dossier_code == code))
             attachments = session.scalars(select(DossierAttachment).where(DossierAttachment.dossier_code == code)
                                           .order_by(DossierAttachment.created))
-            order = PROCEDURES[dossier.procedure].parts(dossier.declaration)
+            procedure = PROCEDURES[dossier.procedure]
+            order = list(dossier.declaration["parts"])
             return {
                 "code": dossier.code,
                 "procedure": dossier.procedure,
@@ -229,9 +247,9 @@ class DossierService:
                 "dueAt": _local(dossier.due_at),
                 "completedAt": _local(dossier.completed_at),
                 "delivery": dossier.delivery,
-                "parts": [_part_view(parts[name], dossier) for name in order if name in parts],
+                "parts": [_part_view(parts[name], dossier, procedure) for name in order if name in parts],
                 "timeline": [{"at": _local(e.at), "part": e.part, "state": e.state, "title": e.title} for e in events],
-                "declarations": [{"form": form, "title": FORM_TITLES.get(form, form),
+                "declarations": [{"form": form, "title": procedure.form_titles.get(form, form),
                                   "url": f"/api/dossiers/{code}/declarations/{form}.pdf"}
                                  for form in sorted(forms, key=lambda f: (order.index(f) if f in order else len(order), f))],
                 "attachments": [_attachment_view(code, a) for a in attachments],
@@ -258,8 +276,8 @@ def _local(moment: datetime | None) -> str | None:
     return moment.astimezone(VIETNAM).isoformat() if moment is not None else None
 
 
-def _part_view(row: DossierPart, dossier: Dossier) -> dict:
-    return {"part": row.part, "name": PART_NAMES.get(row.part, row.part), "state": row.state,
+def _part_view(row: DossierPart, dossier: Dossier, procedure: Procedure) -> dict:
+    return {"part": row.part, "name": procedure.part_names.get(row.part, row.part), "state": row.state,
             "stateLabel": STATE_LABELS.get(row.state, row.state), "agency": row.agency,
             "receivedAt": _local(dossier.received_at), "dueAt": _local(row.due_at), "overdue": row.overdue,
             "note": row.note, "result": row.result or {}, "updatedAt": _local(row.updated_at)}

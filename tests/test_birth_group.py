@@ -39,7 +39,8 @@ def service(database, clock, monkeypatch):
     monkeypatch.setenv("LIENTHONG_BHYT_CARD_DELAY_SECONDS", "0")
     engine = ProcessEngine(database, clock=clock, worker_id="birth-test")
     install_dossiers(engine)
-    engine.deploy({path.name: path.read_bytes() for path in WORKFLOWS.glob("*.bpmn")}, name="workflows")
+    engine.deploy({path.name: path.read_bytes() for path in WORKFLOWS.iterdir() if path.suffix in (".bpmn", ".dmn")},
+                  name="workflows")  # all of it, as `make run` does
     with live_server(engine) as base:
         yield Portal(base)
 
