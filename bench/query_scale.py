@@ -43,75 +43,47 @@ GROUPS = ("tu-phap-ho-tich", "cong-an", "bhxh")
 AGENCIES = 100
 DAYS = 180
 CHUNK = 2000  # dossiers per COPY round
+COPY_CONNECTIONS = 2
 
 
 # --- driving the templates through the real service ------------------------------------------------
 
 def drive_templates(engine) -> dict[str, str]:
     """One dossier per state, by the service's own commands; {state: dossier code}."""
-    from dossiers.service import DossierService
+    from engine import models as m
     from engine import queries
 
-    service = DossierService(engine)
-    declaration = json.loads((_root() / "examples" / "birth_declaration.json").read_text(encoding="utf-8"))
+    from .inprocess import Driver
 
-    def drain(until=lambda: False, seconds: float = 15):
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline and not until():
-            if not engine.run_due_jobs(50):
-                time.sleep(0.05)
-
-    def task(code: str, group: str):
-        with engine.db.reading() as session:
-            rows = queries.tasks.list(session, candidate_group=group, business_key=code)
-            return rows[0].id if rows else None
-
-    def decide(code: str, group: str, decision: str, note: str | None = None):
-        drain(lambda: task(code, group) is not None)
-        engine.complete_task(task(code, group), {"decision": decision, **({"note": note} if note else {})})
-
+    driver = Driver(engine)
     codes = {}
     for state in MIX:
-        code = service.submit({"procedure": "birth", "declaration": declaration})["code"]
-        codes[state] = code
-        if state == "incident":  # the identity check failed for good: the operator must act
-            from engine import models as m
+        code = codes[state] = driver.file()
+        if state == "incident":  # the identity check failed for good: an operator must act
             with engine.db.session() as session:
-                job = queries.jobs.first(session, instance_id=_instance(session, code))
-                row = session.get(m.Job, job.id)
-                row.attempt, row.exception_message = 5, "population register unavailable: connection refused"
+                job = session.get(m.Job, queries.jobs.first(session, instance_id=_instance(session, code)).id)
+                job.attempt, job.exception_message = 5, "population register unavailable: connection refused"
             engine.set_job_retries(job.id, 0)
-            continue
-        if state == "birth-review":
-            drain(lambda: task(code, GROUPS[0]) is not None)
+        elif state == "birth-review":
+            driver.drain(lambda: driver.task(code, GROUPS[0]) is not None)
         elif state == "refused":
-            decide(code, GROUPS[0], "refuse", "Giấy chứng sinh không hợp lệ")
+            driver.decide(code, GROUPS[0], "refuse", "Giấy chứng sinh không hợp lệ")
+            driver.drain(lambda: driver.status(code)["state"] == "refused")
         elif state == "awaiting-supplement":
-            decide(code, GROUPS[0], "supplement", "Bổ sung bản chụp giấy chứng sinh")
+            driver.decide(code, GROUPS[0], "supplement", "Bổ sung bản chụp giấy chứng sinh")
+            driver.drain(lambda: driver.status(code)["parts"][0]["state"] == "awaiting-supplement")
+        elif state == "parts-review":
+            driver.decide(code, GROUPS[0], "approve")
+            driver.drain(lambda: driver.task(code, GROUPS[1]) is not None and driver.task(code, GROUPS[2]) is not None)
         else:
-            decide(code, GROUPS[0], "approve")
-            if state == "parts-review":
-                drain(lambda: task(code, GROUPS[1]) is not None and task(code, GROUPS[2]) is not None)
-            else:
-                decide(code, GROUPS[1], "approve")
-                decide(code, GROUPS[2], "approve")
-        final = {"completed": "completed", "refused": "refused"}.get(state)
-        drain(lambda: service.status(code)["state"] == final if final else
-              (state != "awaiting-supplement" or service.status(code)["parts"][0]["state"] == "awaiting-supplement"))
-        drain(seconds=0.3)  # what the jobs still queue (SMS) settles
-        if final and service.status(code)["state"] != final:
-            raise RuntimeError(f"template {state}: the dossier is {service.status(code)['state']}")
+            driver.complete(code)
+        driver.run_jobs()  # what the last command queued (SMS) settles
     return codes
 
 
 def _instance(session, code: str) -> str:
     from dossiers.models import Dossier
     return session.get(Dossier, code).instance_id
-
-
-def _root():
-    from .common import ROOT
-    return ROOT
 
 
 # --- templates: the rows a dossier left, with the parts that vary marked ---------------------------
@@ -308,22 +280,40 @@ def seed(database, templates: dict[str, Template], total: int, columns) -> dict:
 
         producer = threading.Thread(target=produce, daemon=True)
         producer.start()
-        done = 0
-        while (item := chunks.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            start, lines = item
-            with conn.cursor() as cur:
-                for name in TABLES:
-                    if not lines[name]:
-                        continue
-                    cols = ", ".join(c for c, _ in columns[name])
-                    with cur.copy(f"copy {name} ({cols}) from stdin") as copy:
-                        copy.write("".join(lines[name]))
-                    counts[name] += len(lines[name])
-            conn.commit()
-            done = min(total, start + CHUNK)
-            _progress("seeding", done, total, started)
+        progress = {"done": 0, "error": None}
+        lock = threading.Lock()
+
+        def consume():  # one COPY connection each: PostgreSQL's side of the load is the heavier one
+            with database.connect() as own:
+                own.execute("set synchronous_commit = off")
+                while True:
+                    item = chunks.get()
+                    if item is None or isinstance(item, BaseException):
+                        chunks.put(item)  # let the other consumer see it too
+                        if isinstance(item, BaseException):
+                            progress["error"] = item
+                        return
+                    start, lines = item
+                    with own.cursor() as cur:
+                        for name in TABLES:
+                            if lines[name]:
+                                cols = ", ".join(c for c, _ in columns[name])
+                                with cur.copy(f"copy {name} ({cols}) from stdin") as copy:
+                                    copy.write("".join(lines[name]))
+                    own.commit()
+                    with lock:
+                        for name in TABLES:
+                            counts[name] += len(lines[name])
+                        progress["done"] += min(total, start + CHUNK) - start
+                        _progress("seeding", progress["done"], total, started)
+
+        consumers = [threading.Thread(target=consume, daemon=True) for _ in range(COPY_CONNECTIONS)]
+        for consumer in consumers:
+            consumer.start()
+        for consumer in consumers:
+            consumer.join()
+        if progress["error"] is not None:
+            raise progress["error"]
         producer.join()
         _progress("seeding", total, total, started, end=True)
         loaded = time.perf_counter() - started
