@@ -6,27 +6,17 @@ from __future__ import annotations
 import io
 import json
 import re
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from datetime import datetime, timezone
 
 import pytest
-import requests
 from pypdf import PdfReader
 
-import forms  # noqa: F401 - registers the declaration schemas
-import handlers  # noqa: F401 - registers the handlers the diagram names
 from dossiers.service import DEFAULT_AGENCY_CODE
-from dossiers.service import install as install_dossiers
 from engine.clock import ManualClock
-from engine.service import ProcessEngine
 from forms.identity import check_personal_id
 from tests.birth_examples import birth_declaration
-from tests.live import Rest, live_server, wait_for
-
-WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
-# Monday 30 Nov 2026, 09:00 in Hanoi: a working day, before the 15:00 cut-off.
-MONDAY_9AM = datetime(2026, 11, 30, 2, 0, tzinfo=timezone.utc)
-PDF = b"%PDF-1.4\n% a supplemented document\n"
+from tests.live import wait_for
+from tests.portal import MONDAY_9AM, PDF, running_service
 
 
 @pytest.fixture
@@ -37,51 +27,8 @@ def clock():
 @pytest.fixture
 def service(database, clock, monkeypatch):
     monkeypatch.setenv("LIENTHONG_BHYT_CARD_DELAY_SECONDS", "0")
-    engine = ProcessEngine(database, clock=clock, worker_id="birth-test")
-    install_dossiers(engine)
-    engine.deploy({path.name: path.read_bytes() for path in WORKFLOWS.iterdir() if path.suffix in (".bpmn", ".dmn")},
-                  name="workflows")  # all of it, as `make run` does
-    with live_server(engine) as base:
-        yield Portal(base)
-
-
-class Portal:
-    """The citizen's portal and the officers' inbox, as HTTP calls."""
-
-    def __init__(self, base: str):
-        self.base = base
-        self.http = requests.Session()
-        self.rest = Rest(base, user="officer")
-
-    def file(self, declaration: dict, expect: int = 201, **extra) -> dict:
-        response = self.http.post(f"{self.base}/api/dossiers", json={"procedure": "birth", "declaration": declaration, **extra},
-                                  timeout=30)
-        assert response.status_code == expect, response.text
-        return response.json()
-
-    def status(self, code: str) -> dict:
-        response = self.http.get(f"{self.base}/api/dossiers/{code}", timeout=30)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def part(self, code: str, part: str) -> dict:
-        return next(p for p in self.status(code)["parts"] if p["part"] == part)
-
-    def wait_part(self, code: str, part: str, state: str) -> dict:
-        return wait_for(lambda: self.part(code, part), lambda p: p["state"] == state, timeout=20)
-
-    def wait_dossier(self, code: str, state: str) -> dict:
-        return wait_for(lambda: self.status(code), lambda s: s["state"] == state, timeout=20)
-
-    def inbox(self, group: str, code: str) -> list[dict]:
-        return self.rest.get(f"/task?candidateGroup={group}&processInstanceBusinessKey={code}")
-
-    def decide(self, group: str, code: str, decision: str, note: str | None = None) -> None:
-        tasks = wait_for(lambda: self.inbox(group, code), lambda t: len(t) == 1, timeout=20)
-        variables = {"decision": {"value": decision}}
-        if note is not None:
-            variables["note"] = {"value": note}
-        self.rest.post(f"/task/{tasks[0]['id']}/complete", {"variables": variables}, expect=204)
+    with running_service(database, clock, "birth") as portal:
+        yield portal
 
 
 def test_all_three_parts_approved(service):
