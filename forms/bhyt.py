@@ -2,7 +2,7 @@
 xã hội, bảo hiểm y tế), for the free BHYT card of a child under 6, as extracted from the citizen's
 birth declaration by forms/extraction.py: what Social Insurance (BHXH) receives and what is printed.
 
-Same conventions as forms/birth.py: English keys, Vietnamese messages, unknown keys refused,
+Same conventions as forms/common.py: English keys, Vietnamese messages, unknown keys refused,
 dates as ISO strings. Every key is required; `idNumber` is null until birth registration issues
 the child's personal ID number.
 
@@ -18,7 +18,8 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from engine.forms import form_schema
 
-from .birth import CHILD_AGE_LIMIT_MONTHS, SEX_CHOICES, IsoDate, MobilePhone, Text, _choice, _Form, add_months
+from .birth import CHILD_AGE_LIMIT_MONTHS
+from .common import Form, IsoDate, MobilePhone, Text, add_months, sex_choice
 from .identity import PersonalIdField, check_personal_id
 
 # The card of a child under 6 is paid by the state budget (Law on Health Insurance, art. 12).
@@ -26,10 +27,10 @@ FREE_UNDER_SIX = "Ngân sách nhà nước đóng (trẻ em dưới 6 tuổi)"
 
 
 @form_schema("bhyt-declaration")
-class BhytDeclarationSchema(_Form):
+class BhytDeclarationSchema(Form):
     fullName = Text("họ và tên")
     dateOfBirth = IsoDate("ngày, tháng, năm sinh")
-    sex = _choice("giới tính", SEX_CHOICES, "nam (male) hoặc nữ (female)")
+    sex = sex_choice()
     nationality = Text("quốc tịch")
     ethnicity = Text("dân tộc")
     birthRegistrationPlace = Text("nơi đăng ký khai sinh")

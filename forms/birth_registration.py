@@ -1,7 +1,7 @@
 """The birth registration declaration (tờ khai đăng ký khai sinh), as extracted from the citizen's
 one declaration by forms/extraction.py: what the civil-status officer receives and what is printed.
 
-Same conventions as forms/birth.py: English keys, Vietnamese messages, unknown keys refused,
+Same conventions as forms/common.py: English keys, Vietnamese messages, unknown keys refused,
 dates as ISO strings. Every key is required (the extraction writes them all); `father` and
 `marriage` may be null (a birth with no father recorded, parents not married).
 
@@ -18,23 +18,24 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from engine.forms import form_schema
 
-from .birth import SEX_CHOICES, IsoDate, MarriageSchema, ParentSchema, Section, Text, _choice, _Form
+from .birth import MarriageSchema, ParentSchema
+from .common import Form, IsoDate, Section, Text, sex_choice
 from .identity import PersonalIdField
 from .printing import date_in_words
 
 
-class RequesterSchema(_Form):
+class RequesterSchema(Form):
     fullName = Text("họ, chữ đệm, tên người yêu cầu")
     idNumber = PersonalIdField(required=True)  # the ID document: the personal ID number (CCCD)
     residence = Text("nơi cư trú của người yêu cầu")
     relationship = Text("quan hệ với người được khai sinh")
 
 
-class ChildSchema(_Form):
+class ChildSchema(Form):
     fullName = Text("họ, chữ đệm, tên người được khai sinh")
     dateOfBirth = IsoDate("ngày, tháng, năm sinh")
     dateOfBirthInWords = Text("ngày, tháng, năm sinh ghi bằng chữ")
-    sex = _choice("giới tính", SEX_CHOICES, "nam (male) hoặc nữ (female)")
+    sex = sex_choice()
     ethnicity = Text("dân tộc")
     nationality = Text("quốc tịch")
     placeOfBirth = Text("nơi sinh")
@@ -48,7 +49,7 @@ class ChildSchema(_Form):
 
 
 @form_schema("birth-registration")
-class BirthRegistrationSchema(_Form):
+class BirthRegistrationSchema(Form):
     receivingAgency = Text("cơ quan đăng ký khai sinh")
     requester = Section(RequesterSchema, "thông tin người yêu cầu")
     child = Section(ChildSchema, "thông tin người được khai sinh")

@@ -1,20 +1,26 @@
-"""The residence declaration, form CT01 (tờ khai thay đổi thông tin cư trú), as extracted from the
-citizen's birth declaration by forms/extraction.py: what the commune police receive and what is printed.
+"""The residence declaration, form CT01 (tờ khai thay đổi thông tin cư trú), as extracted by
+forms/extraction.py from the citizen's birth declaration (register the newborn's permanent
+residence) or death declaration (delete the deceased's): what the commune police receive and
+what is printed.
 
-Same conventions as forms/birth.py: English keys, Vietnamese messages, unknown keys refused,
+Same conventions as forms/common.py: English keys, Vietnamese messages, unknown keys refused,
 dates as ISO strings. Every key is required; these may be null:
 - `declarant.dateOfBirth`, `declarant.relationshipToHead`: the population register knows them only
-  when the declarant lives in the household (printed as blanks to fill by hand otherwise);
+  when the declarant lives in the household (printed as blanks to fill by hand otherwise); a death
+  declaration's requester declares their own date of birth;
 - `declarant.email`: the citizen gave none;
 - `headOfHousehold`: the household is unknown (no register answer);
-- a member's `idNumber` (the newborn has none until birth registration issues it) and
-  `relationship` (when it cannot be derived from the parents' relationship to the head).
+- a member's `idNumber` (the newborn has none until birth registration issues it; a person whose
+  residence is deleted always has one) and `relationship` (when the register does not say it).
 
     {"receivingAgency",
      "declarant": {fullName, dateOfBirth, sex, idNumber, phone, email, relationshipToHead},
      "headOfHousehold": {fullName, idNumber} | null,
-     "request": "Đăng ký thường trú cho trẻ mới sinh tại nơi thường trú của cha, mẹ: ...",
+     "request": newborn_request(...) | DECEASED_REQUEST,
      "members": [{fullName, dateOfBirth, sex, idNumber, relationship}, ...], "place", "declaredOn"}
+
+`members` are the household members the request changes (item 11 of CT01): the newborn, or the
+deceased whose permanent residence is deleted.
 """
 from __future__ import annotations
 
@@ -22,26 +28,22 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from engine.forms import form_schema
 
-from .birth import SEX_CHOICES, IsoDate, MobilePhone, OptionalEmail, Section, Text, _choice, _Form
-from .identity import PersonalIdField, check_personal_id
+from .common import Form, IsoDate, MobilePhone, OptionalEmail, Section, Text, id_matches_person, sex_choice
+from .identity import PersonalIdField
 
-_SEX = ("giới tính", SEX_CHOICES, "nam (male) hoặc nữ (female)")
-
-
-def _id_matches(data: dict) -> None:
-    """The ID number's sex and century+year digits agree with the person's (when both are known)."""
-    if data.get("idNumber") is None:
-        return
-    year = int(data["dateOfBirth"][:4]) if data.get("dateOfBirth") else None
-    problems = check_personal_id(data["idNumber"], sex=data["sex"], birth_year=year)
-    if problems:
-        raise ValidationError(problems, field_name="idNumber")
+# The request (item 10, nội dung đề nghị) of each change this service files.
+DECEASED_REQUEST = "Xóa đăng ký thường trú do người trong hộ đã chết"
 
 
-class DeclarantSchema(_Form):
+def newborn_request(parents: str, address: str) -> str:
+    """Register a newborn at its parents' permanent residence; `parents` is "cha, mẹ" or "mẹ"."""
+    return f"Đăng ký thường trú cho trẻ mới sinh tại nơi thường trú của {parents}: {address}"
+
+
+class DeclarantSchema(Form):
     fullName = Text("họ, chữ đệm và tên người kê khai")
     dateOfBirth = IsoDate("ngày, tháng, năm sinh của người kê khai", allow_none=True)
-    sex = _choice(*_SEX)
+    sex = sex_choice()
     idNumber = PersonalIdField(required=True)
     phone = MobilePhone("số điện thoại liên hệ")
     email = OptionalEmail("email", required=True)
@@ -49,30 +51,30 @@ class DeclarantSchema(_Form):
 
     @validates_schema
     def id_matches_person(self, data, **kwargs):
-        _id_matches(data)
+        id_matches_person(data)
 
 
-class HeadOfHouseholdSchema(_Form):
+class HeadOfHouseholdSchema(Form):
     fullName = Text("họ, chữ đệm và tên chủ hộ")
     idNumber = PersonalIdField(required=True)
 
 
-class MemberSchema(_Form):
-    """A household member whose residence changes with the request (the newborn)."""
+class MemberSchema(Form):
+    """A household member whose residence changes with the request (the newborn, the deceased)."""
 
     fullName = Text("họ, chữ đệm và tên")
     dateOfBirth = IsoDate("ngày, tháng, năm sinh")
-    sex = _choice(*_SEX)
+    sex = sex_choice()
     idNumber = PersonalIdField(required=True, allow_none=True)  # None: the newborn's is not issued yet
     relationship = Text("mối quan hệ với chủ hộ", allow_none=True)
 
     @validates_schema
     def id_matches_person(self, data, **kwargs):
-        _id_matches(data)
+        id_matches_person(data)
 
 
 @form_schema("residence-declaration")
-class ResidenceDeclarationSchema(_Form):
+class ResidenceDeclarationSchema(Form):
     receivingAgency = Text("cơ quan tiếp nhận")
     declarant = Section(DeclarantSchema, "thông tin người kê khai")
     headOfHousehold = Section(HeadOfHouseholdSchema, "thông tin chủ hộ", allow_none=True)
@@ -84,3 +86,13 @@ class ResidenceDeclarationSchema(_Form):
                         for key in ("required", "null", "invalid")})
     place = Text("nơi làm tờ khai")
     declaredOn = IsoDate("ngày làm tờ khai")
+
+    @validates_schema
+    def a_deleted_residence_names_the_person(self, data, **kwargs):
+        # Only a newborn may lack an ID number: the police delete a residence by the person's number.
+        if data["request"] != DECEASED_REQUEST:
+            return
+        missing = {index: {"idNumber": ["Vui lòng nhập số định danh cá nhân của người bị xóa đăng ký thường trú."]}
+                   for index, member in enumerate(data["members"]) if member["idNumber"] is None}
+        if missing:
+            raise ValidationError({"members": missing})

@@ -1,0 +1,353 @@
+"""Pieces shared by every declaration: the citizen's (forms/birth.py, forms/death.py) and the official
+ones extracted from them (birth_registration, residence, bhyt, death_registration, funeral).
+
+Conventions: keys are English (they become process variables); every error message is Vietnamese
+and addressed to the citizen; problems are keyed by field path, e.g. errors["mother"]["idNumber"],
+so the portal can point at the field (engine.forms flattens them to "mother.idNumber"); unknown
+keys are refused. The loaded result is plain JSON: dates stay ISO strings "YYYY-MM-DD" (and a
+date-time "YYYY-MM-DDTHH:MM"), because it is stored as process variables and in the audit log,
+whose JSON columns cannot hold `date` objects.
+"""
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import ClassVar
+from zoneinfo import ZoneInfo
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from .identity import check_personal_id
+
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+SEX_CHOICES = ("male", "female")
+DELIVERY_CHOICES = ("desk", "post", "electronic")
+COMMITMENT = "Bạn phải cam kết thông tin khai là đúng sự thật."
+
+
+def today_in_vietnam() -> date:
+    # The server may run in UTC; before 07:00 in Hanoi, UTC is still on yesterday's date.
+    return datetime.now(VIETNAM).date()
+
+
+def add_months(start: date, months: int) -> date:
+    """The same day `months` later, or that month's last day (29 Feb + 12 months = 28 Feb)."""
+    index = start.month - 1 + months
+    year, month = start.year + index // 12, index % 12 + 1
+    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+
+
+# --- fields with Vietnamese messages ----------------------------------------------------------
+
+def first_upper(label: str) -> str:
+    return label[:1].upper() + label[1:]  # str.capitalize() would lower-case e.g. "BHYT"
+
+
+class Text(fields.String):
+    """Required text, trimmed; blank counts as missing (a form's empty box arrives as "" or "  ")."""
+
+    def __init__(self, label: str, **kwargs):
+        kwargs.setdefault("required", True)
+        message = f"Vui lòng nhập {label}."
+        super().__init__(error_messages={"required": message, "null": message,
+                                         "invalid": f"{first_upper(label)} phải là chữ."}, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not text:
+            raise self.make_error("required")
+        return text
+
+
+class IsoDate(fields.Date):
+    """A date written YYYY-MM-DD; loads as that same ISO string (see the module docstring).
+
+    Where the date may be null (allow_none), an empty box ("" or "  ") loads as None too.
+    """
+
+    def __init__(self, label: str, **kwargs):
+        kwargs.setdefault("required", True)
+        message = f"Vui lòng nhập {label}."
+        super().__init__(error_messages={"required": message, "null": message,
+                                         "invalid": f"{first_upper(label)} không hợp lệ, hãy nhập theo dạng năm-tháng-ngày (ví dụ 2024-05-31)."},
+                         **kwargs)
+
+    def deserialize(self, value, attr=None, data=None, **kwargs):
+        if self.allow_none and isinstance(value, str) and not value.strip():
+            value = None
+        return super().deserialize(value, attr, data, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        return super()._deserialize(value, attr, data, **kwargs).isoformat()
+
+
+# "2026-11-20T14:30", "2026-11-20 14:30:00", "2026-11-20T07:30Z", "2026-11-20T14:30:00+07:00"; a date
+# alone is refused (the hour is part of what is declared), as are ISO's basic and week forms.
+_DATE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:[0-9]{2})?")
+
+
+class IsoDateTime(fields.String):
+    """A moment declared to the minute, loaded as Vietnam wall-clock time "YYYY-MM-DDTHH:MM".
+
+    Written as ISO 8601 with or without a UTC offset: without one it is already Vietnam time (what
+    a death notice records); with one it is converted to Vietnam time and the offset dropped.
+    Seconds are dropped: the paper forms record hours and minutes.
+    """
+
+    def __init__(self, label: str, **kwargs):
+        kwargs.setdefault("required", True)
+        message = f"Vui lòng nhập {label}."
+        super().__init__(error_messages={
+            "required": message, "null": message,
+            "invalid": f"{first_upper(label)} không hợp lệ, hãy nhập ngày và giờ theo dạng năm-tháng-ngàyTgiờ:phút "
+                       f"(ví dụ 2026-11-20T14:30)."}, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        if not isinstance(value, str):
+            raise self.make_error("invalid")
+        text = value.strip()
+        if not text:
+            raise self.make_error("required")
+        if not _DATE_TIME.fullmatch(text):
+            raise self.make_error("invalid")
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:  # e.g. 2026-02-30 or 25:00
+            raise self.make_error("invalid") from None
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(VIETNAM).replace(tzinfo=None)
+        return moment.isoformat(timespec="minutes")
+
+
+class OptionalText(fields.String):
+    """Optional text, trimmed; blank or null loads as None (absent stays absent)."""
+
+    def __init__(self, label: str, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_none", True)
+        super().__init__(error_messages={"invalid": f"{first_upper(label)} phải là chữ."}, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str | None:
+        return super()._deserialize(value, attr, data, **kwargs).strip() or None
+
+
+# A Vietnamese mobile number: 10 digits, 0 then the network's 3, 5, 7, 8 or 9 (since the 2018
+# renumbering; 02x numbers are landlines). Citizens write it grouped and often internationally.
+_MOBILE = re.compile(r"0[35789][0-9]{8}")
+_PHONE_SEPARATORS = re.compile(r"[\s.\-()]")
+
+
+def normalise_mobile(text: str) -> str | None:
+    """"+84 912.345.678", "84912345678", "0912-345-678" -> "0912345678"; None when not a mobile number."""
+    number = _PHONE_SEPARATORS.sub("", text)
+    for prefix in ("+84", "0084", "84"):
+        if number.startswith(prefix) and len(number) - len(prefix) in (9, 10):
+            national = number[len(prefix):]
+            number = national if national.startswith("0") else "0" + national  # "+84 0912..." also seen
+            break
+    return number if _MOBILE.fullmatch(number) else None
+
+
+class MobilePhone(fields.String):
+    """A Vietnamese mobile number, loaded in the national form "0912345678" (for the SMS notices)."""
+
+    def __init__(self, label: str, **kwargs):
+        kwargs.setdefault("required", True)
+        message = f"Vui lòng nhập {label}."
+        super().__init__(error_messages={
+            "required": message, "null": message,
+            "invalid": f"{first_upper(label)} không hợp lệ: hãy nhập số di động Việt Nam gồm 10 chữ số, "
+                       f"ví dụ 0912345678 hoặc +84912345678."}, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not text:
+            raise self.make_error("required")
+        number = normalise_mobile(text)
+        if number is None:
+            raise self.make_error("invalid")
+        return number
+
+
+class OptionalEmail(fields.Email):
+    """An optional e-mail address, trimmed; blank or null loads as None."""
+
+    def __init__(self, label: str, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_none", True)
+        super().__init__(error_messages={
+            "invalid": f"{first_upper(label)} không hợp lệ, ví dụ nguyenvanan@gmail.com."}, **kwargs)
+
+    def deserialize(self, value, attr=None, data=None, **kwargs) -> str | None:
+        # Before the address validator runs: an empty box means "no e-mail", not a bad one.
+        if isinstance(value, str):
+            value = value.strip() or None
+        return super().deserialize(value, attr, data, **kwargs)
+
+
+def choice(label: str, choices, explained: str) -> fields.String:
+    message = f"Vui lòng chọn {label}."
+    return fields.String(required=True, validate=validate.OneOf(choices, error=f"{first_upper(label)} phải là {explained}."),
+                         error_messages={"required": message, "null": message, "invalid": message})
+
+
+def sex_choice(label: str = "giới tính") -> fields.String:
+    return choice(label, SEX_CHOICES, "nam (male) hoặc nữ (female)")
+
+
+class Section(fields.Nested):
+    """A nested group of fields; a value that is not an object is reported on the group itself.
+
+    (marshmallow would report it as errors[group]["_schema"], which names no field.)
+    """
+
+    def __init__(self, schema, label: str, **kwargs):
+        message = f"Vui lòng khai {label}."
+        kwargs.setdefault("required", True)
+        super().__init__(schema, error_messages={"required": message, "null": message,
+                                                 "type": f"Phần {label} gửi lên không đúng dạng."}, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, Mapping):
+            raise self.make_error("type")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def year(label: str) -> fields.Integer:
+    message = f"Vui lòng nhập {label}."
+    # strict: 1984.5 or "1984" would otherwise be silently truncated/converted.
+    return fields.Integer(required=True, strict=True, validate=validate.Range(
+        min=1900, error=f"{first_upper(label)} phải từ năm 1900 trở đi."),
+        error_messages={"required": message, "null": message, "invalid": f"{first_upper(label)} phải là một số, ví dụ 1990."})
+
+
+class Parts(fields.List):
+    """Which procedures of a linked group the citizen files: exactly one of `allowed`, in any order.
+
+    Each allowed group is listed in the canonical order, and the chosen parts load in it (the order
+    in which the parts first appear in `allowed`). `names` are the parts' Vietnamese names, from
+    which the refusal lists the allowed groups: "Chỉ được chọn một trong các nhóm thủ tục: A + B; ...;
+    hoặc A + C."
+    """
+
+    def __init__(self, allowed: Sequence[Sequence[str]], names: Mapping[str, str], **kwargs):
+        message = "Vui lòng chọn các thủ tục cần thực hiện."
+        super().__init__(fields.String(error_messages={"invalid": "Tên thủ tục phải là chữ."}), required=True,
+                         error_messages={"required": message, "null": message, "invalid": message}, **kwargs)
+        self.allowed = tuple(frozenset(group) for group in allowed)
+        self.order = tuple(dict.fromkeys(part for group in allowed for part in group))
+        groups = [" + ".join(names[part] for part in group) for group in allowed]
+        listed = "; ".join(groups[:-1]) + "; hoặc " + groups[-1] if len(groups) > 1 else groups[0]
+        self.refusal = f"Chỉ được chọn một trong các nhóm thủ tục: {listed}."
+
+    def _deserialize(self, value, attr, data, **kwargs) -> list[str]:
+        chosen = super()._deserialize(value, attr, data, **kwargs)
+        if len(set(chosen)) != len(chosen) or frozenset(chosen) not in self.allowed:
+            raise ValidationError(self.refusal)
+        return [part for part in self.order if part in chosen]
+
+
+# --- the fields every citizen declaration closes with -----------------------------------------
+
+def requester_phone() -> MobilePhone:
+    """The requester's mobile phone: required, as the results are announced by SMS."""
+    return MobilePhone("số điện thoại di động của người đi đăng ký")
+
+
+def requester_email() -> OptionalEmail:
+    """The requester's e-mail: optional (CT01 asks for one); absent stays absent."""
+    return OptionalEmail("địa chỉ email của người đi đăng ký")
+
+
+def delivery() -> fields.String:
+    """How the citizen receives the results (bước 5: hình thức nhận kết quả)."""
+    return choice("hình thức nhận kết quả", DELIVERY_CHOICES,
+                  "nhận tại bộ phận một cửa (desk), qua bưu chính (post) hoặc bản điện tử (electronic)")
+
+
+def copies() -> fields.Integer:
+    """Copies of the extract asked for (bản sao trích lục), 1 when not said."""
+    return fields.Integer(strict=True, load_default=1, validate=validate.Range(
+        min=1, max=10, error="Số bản sao yêu cầu phải từ 1 đến 10."),
+        error_messages={"invalid": "Số bản sao yêu cầu phải là một số từ 1 đến 10.",
+                        "null": "Số bản sao yêu cầu phải là một số từ 1 đến 10."})
+
+
+def commitment() -> fields.Boolean:
+    """The citizen's tick that the data is true (bước 6)."""
+    return fields.Boolean(required=True, validate=validate.Equal(True, error=COMMITMENT),
+                          error_messages={key: COMMITMENT for key in ("required", "null", "invalid")})
+
+
+# --- schemas ----------------------------------------------------------------------------------
+
+class Form(Schema):
+    class Meta:
+        unknown = RAISE  # a misspelt key would otherwise be dropped silently
+
+    error_messages: ClassVar[dict[str, str]] = {"unknown": "Tờ khai không có mục này.", "type": "Dữ liệu gửi lên không đúng dạng."}
+
+
+class CitizenForm(Form):
+    """A citizen's declaration, judged on the day it is received: load with `Schema(today=date(...))`;
+    `today` defaults to Vietnam's date, looked up at each load (a schema instance may outlive midnight)."""
+
+    def __init__(self, *, today: date | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self._today = today
+
+    @property
+    def today(self) -> date:
+        return self._today or today_in_vietnam()
+
+
+def section_of(data: Mapping, key: str) -> Mapping:
+    """data[key] when it loaded as an object, else {}: a schema validator that runs despite field
+    errors (to report every problem at once) finds a failed section absent or partial."""
+    value = data.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
+def iso_date(value) -> date | None:
+    """The date of a loaded ISO date or date-time string; None for anything else (a failed field)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def id_matches_person(data: Mapping) -> None:
+    """A person's ID number agrees with their declared sex (4th digit) and year of birth (4th to 6th
+    digits), as far as they are declared; raises a ValidationError on "idNumber" listing every problem.
+
+    For a section's `@validates_schema` (which runs only when its fields all loaded).
+    """
+    if data.get("idNumber") is None:
+        return
+    born = iso_date(data.get("dateOfBirth"))
+    problems = check_personal_id(data["idNumber"], sex=data.get("sex"), birth_year=born.year if born else None)
+    if problems:
+        raise ValidationError(problems, field_name="idNumber")
+
+
+class Problems:
+    """Collects field errors by path for one ValidationError, every problem at once."""
+
+    def __init__(self):
+        self.errors: dict = {}
+
+    def add(self, path: str, message: str) -> None:
+        """`path` like "death.diedAt"."""
+        *parents, key = path.split(".")
+        node = self.errors
+        for parent in parents:
+            node = node.setdefault(parent, {})
+        node.setdefault(key, []).append(message)
+
+    def raise_any(self) -> None:
+        if self.errors:
+            raise ValidationError(self.errors)
