@@ -171,13 +171,19 @@ def demo() -> None:
     """Run a dossier through every step over HTTP and print its timeline."""
 
 
-@demo.command("birth")
-@click.option("--url", default=None, help="A running service (e.g. http://127.0.0.1:8080); default: a private one.")
-@click.option("--example", default=None, type=click.Path(exists=True, dir_okay=False),
-              help="The declaration to file (default: examples/birth_declaration.json).")
-@click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for each step.")
-def demo_birth(url: str | None, example: str | None, timeout: float) -> None:
-    """File examples/birth_declaration.json; the three officers approve; print the timeline."""
-    from .demo import EXAMPLE, run_birth_demo
+def _demo_command(procedure: str, example_name: str):
+    @demo.command(procedure, help=f"File examples/{example_name}; every officer approves; print the timeline.")
+    @click.option("--url", default=None, help="A running service (e.g. http://127.0.0.1:8080); default: a private one.")
+    @click.option("--example", default=None, type=click.Path(exists=True, dir_okay=False),
+                  help=f"The declaration to file (default: examples/{example_name}).")
+    @click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for each step.")
+    def run(url: str | None, example: str | None, timeout: float) -> None:
+        from .demo import run_demo
 
-    run_birth_demo(url, Path(example) if example else EXAMPLE, timeout)
+        run_demo(procedure, url, Path(example) if example else None, timeout)
+
+    return run
+
+
+demo_birth = _demo_command("birth", "birth_declaration.json")
+demo_death = _demo_command("death", "death_declaration.json")

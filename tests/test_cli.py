@@ -50,7 +50,7 @@ def test_demo_birth_runs_one_dossier_through_every_step_and_prints_the_timeline(
                                                                                  "LIENTHONG_LOG_LEVEL": "WARNING"})
     assert result.exit_code == 0, result.output
     output = result.output
-    assert "filed dossier H19.87.001-" in output and "(parts: birth, residence, bhyt)" in output
+    assert "filed birth dossier H19.87.001-" in output and "(parts: birth, residence, bhyt)" in output
     for group in ("tu-phap-ho-tich", "cong-an", "bhxh"):
         assert f"  {group}: " in output and "approved" in output
     assert ": Đã hoàn thành in " in output
