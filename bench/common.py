@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
-RESULTS = ROOT / "var" / "bench"
+RESULTS = Path(os.environ.get("BENCH_RESULTS") or ROOT / "var" / "bench")  # figures and logs of the last run
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 

@@ -1,0 +1,95 @@
+"""Every benchmark, then one table of the issue's targets beside the measured figures.
+
+    BENCH_SCALE=smoke|full python -m bench.run_all      # what `make bench` runs (full by default)
+
+Each benchmark runs in its own process (its output streams as it goes) and leaves its figures in
+var/bench/<name>.json; the summary is read from there and also written to var/bench/summary.txt.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+from .common import RESULTS, ROOT, machine, postgres_available, scale, table
+
+BENCHMARKS = ("lifecycle", "query_scale", "cost_growth", "workers")
+NEEDS_POSTGRES = {"query_scale", "workers"}
+
+
+def run_each(chosen: str) -> dict[str, float]:
+    took = {}
+    for name in BENCHMARKS:
+        if name in NEEDS_POSTGRES and not postgres_available():
+            print(f"\n(skipping {name}: PostgreSQL is not reachable)")
+            continue
+        (RESULTS / f"{name}.json").unlink(missing_ok=True)
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", f"bench.{name}", "--scale", chosen], cwd=ROOT, check=True)
+        took[name] = time.perf_counter() - started
+        print(f"({name} took {took[name]:.0f}s)\n", flush=True)
+    return took
+
+
+def _load(name: str) -> dict | None:
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _verdict(ok: bool | None) -> str:
+    return "-" if ok is None else ("met" if ok else "MISSED")
+
+
+def summary(chosen: str) -> str:
+    rows = []
+    lifecycle, queries, growth, workers = (_load(n) for n in BENCHMARKS)
+    if lifecycle:
+        for r in lifecycle["runs"]:
+            target = r["database"] == "postgresql"
+            rows.append([f"complete dossiers/s, {r['database']}, printing {'on' if r['printing'] else 'off'}",
+                         "≥ 100" if target else "", f"{r['dossiers_per_s']:.1f}",
+                         _verdict(r["dossiers_per_s"] >= 100 if target else None)])
+        for r in lifecycle["runs"]:
+            rows.append([f"service/raw CPU, {r['database']}, printing {'on' if r['printing'] else 'off'}",
+                         "≤ 3", f"{r['ratio_service_raw']:.1f} ({r['service_cpu_ms_per_dossier']:.0f} / "
+                                f"{lifecycle['raw']['cpu_ms_per_dossier']:.0f} ms)", _verdict(r["ratio_service_raw"] <= 3)])
+        for r in lifecycle["runs"]:
+            if r["database"] == "postgresql" and not r["printing"]:
+                for kind, s in r["latency_ms"].items():
+                    rows.append([f"p50/p95/p99 {kind} under load, postgresql (ms)", "",
+                                 f"{s['p50']:.0f} / {s['p95']:.0f} / {s['p99']:.0f}", "-"])
+        for form, f in lifecycle["printing_ms"].items():
+            rows.append([f"printing the {form} declaration (ms)", "", f"{f['p50']:.0f}", "-"])
+    if queries:
+        for name, s in queries["latency_ms"].items():
+            target = name.split("/")[0] in ("inbox", "status")
+            rows.append([f"p95 {name} at {queries['dossiers']:,} dossiers (ms)", "≤ 20" if target else "",
+                         f"{s['p95']:.1f}", _verdict(s["p95"] <= 20 if target else None)])
+    if growth:
+        rows.append([f"last-10 / first-10 step after {growth['loops']} loops", "≤ 1.5",
+                     f"{growth['last_over_first']:.2f} ({growth['first10_step_ms']:.0f} → {growth['last10_step_ms']:.0f} ms)",
+                     _verdict(growth["last_over_first"] <= 1.5)])
+        rows.append([f"stored state first-10 → last-10 (bytes)", "",
+                     f"{growth['first10_state_bytes']:,.0f} → {growth['last10_state_bytes']:,.0f}", "-"])
+        if growth.get("db_bytes_per_dossier") is not None:
+            rows.append(["database bytes per finished dossier (live / before vacuum)", "",
+                         f"{growth['db_bytes_per_dossier']:,.0f} / {growth['db_bytes_per_dossier_before_vacuum']:,.0f}", "-"])
+    if workers:
+        for r in workers["rounds"]:
+            rows.append([f"{r['kind']} jobs/s, {r['workers']} worker(s)", "", f"{r['jobs_per_s']:.0f}", "-"])
+    return (f"summary ({chosen}) on {machine()}\n" +
+            table(rows, ["figure", "target", "measured", "verdict"]))
+
+
+def main() -> None:
+    chosen = scale(sys.argv[1] if len(sys.argv) > 1 else None)
+    took = run_each(chosen)
+    text = summary(chosen) + "\n\n" + ", ".join(f"{n} {s:.0f}s" for n, s in took.items())
+    print("\n" + text)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "summary.txt").write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
