@@ -1,30 +1,42 @@
-"""One citizen declaration in, up to three official declarations out (bước 3: xem lại các tờ khai).
+"""One citizen declaration in, the official declarations out (bước 3: xem lại các tờ khai).
 
     extract_declarations(declaration, received_on=date(2026, 6, 1), household=household)
     -> {"birth": {...}, "residence": {...}, "bhyt": {...}}   # the parts the citizen chose
+    extract_declarations(declaration, procedure="death", received_on=date(2026, 11, 23), household=household)
+    -> {"death": {...}, "residence": {...}, "funeral": {...}}
 
-`declaration` is the citizen's birth declaration (forms/birth.py); it is loaded again with
-`BirthDeclarationSchema(today=received_on)`, so a wrong input fails here with the field at fault.
-Each extracted declaration is then loaded through its own schema ("birth-registration",
-"residence-declaration", "bhyt-declaration"): an extraction bug fails loudly instead of printing
-a wrong official form. Both failures raise ExtractionError, a ValueError.
+`procedure` names the linked group and so the citizen's declaration (PROCEDURES):
+- "birth" (the default): forms/birth.py; parts "birth" -> "birth-registration", "residence" -> the
+  CT01 "residence-declaration" registering the newborn, "bhyt" -> "bhyt-declaration" (TK1-TS);
+- "death": forms/death.py; parts "death" -> "death-registration", "residence" -> the CT01
+  "residence-declaration" deleting the deceased's permanent residence, "funeral" -> "funeral-support"
+  (form 04). The part "survivor" (trợ cấp tuất) has no declaration here: it is a stub part
+  forwarded to social insurance (BHXH), whose own dossier is not extracted from this declaration,
+  so a declaration with all four parts gives three declarations.
 
-`household` is what the population register knows of the mother's household (handlers/identity.py,
-``Household.to_json()``):
+`declaration` is loaded again with its schema and `today=received_on`, so a wrong input fails here
+with the field at fault. Each extracted declaration is then loaded through its own registered
+schema: an extraction bug fails loudly instead of printing a wrong official form. Both failures
+raise ExtractionError, a ValueError.
+
+`household` is what the population register knows of the household (handlers/identity.py,
+``Household.to_json()``): the mother's for a birth, the deceased's for a death (householdId from
+identity.check), which must list that person:
 
     {"householdId": "HGD-087-000777", "address": "Ấp 1, xã Mỹ An, Đồng Tháp",
      "members": [{"idNumber", "fullName", "dateOfBirth", "sex", "relationship", ...}, ...]}
 
 where `relationship` is to the head of household, the head's being "Chủ hộ". It fills the CT01
-head-of-household fields, the declarant's date of birth and relationship to the head, the child's
-relationship to the head, and the address of the request. Without it those print as blanks (and
-the request names the mother's declared residence).
+head-of-household fields, the declarant's relationship to the head (and, for a birth, date of
+birth), the changed member's relationship to the head, and for a birth the address of the request.
+Without it those print as blanks (and a birth's request names the mother's declared residence).
 
 Each declaration is dated `received_on` and made at the receiving agency (`place`, `declaredOn`).
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -33,44 +45,67 @@ from marshmallow import Schema, ValidationError
 from .bhyt import FREE_UNDER_SIX, BhytDeclarationSchema
 from .birth import BirthDeclarationSchema
 from .birth_registration import BirthRegistrationSchema
+from .death import DeathDeclarationSchema
+from .death_registration import DeathRegistrationSchema
+from .funeral import FuneralSupportSchema
 from .identity import normalise, parse_personal_id
 from .printing import date_in_words
-from .residence import ResidenceDeclarationSchema
+from .residence import DECEASED_REQUEST, ResidenceDeclarationSchema, newborn_request
 
 HEAD_OF_HOUSEHOLD = "Chủ hộ"  # the register's word for the head (handlers.identity.HEAD_OF_HOUSEHOLD)
 # When the citizen names no clinic for the child's BHYT card (nơi đăng ký khám chữa bệnh ban đầu).
 DEFAULT_CLINIC = "Trạm y tế xã nơi thường trú"
-SCHEMAS: dict[str, type[Schema]] = {
+SCHEMAS: dict[str, type[Schema]] = {  # part -> the schema of its declaration (CT01 serves both groups)
     "birth": BirthRegistrationSchema,
     "residence": ResidenceDeclarationSchema,
     "bhyt": BhytDeclarationSchema,
+    "death": DeathRegistrationSchema,
+    "funeral": FuneralSupportSchema,
 }
 # The child's relationship to the head of household, from a parent's (lower-cased).
 _CHILD_OF_HEAD = {"chủ hộ", "vợ", "chồng"}
 _GRANDCHILD_OF_HEAD = {"con", "con đẻ", "con nuôi", "con dâu", "con rể"}
+
+Extractor = Callable[[Mapping, date, Mapping | None], dict]
 
 
 class ExtractionError(ValueError):
     """The citizen declaration or the household cannot be extracted, or an extraction is invalid."""
 
 
-def extract_declarations(declaration: Mapping[str, Any], *, received_on: date,
+@dataclass(frozen=True)
+class Procedure:
+    """A linked group: the citizen's declaration, an extractor for each part that has a declaration
+    of its own, and whose household the register's answer must be (a section of the declaration)."""
+
+    schema: type[Schema]
+    extractors: Mapping[str, Extractor]
+    household_of: str
+
+
+def extract_declarations(declaration: Mapping[str, Any], *, procedure: str = "birth", received_on: date,
                          household: Mapping[str, Any] | None = None) -> dict[str, dict]:
-    """Each part the citizen chose (declaration["parts"]) mapped to its validated official declaration."""
+    """Each part the citizen chose (declaration["parts"]) that has a declaration, mapped to its
+    validated official declaration, in the parts' canonical order."""
+    group = PROCEDURES.get(procedure) if isinstance(procedure, str) else None
+    if group is None:
+        raise ExtractionError(f"unknown procedure {procedure!r}; known: {', '.join(PROCEDURES)}")
     if not isinstance(declaration, Mapping):
         raise ExtractionError(f"the declaration must be an object, not {type(declaration).__name__}")
     if not isinstance(received_on, date):
         raise ExtractionError(f"received_on must be a date, not {type(received_on).__name__}")
     try:
-        citizen = BirthDeclarationSchema(today=received_on).load(declaration)
+        citizen = group.schema(today=received_on).load(declaration)
     except ValidationError as refused:
-        raise ExtractionError(f"the citizen's birth declaration is not valid: {refused.messages}") from None
+        raise ExtractionError(f"the citizen's {procedure} declaration is not valid: {refused.messages}") from None
     if household is not None:
-        _check_household(household, citizen)
-    extractors = {"birth": _birth, "residence": _residence, "bhyt": _bhyt}
+        _check_household(household, citizen, group.household_of)
     extracted = {}
     for part in citizen["parts"]:
-        data = extractors[part](citizen, received_on, household)
+        extractor = group.extractors.get(part)
+        if extractor is None:
+            continue  # "survivor": no declaration of its own (see the module docstring)
+        data = extractor(citizen, received_on, household)
         try:
             extracted[part] = SCHEMAS[part]().load(data)
         except ValidationError as refused:
@@ -78,7 +113,7 @@ def extract_declarations(declaration: Mapping[str, Any], *, received_on: date,
     return extracted
 
 
-# --- one extractor per part -------------------------------------------------------------------
+# --- the birth group ------------------------------------------------------------------------------
 
 def _birth(d: Mapping, received_on: date, household: Mapping | None) -> dict:
     requester, child = d["requester"], d["child"]
@@ -95,11 +130,9 @@ def _birth(d: Mapping, received_on: date, household: Mapping | None) -> dict:
     }
 
 
-def _residence(d: Mapping, received_on: date, household: Mapping | None) -> dict:
-    requester, child, mother, father = d["requester"], d["child"], d["mother"], d["father"]
+def _newborn_residence(d: Mapping, received_on: date, household: Mapping | None) -> dict:
+    child, mother, father = d["child"], d["mother"], d["father"]
     members = list(household["members"]) if household else []
-    head = next((m for m in members if _is_head(m)), None)
-    as_member = _member(members, requester["idNumber"])
     parent_rows = [row for row in (_member(members, mother["idNumber"]),
                                    _member(members, father["idNumber"]) if father else None) if row]
     if household:
@@ -108,30 +141,14 @@ def _residence(d: Mapping, received_on: date, household: Mapping | None) -> dict
     else:
         address = mother["residence"]
         father_here = father is not None and _same_text(father["residence"], mother["residence"])
-    parents = "cha, mẹ" if father_here else "mẹ"
-    return {
-        "receivingAgency": d["receivingAgency"],
-        "declarant": {
-            "fullName": requester["fullName"],
-            "dateOfBirth": as_member["dateOfBirth"] if as_member else None,
-            "sex": parse_personal_id(requester["idNumber"]).sex,
-            "idNumber": requester["idNumber"],
-            "phone": requester["phone"],
-            "email": requester.get("email"),
-            "relationshipToHead": as_member["relationship"] if as_member else None,
-        },
-        "headOfHousehold": {"fullName": head["fullName"], "idNumber": head["idNumber"]} if head else None,
-        "request": f"Đăng ký thường trú cho trẻ mới sinh tại nơi thường trú của {parents}: {address}",
-        "members": [{
-            "fullName": child["fullName"],
-            "dateOfBirth": child["dateOfBirth"],
-            "sex": child["sex"],
-            "idNumber": None,  # issued by the birth registration
-            "relationship": child_relationship_to_head([row["relationship"] for row in parent_rows]),
-        }],
-        "place": d["receivingAgency"],
-        "declaredOn": received_on.isoformat(),
-    }
+    return _ct01(d, received_on, household, request=newborn_request("cha, mẹ" if father_here else "mẹ", address),
+                 member={
+                     "fullName": child["fullName"],
+                     "dateOfBirth": child["dateOfBirth"],
+                     "sex": child["sex"],
+                     "idNumber": None,  # issued by the birth registration
+                     "relationship": child_relationship_to_head([row["relationship"] for row in parent_rows]),
+                 })
 
 
 def _bhyt(d: Mapping, received_on: date, household: Mapping | None) -> dict:
@@ -157,7 +174,89 @@ def _bhyt(d: Mapping, received_on: date, household: Mapping | None) -> dict:
     }
 
 
-# --- the household ------------------------------------------------------------------------------
+# --- the death group ------------------------------------------------------------------------------
+
+def _death(d: Mapping, received_on: date, household: Mapping | None) -> dict:
+    requester = d["requester"]
+    return {
+        "receivingAgency": d["receivingAgency"],
+        "requester": {key: requester[key] for key in ("fullName", "dateOfBirth", "residence", "idNumber", "relationship")},
+        "deceased": dict(d["deceased"]),
+        "death": dict(d["death"]),
+        "copies": d["copies"],
+        "place": d["receivingAgency"],
+        "declaredOn": received_on.isoformat(),
+    }
+
+
+def _deceased_residence(d: Mapping, received_on: date, household: Mapping | None) -> dict:
+    deceased = d["deceased"]
+    row = _member(list(household["members"]), deceased["idNumber"]) if household else None
+    return _ct01(d, received_on, household, request=DECEASED_REQUEST, member={
+        "fullName": deceased["fullName"],
+        "dateOfBirth": deceased["dateOfBirth"],
+        "sex": deceased["sex"],
+        "idNumber": deceased["idNumber"],
+        "relationship": row["relationship"] if row else None,
+    })
+
+
+def _funeral(d: Mapping, received_on: date, household: Mapping | None) -> dict:
+    requester, deceased, death, burial = d["requester"], d["deceased"], d["death"], d["burial"]
+    return {
+        "receivingAgency": d["receivingAgency"],
+        "deceased": {
+            "fullName": deceased["fullName"].upper(),  # form 04: "Họ và tên (viết chữ in hoa)"
+            "dateOfBirth": deceased["dateOfBirth"],
+            "sex": deceased["sex"],
+            "ethnicity": deceased["ethnicity"],
+            "residence": deceased["lastResidence"],
+            "diedOn": death["diedAt"][:10],
+            "cause": death["cause"],
+        },
+        "burial": {"date": burial["date"], "place": burial["place"]},
+        # The family organised the burial: the requester signs for it (part II.2 of the form).
+        "organiser": {key: requester[key] for key in ("fullName", "dateOfBirth", "idNumber", "residence", "relationship")},
+        "place": d["receivingAgency"],
+        "declaredOn": received_on.isoformat(),
+    }
+
+
+PROCEDURES: dict[str, Procedure] = {
+    "birth": Procedure(BirthDeclarationSchema, {"birth": _birth, "residence": _newborn_residence, "bhyt": _bhyt},
+                       household_of="mother"),
+    "death": Procedure(DeathDeclarationSchema, {"death": _death, "residence": _deceased_residence, "funeral": _funeral},
+                       household_of="deceased"),
+}
+
+
+# --- CT01 and the household -----------------------------------------------------------------------
+
+def _ct01(d: Mapping, received_on: date, household: Mapping | None, *, request: str, member: dict) -> dict:
+    """The residence declaration CT01 of either group: the requester declares, `member` changes."""
+    requester = d["requester"]
+    members = list(household["members"]) if household else []
+    head = next((m for m in members if _is_head(m)), None)
+    as_member = _member(members, requester["idNumber"])
+    return {
+        "receivingAgency": d["receivingAgency"],
+        "declarant": {
+            "fullName": requester["fullName"],
+            # A death declaration's requester declares it; for a birth's, only the register knows it.
+            "dateOfBirth": requester.get("dateOfBirth") or (as_member["dateOfBirth"] if as_member else None),
+            "sex": parse_personal_id(requester["idNumber"]).sex,
+            "idNumber": requester["idNumber"],
+            "phone": requester["phone"],
+            "email": requester.get("email"),
+            "relationshipToHead": as_member["relationship"] if as_member else None,
+        },
+        "headOfHousehold": {"fullName": head["fullName"], "idNumber": head["idNumber"]} if head else None,
+        "request": request,
+        "members": [member],
+        "place": d["receivingAgency"],
+        "declaredOn": received_on.isoformat(),
+    }
+
 
 def child_relationship_to_head(parent_relationships: list[str]) -> str | None:
     """A newborn's relationship to the head, from its parents' (the first that decides it).
@@ -175,7 +274,8 @@ def child_relationship_to_head(parent_relationships: list[str]) -> str | None:
     return None
 
 
-def _check_household(household: Mapping, citizen: Mapping) -> None:
+def _check_household(household: Mapping, citizen: Mapping, role: str) -> None:
+    """A well-formed household with one head that lists citizen[role] (the mother, the deceased)."""
     where = f"household {household.get('householdId')!r}" if isinstance(household, Mapping) else "household"
     if not isinstance(household, Mapping) or not isinstance(household.get("members"), list):
         raise ExtractionError(f"{where}: expected an object with a list of members")
@@ -187,9 +287,10 @@ def _check_household(household: Mapping, citizen: Mapping) -> None:
     heads = [m for m in household["members"] if _is_head(m)]
     if len(heads) != 1:
         raise ExtractionError(f"{where}: has {len(heads)} heads of household ({HEAD_OF_HOUSEHOLD!r}), not 1")
-    if _member(household["members"], citizen["mother"]["idNumber"]) is None:
-        raise ExtractionError(f"{where} does not list the mother {citizen['mother']['idNumber']}: "
-                              "pass the mother's household (householdId from identity.check)")
+    id_number = citizen[role]["idNumber"]
+    if _member(household["members"], id_number) is None:
+        raise ExtractionError(f"{where} does not list the {role} {id_number}: "
+                              f"pass the {role}'s household (householdId from identity.check)")
 
 
 def _is_head(member: Mapping) -> bool:

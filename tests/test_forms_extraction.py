@@ -1,4 +1,5 @@
-"""forms/extraction.py and the three extracted declarations' schemas (birth_registration, residence, bhyt)."""
+"""forms/extraction.py and the extracted declarations' schemas: birth_registration, residence (CT01) and bhyt for
+the birth group; death_registration, residence (CT01 deletion) and funeral (form 04) for the death group."""
 from __future__ import annotations
 
 import copy
@@ -11,10 +12,13 @@ import forms  # noqa: F401  (registers the schemas)
 from engine import forms as engine_forms
 from forms.bhyt import FREE_UNDER_SIX, BhytDeclarationSchema
 from forms.birth_registration import BirthRegistrationSchema
+from forms.death_registration import DeathRegistrationSchema
 from forms.extraction import DEFAULT_CLINIC, ExtractionError, child_relationship_to_head, extract_declarations
-from forms.residence import ResidenceDeclarationSchema
+from forms.funeral import FuneralSupportSchema
+from forms.residence import DECEASED_REQUEST, ResidenceDeclarationSchema
 from handlers.identity import LocalRegister
 from tests.birth_examples import DELETE, birth_declaration
+from tests.death_examples import death_declaration
 
 RECEIVED = date(2024, 6, 3)
 HOUSEHOLD = LocalRegister().household("HGD-087-000777").to_json()  # Nguyễn Văn An (head) and Trần Thị Bình (wife)
@@ -260,3 +264,199 @@ def test_wrong_types(declaration, received_on, message):
 
 def test_extraction_errors_are_value_errors():
     assert issubclass(ExtractionError, ValueError)
+
+
+# === the death group ===================================================================================
+
+DIED_RECEIVED = date(2026, 11, 23)
+AN = ("087084000999", "Nguyễn Văn An", "1984-01-15", "male")
+TAM = ("087040000888", "Nguyễn Văn Tám", "1940-02-15", "male")
+# As the population sample has it: An is the head, his father Tám lives with him.
+TAM_AT_ANS = household(AN + ("Chủ hộ",), MOTHER + ("Vợ",), TAM + ("Bố",), address="Ấp 1, xã Mỹ An, Đồng Tháp")
+
+
+def extract_death(household=TAM_AT_ANS, received_on=DIED_RECEIVED, **changes) -> dict[str, dict]:
+    return extract_declarations(death_declaration(**changes), procedure="death", received_on=received_on,
+                                household=household)
+
+
+@pytest.mark.parametrize("parts, declarations", [
+    (["death", "residence"], ["death", "residence"]),
+    (["death", "residence", "funeral"], ["death", "residence", "funeral"]),
+    (["survivor", "funeral", "residence", "death"], ["death", "residence", "funeral"]),  # survivor: none of its own
+])
+def test_death_one_declaration_per_part_that_has_one(parts, declarations):
+    assert list(extract_death(parts=parts)) == declarations
+
+
+def test_death_every_extraction_is_valid_against_its_registered_schema():
+    extracted = extract_death()
+    for part, name in (("death", "death-registration"), ("residence", "residence-declaration"),
+                       ("funeral", "funeral-support")):
+        schema = engine_forms.registry.get(name)
+        assert schema is not None, name
+        assert schema().load(extracted[part]) == extracted[part]
+
+
+def test_death_the_input_is_not_modified():
+    data = death_declaration()
+    before, household_before = copy.deepcopy(data), copy.deepcopy(TAM_AT_ANS)
+    extract_declarations(data, procedure="death", received_on=DIED_RECEIVED, household=TAM_AT_ANS)
+    assert data == before and TAM_AT_ANS == household_before
+
+
+def test_the_death_registration_carries_the_citizens_values():
+    assert extract_death()["death"] == {
+        "receivingAgency": "UBND xã Mỹ An",
+        "requester": {"fullName": "Nguyễn Văn An", "dateOfBirth": "1984-01-15", "residence": "Ấp 1, xã Mỹ An, Đồng Tháp",
+                      "idNumber": "087084000999", "relationship": "con"},
+        "deceased": {"fullName": "Nguyễn Văn Tám", "dateOfBirth": "1940-02-15", "sex": "male", "ethnicity": "Kinh",
+                     "nationality": "Việt Nam", "lastResidence": "Ấp 1, xã Mỹ An, Đồng Tháp", "idNumber": "087040000888"},
+        "death": {"diedAt": "2026-11-20T05:30", "place": "Tại nhà, Ấp 1, xã Mỹ An, Đồng Tháp", "cause": "Bệnh già",
+                  "noticeNumber": "GBT-2026-0415", "noticeIssuedBy": "Trạm y tế xã Mỹ An", "noticeIssuedOn": "2026-11-20"},
+        "copies": 2,
+        "place": "UBND xã Mỹ An",
+        "declaredOn": "2026-11-23",
+    }
+
+
+def test_the_residence_deletion_names_the_deceased_as_the_member():
+    assert extract_death(requester__email="an@example.vn")["residence"] == {
+        "receivingAgency": "UBND xã Mỹ An",
+        "declarant": {"fullName": "Nguyễn Văn An", "dateOfBirth": "1984-01-15", "sex": "male",
+                      "idNumber": "087084000999", "phone": "0912345678", "email": "an@example.vn",
+                      "relationshipToHead": "Chủ hộ"},
+        "headOfHousehold": {"fullName": "Nguyễn Văn An", "idNumber": "087084000999"},
+        "request": "Xóa đăng ký thường trú do người trong hộ đã chết",
+        "members": [{"fullName": "Nguyễn Văn Tám", "dateOfBirth": "1940-02-15", "sex": "male",
+                     "idNumber": "087040000888", "relationship": "Bố"}],
+        "place": "UBND xã Mỹ An",
+        "declaredOn": "2026-11-23",
+    }
+    assert DECEASED_REQUEST == "Xóa đăng ký thường trú do người trong hộ đã chết"
+
+
+def test_the_deceased_as_head_and_a_requester_living_elsewhere():
+    his_own = household(TAM + ("Chủ hộ",), GRANDMOTHER + ("Vợ",), address="Ấp 1, xã Mỹ An, Đồng Tháp")
+    residence = extract_death(household=his_own)["residence"]
+    assert residence["headOfHousehold"] == {"fullName": "Nguyễn Văn Tám", "idNumber": "087040000888"}
+    assert residence["members"][0]["relationship"] == "Chủ hộ"
+    # The requester is not a member: no relationship to the head, but he declared his date of birth.
+    assert residence["declarant"]["relationshipToHead"] is None
+    assert residence["declarant"]["dateOfBirth"] == "1984-01-15"
+
+
+def test_death_without_a_household_the_head_prints_blank():
+    residence = extract_death(household=None)["residence"]
+    assert residence["headOfHousehold"] is None and residence["declarant"]["relationshipToHead"] is None
+    assert residence["members"][0]["relationship"] is None and residence["members"][0]["idNumber"] == "087040000888"
+    assert residence["request"] == DECEASED_REQUEST
+
+
+def test_a_household_without_the_deceased_fails_loudly():
+    with pytest.raises(ExtractionError, match="does not list the deceased 087040000888: pass the deceased's household"):
+        extract_death(household=household(AN + ("Chủ hộ",), MOTHER + ("Vợ",)))
+    with pytest.raises(ExtractionError, match="has 0 heads"):
+        extract_death(household=household(TAM + ("Bố",)))
+
+
+def test_the_funeral_support_request():
+    assert extract_death()["funeral"] == {
+        "receivingAgency": "UBND xã Mỹ An",
+        "deceased": {"fullName": "NGUYỄN VĂN TÁM", "dateOfBirth": "1940-02-15", "sex": "male", "ethnicity": "Kinh",
+                     "residence": "Ấp 1, xã Mỹ An, Đồng Tháp", "diedOn": "2026-11-20", "cause": "Bệnh già"},
+        "burial": {"date": "2026-11-22", "place": "Nghĩa trang nhân dân xã Mỹ An"},
+        "organiser": {"fullName": "Nguyễn Văn An", "dateOfBirth": "1984-01-15", "idNumber": "087084000999",
+                      "residence": "Ấp 1, xã Mỹ An, Đồng Tháp", "relationship": "con"},
+        "place": "UBND xã Mỹ An",
+        "declaredOn": "2026-11-23",
+    }
+
+
+def test_the_funeral_date_of_death_is_the_vietnam_day():
+    funeral = extract_death(death__diedAt="2026-11-19T22:30Z")["funeral"]  # 05:30 on the 20th in Hanoi
+    assert funeral["deceased"]["diedOn"] == "2026-11-20"
+
+
+def test_death_an_invalid_citizen_declaration_names_the_field():
+    with pytest.raises(ExtractionError, match=r"the citizen's death declaration is not valid: .*'burial': \{'place'"):
+        extract_death(burial__place=DELETE)
+    with pytest.raises(ExtractionError, match="'diedAt'"):  # the burial after the receipt date
+        extract_death(received_on=date(2026, 11, 19))
+
+
+def test_the_procedure_chooses_the_citizens_schema():
+    with pytest.raises(ExtractionError, match="the citizen's birth declaration is not valid"):
+        extract_declarations(death_declaration(), received_on=DIED_RECEIVED)  # the default: birth
+    with pytest.raises(ExtractionError, match="the citizen's death declaration is not valid"):
+        extract_declarations(birth_declaration(), procedure="death", received_on=RECEIVED)
+    with pytest.raises(ExtractionError, match="unknown procedure 'marriage'; known: birth, death"):
+        extract_declarations(death_declaration(), procedure="marriage", received_on=DIED_RECEIVED)
+
+
+# --- the death registration, residence deletion and funeral support schemas -----------------------------
+
+def _refusal(schema, data) -> dict:
+    with pytest.raises(ValidationError) as refused:
+        schema.load(data)
+    return refused.value.messages
+
+
+def test_the_death_registration_schema():
+    death = extract_death()["death"]
+    schema = DeathRegistrationSchema()
+    assert _refusal(schema, {**death, "declaredOn": "2026-11-19"}) == {
+        "death": {"diedAt": ["Ngày chết không được sau ngày làm tờ khai."],
+                  "noticeIssuedOn": ["Ngày cấp giấy báo tử không được sau ngày làm tờ khai."]}}
+    assert _refusal(schema, {**death, "death": {**death["death"], "noticeIssuedOn": "2026-11-19"}}) == {
+        "death": {"noticeIssuedOn": ["Ngày cấp giấy báo tử không được trước ngày chết."]}}
+    assert _refusal(schema, {**death, "death": {**death["death"], "diedAt": "1939-01-01T00:00",
+                                                "noticeIssuedOn": "1939-01-02"}}) == {
+        "death": {"diedAt": ["Ngày chết không được trước ngày sinh của người đã chết."]}}
+    assert _refusal(schema, {**death, "deceased": {**death["deceased"], "sex": "female"}}) == {"deceased": {"idNumber": [
+        "Số định danh cá nhân là của người nam (chữ số thứ 4), không khớp với giới tính nữ đã khai."]}}
+    assert _refusal(schema, {**death, "requester": {**death["requester"], "dateOfBirth": "1985-01-15"}}) == {
+        "requester": {"idNumber": [
+            "Số định danh cá nhân ghi năm sinh 1984 (chữ số thứ 4 đến 6), không khớp với năm sinh 1985 đã khai."]}}
+    assert _refusal(schema, {**death, "requester": {**death["requester"], "idNumber": "087040000888",
+                                                    "dateOfBirth": "1940-02-15"}}) == {"requester": {"idNumber": [
+        "Số định danh cá nhân của người yêu cầu trùng với của người đã chết."]}}
+    assert _refusal(schema, {**death, "death": {**death["death"], "diedAt": "2026-11-20"}})["death"] == {"diedAt": [
+        "Ngày, giờ chết không hợp lệ, hãy nhập ngày và giờ theo dạng năm-tháng-ngàyTgiờ:phút (ví dụ 2026-11-20T14:30)."]}
+    assert _refusal(schema, {key: value for key, value in death.items() if key != "copies"}) == {
+        "copies": ["Số bản sao yêu cầu phải là một số từ 0 đến 10."]}
+    assert schema.load({**death, "copies": 0})["copies"] == 0
+
+
+def test_the_residence_schema_for_a_deletion_needs_the_persons_id_number():
+    residence = extract_death()["residence"]
+    schema = ResidenceDeclarationSchema()
+    member = residence["members"][0]
+    assert _refusal(schema, {**residence, "members": [{**member, "idNumber": None}]}) == {"members": {0: {"idNumber": [
+        "Vui lòng nhập số định danh cá nhân của người bị xóa đăng ký thường trú."]}}}
+    assert _refusal(schema, {**residence, "members": [{**member, "dateOfBirth": "1941-02-15"}]}) == {"members": {0: {
+        "idNumber": ["Số định danh cá nhân ghi năm sinh 1940 (chữ số thứ 4 đến 6), không khớp với năm sinh 1941 đã khai."]}}}
+    assert _refusal(schema, {**residence, "declarant": {**residence["declarant"], "dateOfBirth": "1985-01-15"}}) == {
+        "declarant": {"idNumber": [
+            "Số định danh cá nhân ghi năm sinh 1984 (chữ số thứ 4 đến 6), không khớp với năm sinh 1985 đã khai."]}}
+
+
+def test_the_funeral_support_schema():
+    funeral = extract_death()["funeral"]
+    schema = FuneralSupportSchema()
+    assert _refusal(schema, {**funeral, "deceased": {**funeral["deceased"], "fullName": "Nguyễn Văn Tám"}}) == {
+        "deceased": {"fullName": ["Họ và tên người chết phải viết chữ in hoa: NGUYỄN VĂN TÁM."]}}
+    assert _refusal(schema, {**funeral, "burial": {**funeral["burial"], "date": "2026-11-19"}}) == {
+        "burial": {"date": ["Thời gian mai táng không được trước ngày chết."]}}
+    assert _refusal(schema, {**funeral, "declaredOn": "2026-11-21"}) == {
+        "burial": {"date": ["Thời gian mai táng không được sau ngày làm tờ khai."]}}
+    assert _refusal(schema, {**funeral, "deceased": {**funeral["deceased"], "diedOn": "1940-02-14"},
+                             "burial": {**funeral["burial"], "date": "1940-02-16"}}) == {
+        "deceased": {"diedOn": ["Ngày chết không được trước ngày sinh."]}}
+    assert _refusal(schema, {**funeral, "burial": {"date": "2026-11-22"}}) == {
+        "burial": {"place": ["Vui lòng nhập địa điểm mai táng."]}}
+    assert _refusal(schema, {**funeral, "organiser": {**funeral["organiser"], "idNumber": "087284000999"}}) == {
+        "organiser": {"idNumber": [
+            "Số định danh cá nhân ghi năm sinh 2084 (chữ số thứ 4 đến 6), không khớp với năm sinh 1984 đã khai."]}}
+    assert _refusal(schema, {**funeral, "organiser": {**funeral["organiser"], "kind": "person"}}) == {
+        "organiser": {"kind": ["Tờ khai không có mục này."]}}
