@@ -1,16 +1,20 @@
 """Service task ``declarations.extract``: the citizen's one declaration into the official ones.
 
 Reads the process variables
-* ``declaration``: the citizen's birth declaration as forms/birth.py loads it;
+* ``procedure``: the linked group, "birth" or "death"; "birth" when absent (birth instances started
+  before the variable existed);
+* ``declaration``: the citizen's declaration as forms/birth.py or forms/death.py loads it;
 * ``receivedAt``: when the dossier was received, ISO 8601 with a UTC offset; its date in Vietnam
   time dates the declarations (``declaredOn``);
-* ``householdId`` (optional, set by ``identity.check``): the mother's household; when the citizen
-  chose residence registration, the population register's answer for it fills the CT01 head of
-  household fields (handlers/identity.py, ``current_register().household(...)``).
+* ``householdId`` (optional, set by ``identity.check``): the mother's household (birth) or the
+  deceased's (death); when the citizen chose the residence part, the population register's answer
+  for it fills the CT01 head of household fields (handlers/identity.py, ``current_register().household(...)``).
 
-Returns ``{"declarations": {part: extracted}}`` for each part in ``declaration["parts"]`` ("birth",
-"residence", "bhyt"), each valid against its schema ("birth-registration", "residence-declaration",
-"bhyt-declaration"); see forms/extraction.py.
+Returns ``{"declarations": {part: extracted}}`` for each part in ``declaration["parts"]`` that has a
+declaration: "birth", "residence", "bhyt" ("birth-registration", "residence-declaration",
+"bhyt-declaration"), or "death", "residence", "funeral" ("death-registration", the CT01
+"residence-declaration" deleting the residence, "funeral-support"); "survivor" has none. See
+forms/extraction.py.
 
 Bad input (a missing or invalid variable, an extraction that fails its schema, a household the
 register does not know) raises ValueError; the register being unreachable raises
@@ -23,7 +27,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from engine.handlers import TaskContext, handler
-from forms.extraction import extract_declarations
+from forms.extraction import PROCEDURES, extract_declarations
 
 from .identity import current_register
 
@@ -50,9 +54,14 @@ def received_on_in_vietnam(value: object, where: str):
 @handler(TOPIC)
 def extract(task: TaskContext) -> dict:
     where = f"service task '{task.activity_id}' ({TOPIC})"
+    procedure = task.variables.get("procedure")
+    if procedure is None:
+        procedure = "birth"  # instances started before the death group carry no `procedure`
+    if not isinstance(procedure, str) or procedure not in PROCEDURES:
+        raise ValueError(f"{where}: process variable 'procedure' is {procedure!r}; known: {', '.join(PROCEDURES)}")
     declaration = task.variables.get("declaration")
     if not isinstance(declaration, Mapping):
-        raise ValueError(f"{where}: process variable 'declaration' (the citizen's birth declaration) is missing "
+        raise ValueError(f"{where}: process variable 'declaration' (the citizen's {procedure} declaration) is missing "
                          f"or not an object")
     if task.variables.get("receivedAt") in (None, ""):
         raise ValueError(f"{where}: process variable 'receivedAt' is missing")
@@ -68,7 +77,8 @@ def extract(task: TaskContext) -> dict:
                              f"(process variable 'householdId')")
         household = found.to_json()
     try:
-        declarations = extract_declarations(declaration, received_on=received_on, household=household)
+        declarations = extract_declarations(declaration, procedure=procedure, received_on=received_on,
+                                            household=household)
     except ValueError as exc:
         raise ValueError(f"{where}: {exc}") from exc
     return {"declarations": declarations}

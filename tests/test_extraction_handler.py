@@ -7,9 +7,11 @@ import pytest
 
 from engine.handlers import TaskContext, registry
 from forms.birth import BirthDeclarationSchema
+from forms.death import DeathDeclarationSchema
 from handlers.extraction import TOPIC, extract
-from handlers.identity import LocalRegister, RegisterUnavailable, use_register
+from handlers.identity import Citizen, Household, HouseholdMember, LocalRegister, RegisterUnavailable, use_register
 from tests.birth_examples import birth_declaration
+from tests.death_examples import death_declaration
 
 WHERE = re.escape("service task 'Task_Extract' (declarations.extract)")
 
@@ -127,3 +129,65 @@ def test_an_invalid_declaration_names_the_field():
         extract(task(declaration=data, receivedAt="2024-06-03T09:00:00+07:00"))
     assert re.match(f"{WHERE}: the citizen's birth declaration is not valid:", str(refused.value))
     assert "'phone'" in str(refused.value)
+
+
+# --- the death group ------------------------------------------------------------------------------
+
+def loaded_death(**changes) -> dict:
+    """The citizen's death declaration as the dossier service stores it: loaded by its schema."""
+    from datetime import date
+
+    return DeathDeclarationSchema(today=date(2026, 11, 23)).load(death_declaration(**changes))
+
+
+@pytest.fixture
+def tams_register():
+    """Nguyễn Văn An's household with his father Nguyễn Văn Tám, as the population sample has them."""
+    an = Citizen("087084000999", "Nguyễn Văn An", "1984-01-15", "male", "Ấp 1, xã Mỹ An, Đồng Tháp", "HGD-087-000777")
+    tam = Citizen("087040000888", "Nguyễn Văn Tám", "1940-02-15", "male", "Ấp 1, xã Mỹ An, Đồng Tháp", "HGD-087-000777")
+    home = Household("HGD-087-000777", "Ấp 1, xã Mỹ An, Đồng Tháp",
+                     (HouseholdMember(an, "Chủ hộ"), HouseholdMember(tam, "Bố")))
+    with use_register(LocalRegister([an, tam], [home])) as register:
+        yield register
+
+
+def test_the_death_declarations_with_the_deceaseds_household(tams_register):
+    result = extract(task(procedure="death", declaration=loaded_death(), receivedAt="2026-11-23T09:00:00+07:00",
+                          householdId="HGD-087-000777"))
+    declarations = result["declarations"]
+    assert list(declarations) == ["death", "residence", "funeral"]  # survivor: no declaration of its own
+    assert {d["declaredOn"] for d in declarations.values()} == {"2026-11-23"}
+    assert declarations["death"]["death"]["diedAt"] == "2026-11-20T05:30"
+    assert declarations["residence"]["request"] == "Xóa đăng ký thường trú do người trong hộ đã chết"
+    assert declarations["residence"]["members"][0]["relationship"] == "Bố"
+    assert declarations["residence"]["headOfHousehold"] == {"fullName": "Nguyễn Văn An", "idNumber": "087084000999"}
+    assert declarations["funeral"]["deceased"]["fullName"] == "NGUYỄN VĂN TÁM"
+
+
+def test_a_two_part_death_dossier(tams_register):
+    result = extract(task(procedure="death", declaration=loaded_death(parts=["death", "residence"], burial=None),
+                          receivedAt="2026-11-23T09:00:00+07:00", householdId="HGD-087-000777"))
+    assert list(result["declarations"]) == ["death", "residence"]
+
+
+def test_a_household_without_the_deceased_is_a_technical_failure(sample_register):
+    with pytest.raises(ValueError, match=rf"^{WHERE}: household 'HGD-001-004512' does not list the deceased 087040000888"):
+        extract(task(procedure="death", declaration=loaded_death(), receivedAt="2026-11-23T09:00:00+07:00",
+                     householdId="HGD-001-004512"))
+
+
+def test_without_procedure_a_death_declaration_is_read_as_a_birth_one():
+    with use_register(NoHouseholds()), pytest.raises(ValueError) as refused:
+        extract(task(declaration=loaded_death(), receivedAt="2026-11-23T09:00:00+07:00"))
+    assert re.match(f"{WHERE}: the citizen's birth declaration is not valid:", str(refused.value))
+
+
+@pytest.mark.parametrize("procedure", ["marriage", "", ["death"], 1])
+def test_an_unknown_procedure_is_a_technical_failure(procedure):
+    with pytest.raises(ValueError, match=rf"^{WHERE}: process variable 'procedure' is .*; known: birth, death$"):
+        extract(task(procedure=procedure, declaration=loaded_death(), receivedAt="2026-11-23T09:00:00+07:00"))
+
+
+def test_a_missing_death_declaration_is_named_as_such():
+    with pytest.raises(ValueError, match=rf"^{WHERE}: process variable 'declaration' \(the citizen's death declaration\)"):
+        extract(task(procedure="death", receivedAt="2026-11-23T09:00:00+07:00"))
