@@ -1,16 +1,29 @@
 """Identity check at receipt against the National Population Database (Cơ sở dữ liệu quốc gia về dân cư).
 
-Topic ``identity.check``: the requester, the mother and (when declared) the father of a birth
-declaration must each be found in the register by personal ID number, be alive, and carry the
-declared full name. Names compare case- and whitespace-insensitively (and NFC/NFD alike), but
-Vietnamese diacritics count: "Trần Thị Bình" is not "Tran Thi Binh".
+Topic ``identity.check``: each person the service task names must be found in the register by
+personal ID number, be alive, and carry the declared full name. Names compare case- and
+whitespace-insensitively (and NFC/NFD alike), but Vietnamese diacritics count: "Trần Thị Bình" is
+not "Tran Thi Binh".
+
+The service task's camunda properties say whom to check and whose household to return:
+
+* ``roles``: comma-separated sections of the process variable ``declaration``, checked in that
+  order: ``requester`` (người yêu cầu), ``mother`` (người mẹ), ``father`` (người cha, may be
+  absent: a birth may have no father recorded), ``deceased`` (người chết). Default
+  ``requester,mother,father`` (the birth group); the death group names ``requester,deceased``.
+  For the deceased, "recorded as dead" means the death is already registered, and the message
+  says so ("đã được đăng ký khai tử").
+* ``householdOf``: the role whose household id is returned as ``householdId``. Default: the first
+  of ``mother``, ``deceased`` that ``roles`` names (so the mother's for a birth, the deceased's for
+  a death); none when neither is named. It must be one of ``roles``.
 
 Outcomes:
-* all good: returns ``{"identityVerified": True, "householdId": <the mother's household id>}``;
+* all good: returns ``{"identityVerified": True, "householdId": <that role's household id>}``;
 * a mismatch: ``BpmnError("IDENTITY_MISMATCH", <Vietnamese reason>, {"identityProblems": [...]})``,
-  a business outcome the diagram catches;
+  every problem of every person at once, a business outcome the diagram catches;
 * the register cannot answer (HTTP error status, timeout, bad JSON): ``RegisterUnavailable``,
-  a technical failure, so the job is retried and then becomes an incident.
+  a technical failure, so the job is retried and then becomes an incident;
+* a property naming an unknown role: ``ValueError``, a modelling error (an incident).
 
 The register also answers what it knows of a household (hộ gia đình): its address and its
 members with their relationship to the head of household (quan hệ với chủ hộ). The extraction
@@ -19,29 +32,61 @@ of the residence declaration (CT01, handlers/extraction.py) needs the head's nam
 The register is chosen by ``register_from_environment()`` on first use: ``HttpRegister`` when
 ``LIENTHONG_POPULATION_REGISTER_URL`` is set, otherwise ``LocalRegister`` over the shipped sample
 of fictional citizens. Tests swap it with ``use_register(...)``.
+
+Who changes the register: the real one is changed by the agencies' own systems (a death
+registered by the civil-status software, a residence deleted by the police), so ``HttpRegister``
+has no write methods. The local one stands in for all of them: the local agency stand-ins
+(handlers/handoff.py) record a death and a departure from the household with ``record_death``
+and ``record_leaving_household`` in the table ``population_change``, and a ``LocalRegister``
+read through a database (``current_register(database)``) lays those rows over the read-only
+sample, so the API process and every worker see the same register.
 """
 from __future__ import annotations
 
+import copy
 import json
 import os
 import unicodedata
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from importlib import resources
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import quote
 
 import requests
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from engine.handlers import BpmnError, TaskContext, handler
 
 from .adapters import AdapterSlot
+from .models import PopulationChange
 
 ENVIRONMENT_VARIABLE = "LIENTHONG_POPULATION_REGISTER_URL"
 REGISTER_NAME = "Cơ sở dữ liệu quốc gia về dân cư"
 MISMATCH = "IDENTITY_MISMATCH"
-# Who is checked, in order, with the Vietnamese words used in messages ("của người mẹ" ...).
-ROLES = (("requester", "người đi đăng ký"), ("mother", "người mẹ"), ("father", "người cha"))
+
+
+@dataclass(frozen=True)
+class Role:
+    """A person a declaration names: its section in the declaration, and the words for messages."""
+
+    name: str
+    who: str                 # "người mẹ": in messages ("của người mẹ" ...)
+    optional: bool = False   # the declaration may leave the section out (null)
+    dead_means: str = "đã chết"  # what "recorded as dead" says of this person
+
+
+ROLES = {role.name: role for role in (
+    Role("requester", "người yêu cầu"),
+    Role("mother", "người mẹ"),
+    Role("father", "người cha", optional=True),  # a birth may have no father recorded
+    # The deceased must be alive in the register: dead there means the death is registered already.
+    Role("deceased", "người chết", dead_means="đã được đăng ký khai tử"),
+)}
+DEFAULT_ROLES = "requester,mother,father"
+HOUSEHOLD_ROLES = ("mother", "deceased")  # whose household a declaration is about, when not told
 
 
 @dataclass(frozen=True)
@@ -51,7 +96,7 @@ class Citizen:
     date_of_birth: str      # ISO "YYYY-MM-DD"
     sex: str                # "male" or "female"
     residence: str
-    household_id: str
+    household_id: str       # "" once the permanent residence is deleted (the local register)
     deceased: bool = False
 
     @classmethod
@@ -139,8 +184,25 @@ def _clean_id(id_number: str) -> str:
 
 # --- the registers ----------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class RegisterChange:
+    """A population_change row as the local register reads it."""
+
+    deceased_on: date | None
+    left_household_on: date | None
+
+
 class LocalRegister:
-    """An in-memory register; by default the shipped sample file handlers/data/population_sample.json."""
+    """An in-memory register; by default the shipped sample file handlers/data/population_sample.json.
+
+    Read through a database (``with_changes_from(database)``, or ``current_register(database)``),
+    it shows the changes the local agency stand-ins recorded there (table ``population_change``):
+    a person whose death was registered is ``deceased``; a person whose permanent residence was
+    deleted has no ``household_id`` ("") and is no longer a member of their household. A household
+    left by all its members is gone (None). A household whose head left while others stay has no
+    head until a change of head is registered, which no stand-in does: asking for it is a
+    ValueError saying so.
+    """
 
     def __init__(self, citizens: list[Citizen] | None = None, households: list[Household] | None = None):
         if citizens is None:
@@ -148,18 +210,101 @@ class LocalRegister:
             households = sample_households if households is None else households
         self._by_id = {citizen.id_number: citizen for citizen in citizens}
         self._households = {household.household_id: household for household in households or ()}
+        self._changes_from = None  # a Database: where the stand-ins recorded their changes
+
+    def with_changes_from(self, database) -> LocalRegister:
+        """This register as changed in `database` (the same citizens, no copy of them)."""
+        view = copy.copy(self)
+        view._changes_from = database
+        return view
 
     def find(self, id_number: str) -> Citizen | None:
-        return self._by_id.get(_clean_id(id_number))
+        citizen = self._by_id.get(_clean_id(id_number))
+        if citizen is None or self._changes_from is None:
+            return citizen
+        return _changed(citizen, self._changes((citizen.id_number,)).get(citizen.id_number))
 
     def household(self, household_id: str) -> Household | None:
-        return self._households.get(str(household_id).strip())
+        household = self._households.get(str(household_id).strip())
+        if household is None or self._changes_from is None:
+            return household
+        changes = self._changes([member.citizen.id_number for member in household.members])
+        if not changes:
+            return household
+        staying = tuple(HouseholdMember(_changed(m.citizen, changes.get(m.citizen.id_number)), m.relationship)
+                        for m in household.members if not _left(changes.get(m.citizen.id_number)))
+        if not staying:
+            return None
+        head = household.head
+        if _left(changes.get(head.citizen.id_number)):
+            raise ValueError(f"household {household.household_id}: its head {head.citizen.full_name} "
+                             f"({head.citizen.id_number}) left it on "
+                             f"{changes[head.citizen.id_number].left_household_on.isoformat()}; "
+                             f"a new head must be registered first (thay đổi chủ hộ)")
+        return Household(household.household_id, household.address, staying)
 
     def __iter__(self) -> Iterator[Citizen]:
-        return iter(self._by_id.values())
+        if self._changes_from is None:
+            return iter(self._by_id.values())
+        changes = self._changes(None)
+        return iter([_changed(citizen, changes.get(number)) for number, citizen in self._by_id.items()])
 
     def __len__(self) -> int:
         return len(self._by_id)
+
+    def _changes(self, id_numbers: Iterable[str] | None) -> dict[str, RegisterChange]:
+        query = select(PopulationChange.id_number, PopulationChange.deceased_on, PopulationChange.left_household_on)
+        if id_numbers is not None:
+            query = query.where(PopulationChange.id_number.in_(list(id_numbers)))
+        with self._changes_from.reading() as session:
+            return {number: RegisterChange(deceased_on, left_on) for number, deceased_on, left_on in session.execute(query)}
+
+
+def _left(change: RegisterChange | None) -> bool:
+    return change is not None and change.left_household_on is not None
+
+
+def _changed(citizen: Citizen, change: RegisterChange | None) -> Citizen:
+    if change is None:
+        return citizen
+    return replace(citizen, deceased=citizen.deceased or change.deceased_on is not None,
+                   household_id="" if _left(change) else citizen.household_id)
+
+
+# --- the local register's changes ---------------------------------------------------------------
+# Written in the caller's transaction (a local agency stand-in's record_once), so the change and
+# the agency's record of the hand-off commit together or not at all. One row a person: two
+# workers recording the same person at once make one of them fail on the unique id_number, and
+# record_once runs that one again.
+
+def record_death(session: Session, id_number: str, died_on: date, dossier_code: str, now: datetime) -> bool:
+    """Mark the person deceased from `died_on`; False when the table already had their death."""
+    change = _change_row(session, id_number, dossier_code, now)
+    if change.deceased_on is not None:
+        return False
+    change.deceased_on = died_on
+    session.flush()
+    return True
+
+
+def record_leaving_household(session: Session, id_number: str, left_on: date, dossier_code: str,
+                             now: datetime) -> bool:
+    """Take the person out of their household from `left_on`; False when they had left already."""
+    change = _change_row(session, id_number, dossier_code, now)
+    if change.left_household_on is not None:
+        return False
+    change.left_household_on = left_on
+    session.flush()
+    return True
+
+
+def _change_row(session: Session, id_number: str, dossier_code: str, now: datetime) -> PopulationChange:
+    number = _clean_id(id_number)
+    change = session.scalars(select(PopulationChange).where(PopulationChange.id_number == number)).first()
+    if change is None:
+        change = PopulationChange(id_number=number, dossier_code=dossier_code, created=now)
+        session.add(change)
+    return change
 
 
 def load_sample() -> list[Citizen]:
@@ -190,6 +335,9 @@ class HttpRegister:
 
     GET {base_url}/households/{householdId}: 200 with {"householdId", "address", "members": [the
     citizen's JSON plus "relationship" to the head, "Chủ hộ" for the head]}, or 404.
+
+    Read-only: the agencies' own systems change the real register (a death registered, a
+    residence deleted), and this adapter sees their changes on its next read.
     """
 
     def __init__(self, base_url: str, timeout: float = 5):
@@ -231,9 +379,16 @@ def register_from_environment() -> PopulationRegister:
 _registers: AdapterSlot[PopulationRegister] = AdapterSlot(register_from_environment)
 
 
-def current_register() -> PopulationRegister:
-    """The module's register, created on first use from the environment."""
-    return _registers.current()
+def current_register(database=None) -> PopulationRegister:
+    """The module's register, created on first use from the environment.
+
+    Given the database the task runs on (``task.engine.db``), the local register answers with the
+    changes recorded there (a death, a deleted residence); the others answer as they are.
+    """
+    register = _registers.current()
+    if database is not None and isinstance(register, LocalRegister):
+        return register.with_changes_from(database)
+    return register
 
 
 def set_register(register: PopulationRegister | None) -> None:
@@ -255,42 +410,67 @@ def same_name(declared: str, registered: str) -> bool:
     return key(declared) == key(registered)
 
 
-def find_problems(declaration: Mapping[str, Any], register: PopulationRegister) -> tuple[list[dict], dict[str, Citizen]]:
+def find_problems(declaration: Mapping[str, Any], register: PopulationRegister,
+                  roles: Sequence[str] = tuple(DEFAULT_ROLES.split(","))) -> tuple[list[dict], dict[str, Citizen]]:
     """Each person's problems (dicts with role, idNumber, problem, message) and the citizens found."""
     problems: list[dict] = []
     found: dict[str, Citizen] = {}
     looked_up: dict[str, Citizen | None] = {}  # the requester is often a parent: ask the register once
-    for role, who in ROLES:
-        person = declaration.get(role)
+    for role in (ROLES[name] for name in roles):
+        person = declaration.get(role.name)
         if not isinstance(person, Mapping):
-            if role == "father":
-                continue  # a birth may have no father recorded
-            raise ValueError(f"the declaration has no {role} section")  # forms/birth.py guarantees it
+            if role.optional:
+                continue
+            raise ValueError(f"the declaration has no {role.name} section")  # the form's schema guarantees it
         id_number = _clean_id(person.get("idNumber") or "")
         if id_number not in looked_up:
             looked_up[id_number] = register.find(id_number)
         citizen = looked_up[id_number]
         found_here: list[tuple[str, str]] = []
         if citizen is None:
-            found_here.append(("notFound", f"Không tìm thấy số định danh cá nhân {id_number} của {who} trong {REGISTER_NAME}"))
+            found_here.append(("notFound", f"Không tìm thấy số định danh cá nhân {id_number} của {role.who} trong {REGISTER_NAME}"))
         else:
-            found[role] = citizen
+            found[role.name] = citizen
             if citizen.deceased:
-                found_here.append(("deceased", f"Theo {REGISTER_NAME}, {who} có số định danh cá nhân {id_number} đã chết"))
+                found_here.append(("deceased", f"Theo {REGISTER_NAME}, {role.who} có số định danh cá nhân "
+                                               f"{id_number} {role.dead_means}"))
             if not same_name(str(person.get("fullName") or ""), citizen.full_name):
-                found_here.append(("nameMismatch", f"Họ tên {who} không khớp với {REGISTER_NAME}"))
-        problems.extend({"role": role, "idNumber": id_number, "problem": kind, "message": message}
+                found_here.append(("nameMismatch", f"Họ tên {role.who} không khớp với {REGISTER_NAME}"))
+        problems.extend({"role": role.name, "idNumber": id_number, "problem": kind, "message": message}
                         for kind, message in found_here)
     return problems, found
 
 
+def roles_to_check(properties: Mapping[str, str], where: str = "identity.check") -> tuple[tuple[str, ...], str | None]:
+    """The roles the task's ``roles`` property names, and the one whose household to return."""
+    names = tuple(dict.fromkeys(name.strip() for name in str(properties.get("roles") or DEFAULT_ROLES).split(",")
+                                if name.strip()))
+    unknown = [name for name in names if name not in ROLES]
+    if unknown or not names:
+        raise ValueError(f"{where}: camunda property 'roles' must name some of {', '.join(ROLES)}, "
+                         f"comma-separated (got {properties.get('roles')!r})")
+    household_of = str(properties.get("householdOf") or "").strip() or None
+    if household_of is None:
+        household_of = next((name for name in HOUSEHOLD_ROLES if name in names), None)
+    elif household_of not in names:
+        raise ValueError(f"{where}: camunda property 'householdOf' ({household_of!r}) must be one of the roles "
+                         f"checked: {', '.join(names)}")
+    return names, household_of
+
+
 @handler("identity.check")
 def check_identity(task: TaskContext) -> dict:
+    where = f"service task '{task.activity_id}' (identity.check)"
+    roles, household_of = roles_to_check(task.properties, where)
     declaration = task.variables.get("declaration")
     if not isinstance(declaration, Mapping):
-        raise TypeError("identity.check needs the process variable 'declaration' (the birth declaration)")
-    problems, found = find_problems(declaration, current_register())
+        raise TypeError("identity.check needs the process variable 'declaration' (the citizen's declaration)")
+    register = current_register(getattr(task.engine, "db", None))
+    problems, found = find_problems(declaration, register, roles)
     if problems:
         raise BpmnError(MISMATCH, "; ".join(entry["message"] for entry in problems) + ".",
                         {"identityProblems": problems})
-    return {"identityVerified": True, "householdId": found["mother"].household_id}
+    result: dict[str, Any] = {"identityVerified": True}
+    if household_of in found:
+        result["householdId"] = found[household_of].household_id
+    return result

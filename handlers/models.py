@@ -1,4 +1,5 @@
-"""The handlers' own tables: what the local agency stand-ins recorded, and the SMS outbox.
+"""The handlers' own tables: what the local agency stand-ins recorded, the changes they made to
+the local population register, and the SMS outbox.
 
 They share the engine's metadata (one Alembic history), but no engine command writes them: a
 handler runs outside any engine transaction and opens its own (``task.engine.db.session()``).
@@ -6,9 +7,9 @@ handler runs outside any engine transaction and opens its own (``task.engine.db.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy import JSON, Date, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -41,6 +42,27 @@ class AgencyRecord(Base):
     # A register book and the entry in it: the birth register of a year ("2026") and its sequence.
     book: Mapped[str | None] = mapped_column(String(32))
     entry: Mapped[int | None] = mapped_column(Integer)
+    created: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PopulationChange(Base):
+    """What the local agency stand-ins changed in the local population register, one row a person.
+
+    The shipped sample (handlers/data/population_sample.json) is read-only data; the local register
+    (handlers/identity.py, LocalRegister) lays these rows over it, so every API and worker process
+    sharing the database sees the same register. A death marks the person deceased
+    (`deceased_on`: the date of death); deleting the permanent residence takes them out of their
+    household (`left_household_on`). One row a person, so the database itself refuses a second
+    death recorded by two workers at once. `dossier_code` is the dossier that first changed it.
+    """
+
+    __tablename__ = "population_change"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id_number: Mapped[str] = mapped_column(String(12), unique=True)
+    deceased_on: Mapped[date | None] = mapped_column(Date)
+    left_household_on: Mapped[date | None] = mapped_column(Date)
+    dossier_code: Mapped[str] = mapped_column(String(64), index=True)
     created: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

@@ -19,7 +19,9 @@ from handlers.identity import (
     RegisterUnavailable,
     check_identity,
     current_register,
+    record_death,
     register_from_environment,
+    roles_to_check,
     same_name,
     use_register,
 )
@@ -34,7 +36,7 @@ REGISTER = "Cơ sở dữ liệu quốc gia về dân cư"
 def test_local_register_finds_sample_citizens():
     register = LocalRegister()
     assert isinstance(register, PopulationRegister)
-    assert len(register) == 12
+    assert len(register) == 24
     mother = register.find("087190001234")
     assert mother == Citizen(id_number="087190001234", full_name="Trần Thị Bình", date_of_birth="1990-07-08",
                              sex="female", residence="Ấp 1, xã Mỹ An, Đồng Tháp",
@@ -154,10 +156,10 @@ def declaration(**changes) -> dict:
     return data
 
 
-def task(variables: dict) -> TaskContext:
-    return TaskContext(topic="identity.check", variables=variables, properties={}, instance_id="pi-1",
+def task(variables: dict, engine=None, **properties: str) -> TaskContext:
+    return TaskContext(topic="identity.check", variables=variables, properties=properties, instance_id="pi-1",
                        business_key="000.00.00.H00-240615-0001", activity_id="CheckIdentity",
-                       definition_key="birth_linked", idempotency_key="job-1")
+                       definition_key="birth_linked", idempotency_key="job-1", engine=engine)
 
 
 @pytest.fixture
@@ -204,7 +206,7 @@ def test_an_unknown_person_is_a_mismatch(sample_register):
 def test_a_deceased_person_is_a_mismatch(sample_register):
     error = refusal(declaration(requester__fullName="Hoàng Văn Thái", requester__idNumber="038052004321",
                                 requester__relationship="ông nội"))
-    assert "người đi đăng ký" in error.message and "đã chết" in error.message and REGISTER in error.message
+    assert "người yêu cầu" in error.message and "đã chết" in error.message and REGISTER in error.message
     [problem] = error.variables["identityProblems"]
     assert (problem["role"], problem["problem"], problem["idNumber"]) == ("requester", "deceased", "038052004321")
 
@@ -245,3 +247,90 @@ def test_the_handler_uses_an_http_register(monkeypatch):
             result = check_identity(task({"declaration": copy.deepcopy(declaration())}))
     assert result == {"identityVerified": True, "householdId": "HGD-087-000777"}
     assert len(seen) == 2  # the requester is the father: looked up once
+
+
+def test_the_birth_groups_roles_are_the_default():
+    assert roles_to_check({}) == (("requester", "mother", "father"), "mother")
+    assert roles_to_check({"roles": " requester , deceased "}) == (("requester", "deceased"), "deceased")
+    assert roles_to_check({"roles": "requester,mother", "householdOf": "requester"}) == (("requester", "mother"), "requester")
+    assert roles_to_check({"roles": "requester,father"}) == (("requester", "father"), None)
+
+
+@pytest.mark.parametrize("properties, message", [
+    ({"roles": "requester,widow"}, "'roles' must name some of requester, mother, father, deceased"),
+    ({"roles": " , "}, "'roles' must name"),
+    ({"roles": "requester,deceased", "householdOf": "mother"}, r"'householdOf' \('mother'\) must be one of the roles"),
+])
+def test_a_property_naming_an_unknown_role_is_a_modelling_error(sample_register, properties, message):
+    with pytest.raises(ValueError, match=message):
+        check_identity(task({"declaration": declaration()}, **properties))
+
+
+def test_the_household_returned_is_a_property(sample_register):
+    data = declaration(requester__fullName="Đặng Thị Lan", requester__idNumber="001165007788")
+    assert check_identity(task({"declaration": data}, householdOf="requester")) == {
+        "identityVerified": True, "householdId": "HGD-001-002290"}
+    assert check_identity(task({"declaration": data}, roles="requester,father")) == {"identityVerified": True}
+
+
+# --- the death group: roles="requester,deceased" ----------------------------------------------------
+
+TAM = {"fullName": "Nguyễn Văn Tám", "idNumber": "087040000888", "dateOfBirth": "1940-02-15", "sex": "male"}
+
+
+def death_declaration(**deceased) -> dict:
+    """Only what identity.check reads of a death declaration (forms/death.py): the son declares his father's death."""
+    return {"requester": {"fullName": "Nguyễn Văn An", "idNumber": "087084000999", "relationship": "con"},
+            "deceased": {**TAM, **deceased}, "death": {"diedAt": "2026-11-20T14:30"}}
+
+
+def check_death(data: dict, engine=None) -> dict:
+    return check_identity(task({"declaration": data}, engine, roles="requester,deceased"))
+
+
+def refused_death(data: dict, engine=None) -> BpmnError:
+    with pytest.raises(BpmnError) as refused:
+        check_death(data, engine)
+    assert refused.value.code == "IDENTITY_MISMATCH"
+    return refused.value
+
+
+def test_a_death_declaration_returns_the_deceaseds_household(sample_register):
+    assert check_death(death_declaration()) == {"identityVerified": True, "householdId": "HGD-087-000777"}
+
+
+def test_a_deceased_already_recorded_as_dead_says_the_death_is_registered(sample_register):
+    error = refused_death(death_declaration(fullName="Kiều Văn Tư", idNumber="087044001177"))
+    assert error.message == (f"Theo {REGISTER}, người chết có số định danh cá nhân 087044001177 "
+                             f"đã được đăng ký khai tử.")
+    assert [(p["role"], p["problem"]) for p in error.variables["identityProblems"]] == [("deceased", "deceased")]
+
+
+def test_every_problem_of_a_death_declaration_at_once(sample_register):
+    data = death_declaration(fullName="Nguyễn Văn Tam", idNumber="087040000888")
+    data["requester"]["idNumber"] = "087084111111"
+    error = refused_death(data)
+    assert error.message == (f"Không tìm thấy số định danh cá nhân 087084111111 của người yêu cầu trong {REGISTER}; "
+                             f"Họ tên người chết không khớp với {REGISTER}.")
+    assert [(p["role"], p["problem"]) for p in error.variables["identityProblems"]] == [
+        ("requester", "notFound"), ("deceased", "nameMismatch")]
+    unknown = refused_death(death_declaration(idNumber="087040009999"))
+    assert "087040009999 của người chết" in unknown.message
+
+
+def test_a_death_declaration_without_the_deceased_is_a_modelling_error(sample_register):
+    with pytest.raises(ValueError, match="no deceased section"):
+        check_death({"requester": death_declaration()["requester"]})
+
+
+def test_a_death_recorded_in_the_database_is_seen_at_the_next_receipt(engine, sample_register):
+    """The local stand-ins record a registered death in the database the task runs on; identity.check reads it there."""
+    assert check_death(death_declaration(), engine)["identityVerified"] is True
+    with engine.db.session() as session:
+        record_death(session, "087040000888", date(2026, 11, 20), "UBND-MYAN-261123-0001", engine.clock.now())
+
+    error = refused_death(death_declaration(), engine)
+    assert "người chết có số định danh cá nhân 087040000888 đã được đăng ký khai tử" in error.message
+    # The register itself stays as shipped: only a register read through the database sees the death.
+    assert check_death(death_declaration())["identityVerified"] is True
+    assert LocalRegister().find("087040000888").deceased is False
