@@ -2,6 +2,7 @@
 from . import (
     deadlines,  # noqa: F401
     delivery,  # noqa: F401
+    eligibility,  # noqa: F401
     extraction,  # noqa: F401
     handoff,  # noqa: F401
     identity,  # noqa: F401
