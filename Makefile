@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint-bpmn clean
+.PHONY: run test lint-bpmn bench clean
 
 run: $(VENV)/.installed
 	$(BIN)/lienthong serve --host 127.0.0.1 --port 8080
@@ -15,10 +15,14 @@ test: $(VENV)/.installed node_modules/.installed
 lint-bpmn: node_modules/.installed
 	bash scripts/lint-bpmn.sh
 
+# Every benchmark and a table of the targets (BENCH_SCALE=smoke for the tiny sizes); see README "Performance".
+bench: $(VENV)/.installed
+	BENCH_SCALE=$${BENCH_SCALE:-full} $(BIN)/python -m bench.run_all
+
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,bench]'
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import signal
+import subprocess
 import threading
 import time
 from collections import defaultdict
@@ -29,7 +32,7 @@ from pathlib import Path
 import requests
 
 from . import raw
-from .common import (RESULTS, ROOT, FreshDatabase, Stack, emit, own_cpu, postgres_available, postgres_cpu, prepare,
+from .common import (RESULTS, ROOT, VENV_BIN, FreshDatabase, Stack, emit, own_cpu, postgres_available, postgres_cpu, prepare,
                      save, scale, size, summary_ms, table)
 
 KINDS = ("file", "inbox", "complete", "status")
@@ -162,8 +165,10 @@ def run_stack(kind: str, printing: bool, *, clients: int, dossiers: int, poll: f
             warm = drive(stack.base, min(dossiers, max(2, clients // 4)), clients, poll, timeout=300)
             if warm["failures"]:
                 raise RuntimeError(f"warm-up failed: {warm['failures'][:3]}")
+            profilers = start_profilers(stack, logs / "profiles" / f"{kind}-{'print' if printing else 'noprint'}")
             service_cpu, db_cpu, client_cpu = stack.cpu(), postgres_cpu(), own_cpu()
             result = drive(stack.base, dossiers, clients, poll, timeout=600)
+            profile = stop_profilers(profilers)
             service_cpu, db_cpu, client_cpu = (stack.cpu() - service_cpu, postgres_cpu() - db_cpu,
                                                own_cpu() - client_cpu)
     completed = max(result["completed"], 1)
@@ -176,9 +181,53 @@ def run_stack(kind: str, printing: bool, *, clients: int, dossiers: int, poll: f
         "db_cpu_ms_per_dossier": (db_cpu / completed * 1000) if kind == "postgresql" else 0.0,
         "client_cpu_ms_per_dossier": client_cpu / completed * 1000,
         "calls_per_dossier": result["calls"] / completed,
-        "conflicts_409": result["conflicts"], "jobs": job_outcomes(stack.logs),
+        "conflicts_409": result["conflicts"], "jobs": job_outcomes(stack.logs), "profile": profile,
         "latency_ms": {k: summary_ms(result["latencies"].get(k, [])) for k in KINDS},
     }
+
+
+def start_profilers(stack: Stack, folder: Path) -> list:
+    """BENCH_PROFILE=1: py-spy samples every process of the stack during the measured dossiers."""
+    if os.environ.get("BENCH_PROFILE") != "1":
+        return []
+    folder.mkdir(parents=True, exist_ok=True)
+    profilers = []
+    for pid in stack.pids():
+        out = folder / f"{pid}.txt"
+        profilers.append((subprocess.Popen([str(VENV_BIN / "py-spy"), "record", "--pid", str(pid), "--rate", "100",
+                                            "--format", "raw", "--output", str(out), "--nonblocking"],
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), out))
+    time.sleep(1)
+    return profilers
+
+
+def stop_profilers(profilers: list) -> dict | None:
+    """Top functions by own samples and by samples with them on the stack, over every process."""
+    if not profilers:
+        return None
+    for process, _ in profilers:
+        process.send_signal(signal.SIGINT)
+    own, inclusive, total = defaultdict(int), defaultdict(int), 0
+    for process, out in profilers:
+        process.wait(timeout=60)
+        if not out.exists():
+            continue
+        for line in out.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            if not count.isdigit():
+                continue
+            frames = [f.split(" (")[0] + " (" + f.split(" (")[-1].split(":")[0].replace(str(ROOT) + "/", "")
+                      .split("site-packages/")[-1] + ")" for f in stack.split(";") if f and not f.startswith("process ")
+                      and not f.startswith("thread ")]
+            if not frames:
+                continue
+            n = int(count)
+            total += n
+            own[frames[-1]] += n
+            for frame in set(frames):
+                inclusive[frame] += n
+    top = lambda d: [(name, round(100 * n / total, 1)) for name, n in sorted(d.items(), key=lambda kv: -kv[1])[:25]]  # noqa: E731
+    return {"samples": total, "self": top(own), "inclusive": top(inclusive)}
 
 
 def job_outcomes(logs: Path) -> dict:
@@ -264,6 +313,12 @@ def run(chosen: str) -> dict:
             rows.append([r["database"], "on" if r["printing"] else "off", kind, s["n"], s["p50"], s["p95"], s["p99"]])
     print(table(rows, ["database", "printing", "call", "n", "p50", "p95", "p99"]))
 
+    for r in runs:
+        if r["profile"]:
+            print(f"\nprofile, {r['database']}, printing {'on' if r['printing'] else 'off'} "
+                  f"({r['profile']['samples']} py-spy samples over every process of the stack): % of samples")
+            print(table([[a, b, "|", c, d] for (a, b), (c, d) in zip(r["profile"]["inclusive"], r["profile"]["self"])],
+                        ["on the stack", "%", "|", "running itself", "%"]))
     printing = printing_ms(size("print_repeats", 1, 10, chosen))
     print("\nprinting: milliseconds per declaration (WeasyPrint, in process)")
     print(table([[form, f["n"], f["p50"], f["mean"], f["cpu_ms"], f["pdf_bytes"]] for form, f in printing.items()],
