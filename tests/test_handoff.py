@@ -1,6 +1,7 @@
 """handlers/handoff.py: the hand-off of each part to its agency, local stand-ins and HTTP."""
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 
@@ -14,16 +15,26 @@ from handlers.handoff import (
     AgencyUnavailable,
     HttpAgency,
     LocalCivilStatusRegister,
+    LocalDeathRegistration,
+    LocalFuneralPayment,
     LocalResidenceDatabase,
+    LocalResidenceDeletion,
     LocalSocialInsurance,
+    LocalSurvivorAllowance,
     child_card_number,
     gateway_from_environment,
     hand_off_bhyt,
     hand_off_birth,
+    hand_off_death,
+    hand_off_funeral,
     hand_off_residence,
+    hand_off_residence_deletion,
+    hand_off_survivor,
+    url_variable,
     use_gateway,
 )
-from handlers.models import AgencyRecord
+from handlers.identity import LocalRegister, current_register, use_register
+from handlers.models import AgencyRecord, PopulationChange
 from tests.engine_helpers import jobs, open_task_ids, rows
 from tests.loopback import loopback_server
 
@@ -66,13 +77,15 @@ def records(engine, agency: str) -> list[AgencyRecord]:
 
 @pytest.fixture(autouse=True)
 def local_agencies(monkeypatch):
-    """Every test starts from the local stand-ins, whatever the environment says."""
-    for part in ("birth", "residence", "bhyt"):
+    """Every test starts from the local stand-ins and the sample register, whatever the environment says."""
+    for part in handoff.LOCAL_GATEWAYS:
         monkeypatch.delenv(handoff.url_variable(part), raising=False)
     monkeypatch.delenv("LIENTHONG_BHYT_CARD_AUTO", raising=False)
     monkeypatch.delenv("LIENTHONG_BHYT_CARD_DELAY_SECONDS", raising=False)
     with use_gateway("birth", LocalCivilStatusRegister()), use_gateway("residence", LocalResidenceDatabase()), \
-            use_gateway("bhyt", LocalSocialInsurance()):
+            use_gateway("bhyt", LocalSocialInsurance()), use_gateway("death", LocalDeathRegistration()), \
+            use_gateway("residence-deletion", LocalResidenceDeletion()), use_gateway("funeral", LocalFuneralPayment()), \
+            use_gateway("survivor", LocalSurvivorAllowance()), use_register(LocalRegister()):
         yield
 
 
@@ -80,6 +93,10 @@ def test_the_handlers_are_registered():
     assert registry.get("handoff.birth") is hand_off_birth
     assert registry.get("handoff.residence") is hand_off_residence
     assert registry.get("handoff.bhyt") is hand_off_bhyt
+    assert registry.get("handoff.death") is hand_off_death
+    assert registry.get("handoff.residence-deletion") is hand_off_residence_deletion
+    assert registry.get("handoff.funeral") is hand_off_funeral
+    assert registry.get("handoff.survivor") is hand_off_survivor
 
 
 # --- birth -----------------------------------------------------------------------------------------
@@ -342,6 +359,10 @@ def test_gateways_come_from_the_environment(monkeypatch):
     assert isinstance(gateway_from_environment("birth"), LocalCivilStatusRegister)
     assert isinstance(gateway_from_environment("residence"), LocalResidenceDatabase)
     assert isinstance(gateway_from_environment("bhyt"), LocalSocialInsurance)
+    assert isinstance(gateway_from_environment("death"), LocalDeathRegistration)
+    assert isinstance(gateway_from_environment("residence-deletion"), LocalResidenceDeletion)
+    assert isinstance(gateway_from_environment("funeral"), LocalFuneralPayment)
+    assert isinstance(gateway_from_environment("survivor"), LocalSurvivorAllowance)
     monkeypatch.setenv("LIENTHONG_AGENCY_BHYT_URL", "https://bhxh.example/api/handoffs")
     monkeypatch.setenv("LIENTHONG_AGENCY_TIMEOUT_SECONDS", "3.5")
     chosen = gateway_from_environment("bhyt")
@@ -355,3 +376,235 @@ def test_registered_on_is_the_date_in_vietnam(engine, clock):
     result = hand_off_birth(task(engine, "handoff.birth"))
     assert date.fromisoformat(result["birthRegisteredOn"]) == date(2027, 1, 1)
     assert result["birthCertificateNumber"] == "1/2027"
+
+
+# --- the death group ------------------------------------------------------------------------------------
+
+TAM = "087040000888"
+DEATH_CODE = "UBND-MYAN-261123-0002"
+
+
+def death_declaration(**deceased) -> dict:
+    """A death declaration as forms/death.py loads it (only what the hand-offs read matters): An declares his father's death."""
+    return {
+        "receivingAgency": "UBND xã Mỹ An",
+        "requester": {"fullName": "Nguyễn Văn An", "idNumber": "087084000999", "dateOfBirth": "1984-01-15",
+                      "residence": "Ấp 1, xã Mỹ An, Đồng Tháp", "relationship": "con", "phone": "0912345678"},
+        "deceased": {"fullName": "Nguyễn Văn Tám", "dateOfBirth": "1940-02-15", "sex": "male", "ethnicity": "Kinh",
+                     "nationality": "Việt Nam", "lastResidence": "Ấp 1, xã Mỹ An, Đồng Tháp", "idNumber": TAM,
+                     **deceased},
+        "death": {"diedAt": "2026-11-20T14:30", "place": "Trạm y tế xã Mỹ An", "cause": "Bệnh già",
+                  "noticeNumber": "15/GBT", "noticeIssuedBy": "Trạm y tế xã Mỹ An", "noticeIssuedOn": "2026-11-20"},
+        "burial": {"date": "2026-11-22", "place": "Nghĩa trang xã Mỹ An"},
+        "parts": ["death", "residence", "funeral", "survivor"],
+        "delivery": "desk", "copies": 2, "commitment": True,
+    }
+
+
+DEATH_DECLARATIONS = {"death": {"form": "death", "deceased": {"fullName": "Nguyễn Văn Tám", "idNumber": TAM}},
+                      "residence": {"form": "CT01", "request": "xóa đăng ký thường trú"},
+                      "funeral": {"form": "04", "deceased": {"fullName": "NGUYỄN VĂN TÁM"}}}
+DECISION = {"funeralAgency": "bhxh", "funeralAmount": 23_400_000,
+            "funeralLegalBasis": "Luật Bảo hiểm xã hội: trợ cấp mai táng bằng 10 lần mức lương cơ sở"}
+
+
+def death_task(engine, topic: str, key: str = "job-1", code: str = DEATH_CODE, **variables) -> TaskContext:
+    values = {"dossierCode": code, "declaration": death_declaration(), "declarations": DEATH_DECLARATIONS,
+              "funeralDecision": DECISION, **variables}
+    return TaskContext(topic=topic, variables=values, properties={}, instance_id="pi-2", business_key=code,
+                       activity_id="Task_Handoff", definition_key="death_linked", idempotency_key=key, engine=engine)
+
+
+def test_local_death_registration_issues_an_extract_and_marks_the_person_deceased(engine):
+    assert current_register(engine.db).find(TAM).deceased is False
+
+    result = hand_off_death(death_task(engine, "handoff.death"))
+
+    assert result == {"deathExtractNumber": "1/2026", "deathRegisteredOn": "2026-11-23"}
+    assert current_register(engine.db).find(TAM).deceased is True
+    [change] = rows(engine, PopulationChange)
+    assert (change.id_number, change.deceased_on, change.left_household_on, change.dossier_code) == (
+        TAM, date(2026, 11, 20), None, DEATH_CODE)
+    [record] = records(engine, "death")
+    assert record.request == {"dossierCode": DEATH_CODE, "declaration": DEATH_DECLARATIONS["death"]}
+    assert (record.book, record.entry, record.result) == ("2026", 1, result)
+
+
+def test_a_retried_death_hand_off_registers_once(engine, clock):
+    first = hand_off_death(death_task(engine, "handoff.death", key="job-1"))
+    clock.advance(minutes=10)
+    assert hand_off_death(death_task(engine, "handoff.death", key="job-1")) == first
+    assert len(records(engine, "death")) == 1 and len(rows(engine, PopulationChange)) == 1
+
+
+def test_deaths_take_consecutive_entries_in_the_years_book(engine, clock):
+    hand_off_death(death_task(engine, "handoff.death", key="job-1"))
+    other = death_declaration(fullName="Lý Thị Mận", idNumber="087148003301", dateOfBirth="1948-06-20", sex="female")
+    second = hand_off_death(death_task(engine, "handoff.death", key="job-2", code="UBND-MYAN-261123-0003",
+                                       declaration=other))
+    assert second["deathExtractNumber"] == "2/2026"
+    clock.set(datetime(2027, 1, 4, 2, 0, tzinfo=timezone.utc))
+    third = death_declaration(fullName="Mai Thị Tuyết", idNumber="075170004488", dateOfBirth="1970-05-05", sex="female")
+    assert hand_off_death(death_task(engine, "handoff.death", key="job-3", code="UBND-MYAN-270104-0001",
+                                     declaration=third))["deathExtractNumber"] == "1/2027"
+
+
+def test_a_second_dossier_for_the_same_death_is_refused(engine):
+    hand_off_death(death_task(engine, "handoff.death", key="job-1"))
+    with pytest.raises(BpmnError) as refused:
+        hand_off_death(death_task(engine, "handoff.death", key="job-9", code="UBND-MYAN-261123-0009"))
+    reason = f"Người có số định danh cá nhân {TAM} đã được đăng ký khai tử."
+    assert (refused.value.code, refused.value.message, refused.value.variables) == (
+        "AGENCY_REFUSED", reason, {"deathRefusalReason": reason})
+    assert len(records(engine, "death")) == 1
+
+
+def test_a_death_the_sample_records_is_refused(engine):
+    dead = death_declaration(fullName="Kiều Văn Tư", idNumber="087044001177", dateOfBirth="1944-08-08")
+    with pytest.raises(BpmnError, match="đã được đăng ký khai tử"):
+        hand_off_death(death_task(engine, "handoff.death", declaration=dead))
+    assert records(engine, "death") == [] and rows(engine, PopulationChange) == []
+
+
+def test_local_residence_deletion_takes_the_deceased_out_of_the_household(engine):
+    hand_off_death(death_task(engine, "handoff.death"))
+    context = death_task(engine, "handoff.residence-deletion", key="job-2")
+
+    assert hand_off_residence_deletion(context) == {"residenceDeletedOn": "2026-11-23"}
+    assert hand_off_residence_deletion(context) == {"residenceDeletedOn": "2026-11-23"}  # a retried job
+
+    register = current_register(engine.db)
+    assert [m.citizen.full_name for m in register.household("HGD-087-000777").members] == ["Nguyễn Văn An", "Trần Thị Bình"]
+    assert register.find(TAM).household_id == ""
+    [record] = records(engine, "residence-deletion")
+    assert record.request == {"dossierCode": DEATH_CODE, "declaration": DEATH_DECLARATIONS["residence"]}
+    with pytest.raises(BpmnError) as refused:  # another dossier asking again
+        hand_off_residence_deletion(death_task(engine, "handoff.residence-deletion", key="job-9", code="UBND-MYAN-261123-0009"))
+    assert list(refused.value.variables) == ["residenceDeletionRefusalReason"]
+    assert "đã được xóa trước đó" in refused.value.message
+
+
+def test_residence_deletion_sends_the_residence_declaration(engine):
+    with pytest.raises(TypeError, match="'residence' declaration"):
+        hand_off_residence_deletion(death_task(engine, "handoff.residence-deletion", declarations={"death": {}}))
+
+
+def test_local_funeral_payment_by_the_paying_agency(engine):
+    context = death_task(engine, "handoff.funeral", key="job-3")
+    result = hand_off_funeral(context)
+    assert result == {"funeralPaymentReference": "MT-BHXH-2026-000001", "funeralPaidOn": "2026-11-23"}
+    assert hand_off_funeral(context) == result  # a retried job pays once
+    support = {"funeralAgency": "ldtbxh", "funeralAmount": 10_000_000.0, "funeralLegalBasis": "Nghị định 20/2021/NĐ-CP"}
+    other = hand_off_funeral(death_task(engine, "handoff.funeral", key="job-4", funeralDecision=support))
+    assert other["funeralPaymentReference"] == "MT-LDTBXH-2026-000001"  # each agency numbers its own payments
+    first, second = records(engine, "funeral")
+    assert first.request == {"dossierCode": DEATH_CODE, "declaration": DEATH_DECLARATIONS["funeral"],
+                             "funeralDecision": DECISION}
+    assert second.request["funeralDecision"]["funeralAmount"] == 10_000_000
+    assert isinstance(second.request["funeralDecision"]["funeralAmount"], int)
+
+
+@pytest.mark.parametrize("decision, message", [
+    (None, "'funeralDecision'"),
+    ({**DECISION, "funeralAgency": "none", "funeralAmount": 0}, "a dossier nobody pays must not reach the payment"),
+    ({**DECISION, "funeralAmount": 0}, "funeralAmount a whole number of VND above 0"),
+    ({**DECISION, "funeralAmount": "23400000"}, "funeralAmount"),
+    ({**DECISION, "funeralAmount": 23_400_000.5}, "funeralAmount"),
+    ({**DECISION, "funeralLegalBasis": " "}, "funeralLegalBasis"),
+])
+def test_a_funeral_decision_nobody_can_pay_is_a_modelling_error(engine, decision, message):
+    with pytest.raises(TypeError, match=message):
+        hand_off_funeral(death_task(engine, "handoff.funeral", funeralDecision=decision))
+    assert records(engine, "funeral") == []
+
+
+def test_local_survivor_allowance_is_forwarded_with_the_deceased_and_the_requester(engine):
+    context = death_task(engine, "handoff.survivor", key="job-5", declarations={})  # no declaration of its own
+    assert hand_off_survivor(context) == {"survivorReference": "TUAT-2026-000001"}
+    assert hand_off_survivor(context) == {"survivorReference": "TUAT-2026-000001"}
+    [record] = records(engine, "survivor")
+    declared = death_declaration()
+    assert record.request == {"dossierCode": DEATH_CODE, "deceased": declared["deceased"],
+                              "requester": declared["requester"]}
+    with pytest.raises(TypeError, match="'deceased' and 'requester'"):
+        hand_off_survivor(death_task(engine, "handoff.survivor", declaration={"requester": declared["requester"]}))
+
+
+def test_the_death_parts_gateways_from_the_environment(monkeypatch):
+    assert [url_variable(part) for part in ("death", "residence-deletion", "funeral", "survivor")] == [
+        "LIENTHONG_AGENCY_DEATH_URL", "LIENTHONG_AGENCY_RESIDENCE_DELETION_URL", "LIENTHONG_AGENCY_FUNERAL_URL",
+        "LIENTHONG_AGENCY_SURVIVOR_URL"]
+    monkeypatch.setenv("LIENTHONG_AGENCY_RESIDENCE_DELETION_URL", "https://cu-tru.example/api/xoa-thuong-tru")
+    chosen = gateway_from_environment("residence-deletion")
+    assert isinstance(chosen, HttpAgency)
+    assert (chosen.agency, chosen.url) == ("residence-deletion", "https://cu-tru.example/api/xoa-thuong-tru")
+    assert isinstance(gateway_from_environment("death"), LocalDeathRegistration)
+
+
+def agency_systems():
+    """Each part's system: answers the same to every redo, refuses or answers short where the test asks."""
+    answers = {"/deaths": {"deathExtractNumber": "7/2026", "deathRegisteredOn": "2026-11-23"},
+               "/residence-deletions": {"residenceDeletedOn": "2026-11-24"},
+               "/funeral-payments": {"funeralPaymentReference": "CT-000123", "funeralPaidOn": "2026-11-25"},
+               "/survivor-allowances": {"survivorReference": "HS-TUAT-42"},
+               "/lacking": {"deathRegisteredOn": "2026-11-23"}}
+
+    def respond(request, release):
+        if request["path"] == "/refuse":
+            return 422, {"reason": "Người chết chưa được xóa đăng ký thường trú tại địa bàn khác."}
+        return 201, {**answers[request["path"]], "unasked": "dropped"}
+
+    return respond
+
+
+@pytest.mark.parametrize("part, handle, path, expected, sent", [
+    ("death", hand_off_death, "/deaths",
+     {"deathExtractNumber": "7/2026", "deathRegisteredOn": "2026-11-23"}, {"declaration": DEATH_DECLARATIONS["death"]}),
+    ("residence-deletion", hand_off_residence_deletion, "/residence-deletions",
+     {"residenceDeletedOn": "2026-11-24"}, {"declaration": DEATH_DECLARATIONS["residence"]}),
+    ("funeral", hand_off_funeral, "/funeral-payments",
+     {"funeralPaymentReference": "CT-000123", "funeralPaidOn": "2026-11-25"},
+     {"declaration": DEATH_DECLARATIONS["funeral"], "funeralDecision": DECISION}),
+    ("survivor", hand_off_survivor, "/survivor-allowances", {"survivorReference": "HS-TUAT-42"},
+     {"deceased": death_declaration()["deceased"], "requester": death_declaration()["requester"]}),
+], ids=["death", "residence-deletion", "funeral", "survivor"])
+def test_http_agencies_of_the_death_group(engine, part, handle, path, expected, sent):
+    with loopback_server(agency_systems()) as (url, seen), use_gateway(part, HttpAgency(part, url + path, timeout=2)):
+        assert handle(death_task(engine, f"handoff.{part}", key="job-1")) == expected
+        assert handle(death_task(engine, f"handoff.{part}", key="job-1")) == expected  # a redo: the same key
+    assert [(r["path"], r["headers"]["Idempotency-Key"]) for r in seen] == [(path, "job-1"), (path, "job-1")]
+    assert seen[0]["body"] == {"dossierCode": DEATH_CODE, **sent}
+    # The agencies keep their own records and change the real register themselves.
+    assert records(engine, part) == [] and rows(engine, PopulationChange) == []
+
+
+def test_http_agencies_of_the_death_group_refuse_or_answer_short(engine):
+    with loopback_server(agency_systems()) as (url, _):
+        with use_gateway("residence-deletion", HttpAgency("residence-deletion", url + "/refuse", timeout=2)), \
+                pytest.raises(BpmnError) as refused:
+            hand_off_residence_deletion(death_task(engine, "handoff.residence-deletion"))
+        with use_gateway("death", HttpAgency("death", url + "/lacking", timeout=2)), \
+                pytest.raises(AgencyUnavailable, match="lacks deathExtractNumber"):
+            hand_off_death(death_task(engine, "handoff.death"))
+    assert refused.value.variables == {
+        "residenceDeletionRefusalReason": "Người chết chưa được xóa đăng ký thường trú tại địa bàn khác."}
+
+
+def test_dossiers_for_one_death_handed_off_at_once_register_it_once(engine):
+    """Two workers, two dossiers, the same person: the unique row per person lets one through."""
+    outcomes: list[str] = []
+
+    def run(n: int) -> None:
+        try:
+            hand_off_death(death_task(engine, "handoff.death", key=f"job-{n}", code=f"UBND-MYAN-261123-{n:04d}"))
+            outcomes.append("registered")
+        except BpmnError as refusal:
+            outcomes.append(refusal.code)
+
+    workers = [threading.Thread(target=run, args=(n,)) for n in range(1, 5)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=30)
+    assert sorted(outcomes) == ["AGENCY_REFUSED"] * 3 + ["registered"]
+    assert len(records(engine, "death")) == 1 and len(rows(engine, PopulationChange)) == 1
