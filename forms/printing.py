@@ -2,11 +2,17 @@
 
     pdf = render_declaration("birth", extracted["birth"], place="UBND xã Mỹ An", on=date(2026, 5, 20))
 
-`form` is one of FORMS: "birth" (tờ khai đăng ký khai sinh), "residence" (form CT01, tờ khai thay
-đổi thông tin cư trú) or "bhyt" (form TK1-TS, tờ khai tham gia, điều chỉnh thông tin BHXH, BHYT);
+`form` is one of FORMS, the part whose declaration it is (forms/extraction.py):
+- "birth": tờ khai đăng ký khai sinh (forms/birth_registration.py);
+- "death": tờ khai đăng ký khai tử (forms/death_registration.py);
+- "residence": form CT01, tờ khai thay đổi thông tin cư trú (forms/residence.py), for both groups:
+  its request (item 10) and members (item 11) say whether a newborn is registered or a deceased
+  member's permanent residence is deleted;
+- "bhyt": form TK1-TS, tờ khai tham gia, điều chỉnh thông tin BHXH, BHYT (forms/bhyt.py);
+- "funeral": form 04 of Decree 20/2021, tờ khai đề nghị hỗ trợ chi phí mai táng (forms/funeral.py).
 `data` is that declaration as forms/extraction.py extracts it (plain JSON, dates as ISO strings,
-nullable fields may be None; see forms/birth_registration.py, residence.py, bhyt.py). The birth
-form also prints the citizen's own declaration (forms/birth.py): it reads only the keys the two share.
+nullable fields may be None). The birth and death forms also print the citizen's own declaration
+(forms/birth.py, forms/death.py): they read only the keys the two share.
 
 `place` and `on` fill "..., ngày ... tháng ... năm ..."; left None they print as dotted blanks for
 the citizen to write by hand, as does every missing value.
@@ -20,7 +26,7 @@ URIs) are fetched.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -143,12 +149,18 @@ def residence_declaration_context(declaration: Mapping, *, place: str | None = N
     members = [{**member, "born": _figures(member.get("dateOfBirth")),
                 "sexLabel": SEX_LABELS.get(member.get("sex"), member.get("sex"))}
                for member in declaration["members"]]
+    head = _section(declaration, "headOfHousehold")
+    # A head who is one of the members changed (a deceased head) cannot give an opinion: their
+    # signature block stays blank for whoever speaks for the household.
+    head_changes = head is not None and any(m.get("idNumber") and m.get("idNumber") == head.get("idNumber")
+                                            for m in members)
     return {
         "receivingAgency": declaration.get("receivingAgency"),
         "declarant": declarant,
         "declarantBorn": _figures(declarant.get("dateOfBirth")),
         "declarantSex": SEX_LABELS.get(declarant.get("sex"), declarant.get("sex")),
-        "head": _section(declaration, "headOfHousehold"),
+        "head": head,
+        "headSignature": head.get("fullName") if head and not head_changes else None,
         "request": declaration.get("request"),
         "members": members,
         "blankRows": max(0, MEMBER_ROWS - len(members)),
@@ -170,12 +182,67 @@ def bhyt_declaration_context(declaration: Mapping, *, place: str | None = None, 
     }
 
 
+def _moment(value: Any) -> dict:
+    """The parts of a date or date-time ("2026-11-20T05:30") as the paper forms write them, each
+    None when unknown: {"hour": "05", "minute": "30", "day": "20", "month": "11", "year": 2026}."""
+    if isinstance(value, str) and value:
+        moment = datetime.fromisoformat(value)
+        timed = "T" in value or " " in value
+    elif isinstance(value, (date, datetime)):
+        moment, timed = value, isinstance(value, datetime)
+    else:
+        return dict.fromkeys(("hour", "minute", "day", "month", "year"))
+    return {"hour": f"{moment.hour:02d}" if timed else None, "minute": f"{moment.minute:02d}" if timed else None,
+            "day": f"{moment.day:02d}", "month": f"{moment.month:02d}", "year": moment.year}
+
+
+def death_declaration_context(declaration: Mapping, *, place: str | None = None, on: date | None = None) -> dict:
+    """The death registration declaration plus the values computed for printing."""
+    requester, deceased = declaration["requester"], declaration["deceased"]
+    death = _section(declaration, "death") or {}
+    return {
+        "receivingAgency": declaration.get("receivingAgency"),
+        "requester": requester,
+        "requesterBorn": _figures(requester.get("dateOfBirth")),
+        "deceased": deceased,
+        "deceasedBorn": _figures(deceased.get("dateOfBirth")),
+        "deceasedSex": SEX_LABELS.get(deceased.get("sex"), deceased.get("sex")),
+        "death": death,
+        "died": _moment(death.get("diedAt")),
+        "noticeIssuedOn": _figures(death.get("noticeIssuedOn")),
+        "copies": declaration.get("copies"),
+        "place": place,
+        "on": on,
+    }
+
+
+def funeral_support_context(declaration: Mapping, *, place: str | None = None, on: date | None = None) -> dict:
+    """Form 04: the extracted funeral support request plus the values computed for printing."""
+    deceased, organiser = declaration["deceased"], declaration["organiser"]
+    burial = _section(declaration, "burial") or {}
+    return {
+        "receivingAgency": declaration.get("receivingAgency"),
+        "deceased": deceased,
+        "deceasedBorn": _figures(deceased.get("dateOfBirth")),
+        "deceasedSex": SEX_LABELS.get(deceased.get("sex"), deceased.get("sex")),
+        "died": _moment(deceased.get("diedOn")),
+        "burial": burial,
+        "buriedOn": _figures(burial.get("date")),
+        "organiser": organiser,
+        "organiserBorn": _figures(organiser.get("dateOfBirth")),
+        "place": place,
+        "on": on,
+    }
+
+
 MEMBER_ROWS = 3  # CT01's members table has room for at least this many rows (blank ones to fill by hand)
-# form -> (template, context builder)
+# form -> (template, context builder); the order in which a dossier's declarations are printed.
 FORMS: dict[str, tuple[str, Callable[..., dict]]] = {
     "birth": ("birth_declaration.html", birth_declaration_context),
+    "death": ("death_declaration.html", death_declaration_context),
     "residence": ("residence_declaration.html", residence_declaration_context),
     "bhyt": ("bhyt_declaration.html", bhyt_declaration_context),
+    "funeral": ("funeral_support.html", funeral_support_context),
 }
 
 
@@ -231,7 +298,7 @@ def html_to_pdf(html: str) -> bytes:
 
 
 def render_declaration(form: str, data: Mapping, *, place: str | None = None, on: date | None = None) -> bytes:
-    """The printed declaration `form` ("birth", "residence" or "bhyt") as PDF bytes.
+    """The printed declaration `form` (one of FORMS) as PDF bytes.
 
     Raises ValueError for an unknown form; a template reading a key `data` lacks raises
     jinja2's UndefinedError (StrictUndefined) rather than printing a blank.

@@ -1,14 +1,16 @@
 """Service task ``declarations.print``: print each extracted declaration and keep the PDF with the dossier.
 
 Reads the process variables
-* ``declarations``: ``{form: declaration}`` as ``declarations.extract`` returns it (forms "birth",
-  "residence", "bhyt");
+* ``declarations``: ``{form: declaration}`` as ``declarations.extract`` returns it, keyed by part:
+  "birth", "residence", "bhyt" for a birth dossier; "death", "residence" (the CT01 deleting the
+  residence), "funeral" for a death dossier (forms.printing.FORMS; "survivor" has no declaration);
 * ``dossierCode``: the dossier the PDFs belong to (the ``dossier`` row must exist).
 
 Each declaration is rendered with ``forms.printing.render_declaration``, made at its ``place``
 (the receiving agency) on its ``declaredOn`` (the receipt date in Vietnam time), then stored with
 ``dossiers.documents.save_document`` (one row per dossier and form) in one transaction after all
-are rendered. Returns ``{"printedDeclarations": [forms, in the order birth, residence, bhyt]}``.
+are rendered. Returns ``{"printedDeclarations": [forms]}`` in the order of FORMS, which is each group's
+canonical part order (birth, residence, bhyt; death, residence, funeral).
 A retry prints again and replaces the rows: idempotent.
 
 Environment: ``LIENTHONG_PRINTING`` = ``on`` (default) or ``off``. ``off`` renders nothing and

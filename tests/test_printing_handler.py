@@ -1,5 +1,6 @@
 """handlers/printing.py: the service task "declarations.print", called with a hand-built TaskContext
-against a real ProcessEngine on SQLite and PostgreSQL (the `engine` fixture of tests/conftest.py)."""
+against a real ProcessEngine on SQLite and PostgreSQL (the `engine` fixture of tests/conftest.py),
+for a birth dossier and a death dossier."""
 from __future__ import annotations
 
 import hashlib
@@ -17,6 +18,7 @@ from forms.extraction import extract_declarations
 from handlers.identity import LocalRegister
 from handlers.printing import ENVIRONMENT_VARIABLE, TOPIC, print_declarations, printing_enabled
 from tests.birth_examples import birth_declaration
+from tests.death_examples import death_declaration
 
 CODE = "H19.87.001-240603-0001"
 RECEIVED_AT = datetime(2024, 6, 3, 2, 0, tzinfo=timezone.utc)  # 09:00 in Hanoi
@@ -122,7 +124,7 @@ def test_a_misspelt_switch_is_a_configuration_error(monkeypatch):
 @pytest.mark.parametrize("variables, message", [
     ({"dossierCode": CODE}, "process variable 'declarations' is missing or empty"),
     ({"declarations": {}, "dossierCode": CODE}, "process variable 'declarations' is missing or empty"),
-    ({"declarations": {"death": {}}, "dossierCode": CODE}, "no printed form for 'death'"),
+    ({"declarations": {"survivor": {}}, "dossierCode": CODE}, "no printed form for 'survivor'"),
     ({"declarations": {"birth": {}}}, "process variable 'dossierCode' is missing"),
     ({"declarations": {"birth": {}}, "dossierCode": " "}, "process variable 'dossierCode' is missing"),
     ({"declarations": {"birth": "x"}, "dossierCode": CODE}, "the birth declaration is not an object"),
@@ -140,3 +142,48 @@ def test_nothing_is_stored_when_one_form_fails_to_render(engine):
     with pytest.raises(ValueError):
         print_declarations(task(engine, declarations=broken, dossierCode=CODE))
     assert documents(engine) == {}
+
+
+# --- a death dossier --------------------------------------------------------------------------------
+
+DEATH_CODE = "H19.87.001-261123-0001"
+
+
+def death_declarations(parts=("death", "residence", "funeral", "survivor")) -> dict[str, dict]:
+    household = {"householdId": "HGD-087-000777", "address": "Ấp 1, xã Mỹ An, Đồng Tháp", "members": [
+        {"idNumber": "087084000999", "fullName": "Nguyễn Văn An", "dateOfBirth": "1984-01-15", "sex": "male",
+         "relationship": "Chủ hộ"},
+        {"idNumber": "087040000888", "fullName": "Nguyễn Văn Tám", "dateOfBirth": "1940-02-15", "sex": "male",
+         "relationship": "Bố"}]}
+    return extract_declarations(death_declaration(parts=list(parts)), procedure="death", received_on=date(2026, 11, 23),
+                                household=household)
+
+
+def add_death_dossier(engine) -> None:
+    with engine.db.session() as session:
+        session.add(Dossier(code=DEATH_CODE, procedure="death", agency_code="H19.87.001", instance_id="pi-2",
+                            state="received", received_at=datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc),
+                            delivery="electronic", phone="0912345678", declaration=death_declaration()))
+
+
+def test_a_death_dossiers_declarations_are_printed_and_stored(engine):
+    add_death_dossier(engine)
+    result = print_declarations(task(engine, declarations=death_declarations(), dossierCode=DEATH_CODE))
+    assert result == {"printedDeclarations": ["death", "residence", "funeral"]}
+    with engine.db.session() as session:
+        rows = session.scalars(select(DossierDocument).where(DossierDocument.dossier_code == DEATH_CODE)).all()
+        stored = {row.form: text_of(row.content) for row in rows}
+    titles = {"death": "TỜ KHAI ĐĂNG KÝ KHAI TỬ", "residence": "Xóa đăng ký thường trú do người trong hộ đã chết",
+              "funeral": "TỜ KHAI ĐỀ NGHỊ HỖ TRỢ CHI PHÍ MAI TÁNG"}
+    assert set(stored) == set(titles)
+    for form, text in stored.items():
+        assert titles[form] in text
+        assert "UBND xã Mỹ An, ngày 23 tháng 11 năm 2026" in text
+    assert "NGUYỄN VĂN TÁM" in stored["funeral"] and "Nguyễn Văn Tám" in stored["death"]
+
+
+def test_a_two_part_death_dossier_prints_two_declarations(engine, monkeypatch):
+    monkeypatch.setenv(ENVIRONMENT_VARIABLE, "off")
+    result = print_declarations(task(engine, declarations=death_declarations(("death", "residence")),
+                                     dossierCode=DEATH_CODE))
+    assert result == {"printedDeclarations": ["death", "residence"]}
