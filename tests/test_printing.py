@@ -1,6 +1,7 @@
 """forms/printing.py: the birth declaration printed as PDF (WeasyPrint), read back with pypdf.
 
-The residence (CT01) and BHYT (TK1-TS) declarations: tests/test_printing_forms.py.
+The residence (CT01), BHYT (TK1-TS), death registration and funeral support (form 04) declarations:
+tests/test_printing_forms.py.
 """
 from __future__ import annotations
 
