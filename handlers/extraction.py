@@ -8,7 +8,8 @@ Reads the process variables
   time dates the declarations (``declaredOn``);
 * ``householdId`` (optional, set by ``identity.check``): the mother's household (birth) or the
   deceased's (death); when the citizen chose the residence part, the population register's answer
-  for it fills the CT01 head of household fields (handlers/identity.py, ``current_register().household(...)``).
+  for it fills the CT01 head of household fields (handlers/identity.py, ``current_register(db).household(...)``,
+  read like identity.check reads it: the local register with the changes recorded in the task's database).
 
 Returns ``{"declarations": {part: extracted}}`` for each part in ``declaration["parts"]`` that has a
 declaration: "birth", "residence", "bhyt" ("birth-registration", "residence-declaration",
@@ -71,7 +72,7 @@ def extract(task: TaskContext) -> dict:
     household_id = task.variables.get("householdId")
     parts = declaration.get("parts")
     if household_id not in (None, "") and isinstance(parts, list) and "residence" in parts:
-        found = current_register().household(str(household_id))
+        found = current_register(getattr(task.engine, "db", None)).household(str(household_id))
         if found is None:
             raise ValueError(f"{where}: the population register has no household {household_id!r} "
                              f"(process variable 'householdId')")

@@ -191,3 +191,22 @@ def test_an_unknown_procedure_is_a_technical_failure(procedure):
 def test_a_missing_death_declaration_is_named_as_such():
     with pytest.raises(ValueError, match=rf"^{WHERE}: process variable 'declaration' \(the citizen's death declaration\)"):
         extract(task(procedure="death", receivedAt="2026-11-23T09:00:00+07:00"))
+
+
+def test_the_household_is_read_with_the_changes_recorded_in_the_database(engine, tams_register):
+    """Like identity.check, the local register shows what the agencies' stand-ins recorded in the task's
+    database: once an earlier dossier deleted Tám's residence, his household no longer lists him."""
+    from dataclasses import replace
+    from datetime import date, datetime, timezone
+
+    from handlers.identity import record_leaving_household
+
+    context = task(procedure="death", declaration=loaded_death(), receivedAt="2026-11-23T09:00:00+07:00",
+                   householdId="HGD-087-000777")
+    assert extract(replace(context, engine=engine))["declarations"]["residence"]["members"][0]["relationship"] == "Bố"
+    with engine.db.session() as session:
+        record_leaving_household(session, "087040000888", date(2026, 11, 21), "H19.87.001-261121-0001",
+                                 datetime(2026, 11, 21, tzinfo=timezone.utc))
+    with pytest.raises(ValueError, match="household 'HGD-087-000777' does not list the deceased 087040000888"):
+        extract(replace(context, engine=engine))
+    assert extract(context)["declarations"]["residence"]["members"][0]["idNumber"] == "087040000888"  # no database
