@@ -43,21 +43,29 @@ def timed(action) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def supplement_loops(driver: Driver, loops: int) -> tuple[str, list[dict]]:
+def supplement_loops(driver: Driver, loops: int) -> tuple[str, list[dict], str | None]:
+    """The loops, up to the first that fails (what failed, or None)."""
     code = driver.file()
     driver.drain(lambda: driver.task(code, GROUPS[0]) is not None)
     steps = []
     for n in range(1, loops + 1):
-        task = driver.task(code, GROUPS[0])
-        ask = timed(lambda: driver.engine.complete_task(task, {"decision": "supplement", "note": f"Bổ sung lần {n}"}))
-        jobs_ask = timed(driver.run_jobs)
-        answer = timed(lambda: driver.supplement(code))
-        jobs_answer = timed(driver.run_jobs)
-        if driver.task(code, GROUPS[0]) is None:
-            raise RuntimeError(f"loop {n}: the task did not come back")
-        steps.append({"loop": n, "ask_ms": ask, "supplement_ms": answer, "jobs_ms": jobs_ask + jobs_answer,
-                      "step_ms": ask + jobs_ask + answer + jobs_answer, "state_bytes": state_bytes(driver.engine, code)})
-    return code, steps
+        try:
+            steps.append(one_loop(driver, code, n))
+        except Exception as exc:  # noqa: BLE001 - the breaking point is a result, not a crash
+            return code, steps, f"loop {n}: {type(exc).__name__}: {str(exc)[:200]}"
+    return code, steps, None
+
+
+def one_loop(driver: Driver, code: str, n: int) -> dict:
+    task = driver.task(code, GROUPS[0])
+    ask = timed(lambda: driver.engine.complete_task(task, {"decision": "supplement", "note": f"Bổ sung lần {n}"}))
+    jobs_ask = timed(driver.run_jobs)
+    answer = timed(lambda: driver.supplement(code))
+    jobs_answer = timed(driver.run_jobs)
+    if driver.task(code, GROUPS[0]) is None:
+        raise RuntimeError("the task did not come back")
+    return {"loop": n, "ask_ms": ask, "supplement_ms": answer, "jobs_ms": jobs_ask + jobs_answer,
+            "step_ms": ask + jobs_ask + answer + jobs_answer, "state_bytes": state_bytes(driver.engine, code)}
 
 
 def database_bytes(database, compact: bool = False) -> dict[str, int]:
@@ -108,9 +116,9 @@ def run(chosen: str, loops: int | None = None) -> dict:
             plain_figures = plain_dossiers(driver, plain)
             written = database_bytes(database)
             after = database_bytes(database, compact=True)
-            code, steps = supplement_loops(driver, loops)
+            code, steps, broke = supplement_loops(driver, loops)
             looped_state = steps[-1]["state_bytes"]
-            finish = timed(lambda: driver.complete(code))
+            finish = None if broke else timed(lambda: driver.complete(code))
             engine.db.dispose()
     window = min(10, len(steps))
     first, last = steps[:window], steps[-window:]
@@ -129,7 +137,7 @@ def run(chosen: str, loops: int | None = None) -> dict:
         "first10_step_ms": mean(first, "step_ms"), "last10_step_ms": mean(last, "step_ms"), "last_over_first": growth,
         "first10_state_bytes": mean(first, "state_bytes"), "last10_state_bytes": mean(last, "state_bytes"),
         "state_bytes_per_loop": (last[-1]["state_bytes"] - first[0]["state_bytes"]) / max(1, len(steps) - 1),
-        "finish_ms": finish, "looped_state_bytes": looped_state,
+        "finish_ms": finish, "looped_state_bytes": looped_state, "broke": broke, "loops_done": len(steps),
         "plain_largest_state_bytes": plain_figures["largest_state_bytes"],
         "db_bytes_per_dossier": sum(per_table.values()) if per_table else None,
         "db_bytes_per_dossier_before_vacuum": sum(churn.values()) if churn else None,
@@ -139,6 +147,8 @@ def run(chosen: str, loops: int | None = None) -> dict:
     print(f"\nlast {window} / first {window} steps: {growth:.2f}x  (mean {figures['first10_step_ms']:.1f} -> "
           f"{figures['last10_step_ms']:.1f} ms); state grows {figures['state_bytes_per_loop']:,.0f} B per loop, "
           f"{figures['first10_state_bytes']:,.0f} -> {figures['last10_state_bytes']:,.0f} B")
+    if broke:
+        print(f"THE DOSSIER BROKE after {len(steps)} loops ({broke}); the figures above stop there")
     print(f"a plain dossier's stored state at its largest: {figures['plain_largest_state_bytes']:,} B "
           "(none once finished: a finished instance keeps no workflow)")
     if per_table:
@@ -148,7 +158,7 @@ def run(chosen: str, loops: int | None = None) -> dict:
         print(table([[name, f"{b:,.0f}", f"{churn.get(name, 0):,.0f}"]
                      for name, b in figures["db_bytes_per_dossier_by_table"].items()],
                     ["table", "bytes/dossier", "before vacuum"]))
-    emit("cost_growth", {k: figures[k] for k in ("database", "loops", "first10_step_ms", "last10_step_ms",
+    emit("cost_growth", {k: figures[k] for k in ("database", "loops", "loops_done", "broke", "first10_step_ms", "last10_step_ms",
                                                  "last_over_first", "db_bytes_per_dossier", "plain_largest_state_bytes")})
     save("cost_growth", figures)
     return figures
