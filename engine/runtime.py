@@ -203,12 +203,14 @@ class Runtime:
     def _write_history(self, plan, tasks, now: datetime) -> None:
         # A subtree Spiff dropped takes its tasks out of the tree: their open rows end as canceled.
         present = {str(t.id) for t in tasks}
-        for activity in self.session.scalars(select(m.ActivityInstance).where(
-                m.ActivityInstance.instance_id == self.row.id, m.ActivityInstance.end_time.is_(None))):
+        open_rows = {a.id: a for a in self.session.scalars(select(m.ActivityInstance).where(
+            m.ActivityInstance.instance_id == self.row.id, m.ActivityInstance.end_time.is_(None)))}
+        for activity in open_rows.values():
             if activity.id not in present:
                 activity.end_time, activity.canceled = now, True
         for task, opened, closed, canceled in plan:
-            activity = self._activity_row(task, now) if opened else self._activity(str(task.id))
+            # An activity that closes now was opened in an earlier command: its row is among the open ones.
+            activity = self._activity_row(task, now) if opened else open_rows.get(str(task.id)) or self._activity(str(task.id))
             if closed:
                 activity.end_time, activity.canceled = now, canceled
             if opened:
