@@ -67,7 +67,9 @@ def summary(chosen: str) -> str:
             rows.append([f"p95 {name} at {queries['dossiers']:,} dossiers (ms)", "≤ 20" if target else "",
                          f"{s['p95']:.1f}", _verdict(s["p95"] <= 20 if target else None)])
     if growth:
-        rows.append([f"last-10 / first-10 step after {growth['loops']} loops", "≤ 1.5",
+        done = growth.get("loops_done", growth["loops"])
+        broke = f"; broke at loop {done + 1}" if growth.get("broke") else ""
+        rows.append([f"last-10 / first-10 step after {done} of {growth['loops']} loops{broke}", "≤ 1.5",
                      f"{growth['last_over_first']:.2f} ({growth['first10_step_ms']:.0f} → {growth['last10_step_ms']:.0f} ms)",
                      _verdict(growth["last_over_first"] <= 1.5)])
         rows.append([f"stored state first-10 → last-10 (bytes)", "",
