@@ -1,0 +1,37 @@
+"""An instance sent back again and again (a dossier supplemented round after round) keeps running.
+
+SpiffWorkflow keeps every task it ran, one level deeper each, and its task iterators used to stop
+at depth 1000 without a word: the instance then had no ready task and stalled (the 139th
+supplement round of a birth dossier). engine/bpmn/limits.py lifts that ceiling.
+"""
+from __future__ import annotations
+
+from lxml import etree
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+
+from engine.bpmn.parser import EngineParser
+from engine.bpmn.script_engine import ExpressionScriptEngine, enter_scope, leave_scope, run_task, scope_of
+from engine.clock import ManualClock
+from tests.engine_helpers import fixture
+
+
+def test_past_a_thousand_levels_the_instance_still_finds_its_ready_task():
+    import engine.runtime  # noqa: F401 - as the service does, which lifts the ceilings
+
+    parser = EngineParser()
+    parser.add_bpmn_xml(etree.fromstring(fixture("loop_back.bpmn")), "loop_back.bpmn")
+    workflow = BpmnWorkflow(parser.get_spec("engine_loop_back"),
+                            script_engine=ExpressionScriptEngine(ManualClock(), "Asia/Ho_Chi_Minh", None))
+    scope_of(workflow).update({"again": True})
+    workflow.do_engine_steps(enter_scope, leave_scope)
+    rounds = 400  # three levels a round: 1200 levels deep
+    for _ in range(rounds):
+        [review] = workflow.get_tasks(state=TaskState.READY, manual=True)
+        run_task(review, {"again": True})
+        workflow.do_engine_steps(enter_scope, leave_scope)
+    [review] = workflow.get_tasks(state=TaskState.READY, manual=True)
+    assert review.task_spec.bpmn_id == "Task_Review" and review.depth > 1000
+    run_task(review, {"again": False})
+    workflow.do_engine_steps(enter_scope, leave_scope)
+    assert workflow.completed
