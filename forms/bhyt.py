@@ -19,7 +19,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from engine.forms import form_schema
 
 from .birth import CHILD_AGE_LIMIT_MONTHS
-from .common import Form, IsoDate, MobilePhone, Text, add_months, sex_choice
+from .common import IsoDate, MobilePhone, OfficialDeclaration, Text, add_months, sex_choice
 from .identity import PersonalIdField, check_personal_id
 
 # The card of a child under 6 is paid by the state budget (Law on Health Insurance, art. 12).
@@ -27,7 +27,7 @@ FREE_UNDER_SIX = "Ngân sách nhà nước đóng (trẻ em dưới 6 tuổi)"
 
 
 @form_schema("bhyt-declaration")
-class BhytDeclarationSchema(Form):
+class BhytDeclarationSchema(OfficialDeclaration):
     fullName = Text("họ và tên")
     dateOfBirth = IsoDate("ngày, tháng, năm sinh")
     sex = sex_choice()
@@ -43,8 +43,6 @@ class BhytDeclarationSchema(Form):
         error_messages={key: "Vui lòng ghi mức tiền đóng." for key in ("required", "null", "invalid")})
     clinic = Text("nơi đăng ký khám bệnh, chữa bệnh ban đầu")
     declarantName = Text("họ tên người kê khai")
-    place = Text("nơi làm tờ khai")
-    declaredOn = IsoDate("ngày làm tờ khai")
 
     @validates_schema
     def a_child_under_six(self, data, **kwargs):

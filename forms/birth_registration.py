@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, validates_schema
 
 from engine.forms import form_schema
 
 from .birth import MarriageSchema, ParentSchema
-from .common import Form, IsoDate, Section, Text, sex_choice
+from .common import CivilStatusDeclaration, Form, IsoDate, Section, Text, sex_choice
 from .identity import PersonalIdField
 from .printing import date_in_words
 
@@ -49,18 +49,13 @@ class ChildSchema(Form):
 
 
 @form_schema("birth-registration")
-class BirthRegistrationSchema(Form):
+class BirthRegistrationSchema(CivilStatusDeclaration):
     receivingAgency = Text("cơ quan đăng ký khai sinh")
     requester = Section(RequesterSchema, "thông tin người yêu cầu")
     child = Section(ChildSchema, "thông tin người được khai sinh")
     mother = Section(ParentSchema(expected_sex="female"), "thông tin của mẹ")
     father = Section(ParentSchema(expected_sex="male"), "thông tin của cha", allow_none=True)
     marriage = Section(MarriageSchema, "thông tin đăng ký kết hôn", allow_none=True)
-    copies = fields.Integer(required=True, strict=True, validate=validate.Range(
-        min=0, max=10, error="Số bản sao yêu cầu phải từ 0 đến 10."),
-        error_messages={key: "Số bản sao yêu cầu phải là một số từ 0 đến 10." for key in ("required", "null", "invalid")})
-    place = Text("nơi làm tờ khai")
-    declaredOn = IsoDate("ngày làm tờ khai")
 
     @validates_schema
     def born_before_declared(self, data, **kwargs):

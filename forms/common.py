@@ -290,6 +290,22 @@ class Form(Schema):
     error_messages: ClassVar[dict[str, str]] = {"unknown": "Tờ khai không có mục này.", "type": "Dữ liệu gửi lên không đúng dạng."}
 
 
+class OfficialDeclaration(Form):
+    """An official declaration extracted from the citizen's one: made at the receiving agency
+    (`place`) on the receipt date (`declaredOn`)."""
+
+    place = Text("nơi làm tờ khai")
+    declaredOn = IsoDate("ngày làm tờ khai")
+
+
+class CivilStatusDeclaration(OfficialDeclaration):
+    """A civil-status declaration (khai sinh, khai tử): also the number of extra copies asked for."""
+
+    copies = fields.Integer(required=True, strict=True, validate=validate.Range(
+        min=0, max=10, error="Số bản sao yêu cầu phải từ 0 đến 10."),
+        error_messages={key: "Số bản sao yêu cầu phải là một số từ 0 đến 10." for key in ("required", "null", "invalid")})
+
+
 class CitizenForm(Form):
     """A citizen's declaration, judged on the day it is received: load with `Schema(today=date(...))`;
     `today` defaults to Vietnam's date, looked up at each load (a schema instance may outlive midnight)."""

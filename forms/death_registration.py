@@ -12,11 +12,11 @@ dates as ISO strings, the time of death as Vietnam time "YYYY-MM-DDTHH:MM". Ever
 """
 from __future__ import annotations
 
-from marshmallow import fields, validate, validates_schema
+from marshmallow import validates_schema
 
 from engine.forms import form_schema
 
-from .common import Form, IsoDate, Problems, Section, Text, id_matches_person, iso_date
+from .common import CivilStatusDeclaration, Form, IsoDate, Problems, Section, Text, id_matches_person, iso_date
 from .death import DeathSchema, DeceasedSchema
 from .identity import PersonalIdField
 
@@ -34,16 +34,11 @@ class RequesterSchema(Form):
 
 
 @form_schema("death-registration")
-class DeathRegistrationSchema(Form):
+class DeathRegistrationSchema(CivilStatusDeclaration):
     receivingAgency = Text("cơ quan đăng ký khai tử")
     requester = Section(RequesterSchema, "thông tin người yêu cầu")
     deceased = Section(DeceasedSchema, "thông tin người đã chết")
     death = Section(DeathSchema, "thông tin về việc chết")
-    copies = fields.Integer(required=True, strict=True, validate=validate.Range(
-        min=0, max=10, error="Số bản sao yêu cầu phải từ 0 đến 10."),
-        error_messages={key: "Số bản sao yêu cầu phải là một số từ 0 đến 10." for key in ("required", "null", "invalid")})
-    place = Text("nơi làm tờ khai")
-    declaredOn = IsoDate("ngày làm tờ khai")
 
     @validates_schema
     def dates_in_order(self, data, **kwargs):

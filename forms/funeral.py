@@ -21,7 +21,7 @@ from marshmallow import ValidationError, validates, validates_schema
 
 from engine.forms import form_schema
 
-from .common import Form, IsoDate, Problems, Section, Text, id_matches_person, iso_date, sex_choice
+from .common import Form, IsoDate, OfficialDeclaration, Problems, Section, Text, id_matches_person, iso_date, sex_choice
 from .identity import PersonalIdField
 
 
@@ -60,13 +60,11 @@ class OrganiserSchema(Form):
 
 
 @form_schema("funeral-support")
-class FuneralSupportSchema(Form):
+class FuneralSupportSchema(OfficialDeclaration):
     receivingAgency = Text("cơ quan tiếp nhận")
     deceased = Section(DeceasedSchema, "thông tin người chết")
     burial = Section(BurialSchema, "thông tin mai táng")
     organiser = Section(OrganiserSchema, "thông tin người đứng ra mai táng")
-    place = Text("nơi làm tờ khai")
-    declaredOn = IsoDate("ngày làm tờ khai")
 
     @validates_schema
     def dates_in_order(self, data, **kwargs):

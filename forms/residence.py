@@ -28,7 +28,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from engine.forms import form_schema
 
-from .common import Form, IsoDate, MobilePhone, OptionalEmail, Section, Text, id_matches_person, sex_choice
+from .common import Form, IsoDate, MobilePhone, OfficialDeclaration, OptionalEmail, Section, Text, id_matches_person, sex_choice
 from .identity import PersonalIdField
 
 # The request (item 10, nội dung đề nghị) of each change this service files.
@@ -74,7 +74,7 @@ class MemberSchema(Form):
 
 
 @form_schema("residence-declaration")
-class ResidenceDeclarationSchema(Form):
+class ResidenceDeclarationSchema(OfficialDeclaration):
     receivingAgency = Text("cơ quan tiếp nhận")
     declarant = Section(DeclarantSchema, "thông tin người kê khai")
     headOfHousehold = Section(HeadOfHouseholdSchema, "thông tin chủ hộ", allow_none=True)
@@ -84,8 +84,6 @@ class ResidenceDeclarationSchema(Form):
         validate=validate.Length(min=1, error="Vui lòng khai ít nhất một thành viên hộ gia đình cùng thay đổi."),
         error_messages={key: "Vui lòng khai những thành viên trong hộ gia đình cùng thay đổi."
                         for key in ("required", "null", "invalid")})
-    place = Text("nơi làm tờ khai")
-    declaredOn = IsoDate("ngày làm tờ khai")
 
     @validates_schema
     def a_deleted_residence_names_the_person(self, data, **kwargs):
