@@ -32,6 +32,9 @@ def test_past_a_thousand_levels_the_instance_still_finds_its_ready_task():
         workflow.do_engine_steps(enter_scope, leave_scope)
     [review] = workflow.get_tasks(state=TaskState.READY, manual=True)
     assert review.task_spec.bpmn_id == "Task_Review" and review.depth > 1000
+    # The ancestor walks the parallel joins use go all the way up (they used to recurse per level).
+    assert review.is_descendant_of(workflow.task_tree)
+    assert review.find_ancestor("Start_Loop").task_spec.bpmn_id == "Start_Loop"
     run_task(review, {"again": False})
     workflow.do_engine_steps(enter_scope, leave_scope)
     assert workflow.completed

@@ -7,9 +7,10 @@ deeper per task it runs: the birth diagram adds about seven levels a round. Two 
 * its task iterators stop descending at depth 1000 (``TaskIterator(max_depth=1000)``), silently:
   past it the engine no longer sees the instance's ready tasks, and the instance stalls with no
   error (found by bench/cost_growth.py: the 139th supplement round of a birth dossier);
-* ``Task.is_descendant_of`` (parallel joins) recurses once per level: Python's default limit of
-  1000 frames. These are Python-to-Python calls, which CPython 3.11+ runs without C stack, so a
-  higher limit is safe.
+* ``Task.is_descendant_of`` (parallel joins) and ``Task.find_ancestor`` recurse once per level,
+  so they would hit Python's limit of 1000 frames; they are replaced by the same walk as a loop.
+  (Raising the interpreter's recursion limit instead is not safe: other recursive code, such as
+  a deeply nested expression, would then overflow the C stack and crash the process.)
 
 What remains is cost: each round makes the tree, and so every command on the instance, a little
 bigger (see the README's Performance section).
@@ -17,13 +18,12 @@ bigger (see the README's Performance section).
 from __future__ import annotations
 
 import inspect
-import sys
 
 from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
+from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskIterator
 
 MAX_TREE_DEPTH = 1_000_000
-RECURSION_LIMIT = 100_000
 
 
 def _with_default(function, name: str, value) -> None:
@@ -35,10 +35,31 @@ def _with_default(function, name: str, value) -> None:
     function.__defaults__ = tuple(defaults)
 
 
+def _is_descendant_of(self, task) -> bool:
+    """Task.is_descendant_of, as a loop."""
+    ancestor = self.parent
+    while ancestor is not None:
+        if ancestor == task:
+            return True
+        ancestor = ancestor.parent
+    return False
+
+
+def _find_ancestor(self, spec_name: str):
+    """Task.find_ancestor, as a loop."""
+    ancestor = self.parent
+    while ancestor is not None:
+        if ancestor.task_spec.name == spec_name:
+            return ancestor
+        ancestor = ancestor.parent
+    return None
+
+
 def lift() -> None:
     for iterator in (TaskIterator, BpmnTaskIterator):
         _with_default(iterator.__init__, "max_depth", MAX_TREE_DEPTH)
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), RECURSION_LIMIT))
+    Task.is_descendant_of = _is_descendant_of
+    Task.find_ancestor = _find_ancestor
 
 
 lift()
