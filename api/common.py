@@ -11,6 +11,7 @@ from webargs import core
 from webargs.flaskparser import FlaskParser
 
 from engine.errors import InvalidRequest, NotFound
+from engine.forms import flatten_errors
 from engine.variables import to_typed_map
 
 EXTENSION = "lienthong"
@@ -74,27 +75,17 @@ class _Parser(FlaskParser):
         raise InvalidRequest(f"Invalid request: {summary}", field_errors)
 
 
-def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
-    """webargs nests errors by location and field; callers want `{"userId": [...]}`."""
+_LOCATIONS = ("json", "query", "querystring", "form", "files", "view_args")
+
+
+def _flatten(messages: Any) -> dict[str, list[str]]:
+    """webargs nests errors by location, then field; callers want `{"userId": [...]}`."""
     if isinstance(messages, dict):
         flat: dict[str, list[str]] = {}
         for key, value in messages.items():
-            if not prefix and key in ("json", "query", "querystring", "form", "files", "view_args"):
-                name = ""
-            elif key == "_schema":
-                name = prefix or "body"
-            else:
-                name = f"{prefix}.{key}" if prefix else str(key)
-            flat.update(_flatten(value, name))
+            flat.update(flatten_errors(value if key in _LOCATIONS else {key: value}, root="body"))
         return flat
-    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
-        return {prefix or "body": list(messages)}
-    if isinstance(messages, list):
-        flat = {}
-        for index, value in enumerate(messages):
-            flat.update(_flatten(value, f"{prefix}[{index}]"))
-        return flat
-    return {prefix or "body": [str(messages)]}
+    return flatten_errors(messages, root="body")
 
 
 class Blueprint(flask_smorest.Blueprint):

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from forms.common import VIETNAM
+
 from .models import DossierSequence
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 AGENCY_CODE = re.compile(r"^[A-Z0-9](?:[A-Z0-9.]{0,30}[A-Z0-9])?$")
-CODE = re.compile(r"^(?P<agency>[A-Z0-9.]+)-(?P<day>\d{6})-(?P<seq>\d{4,})$")
 
 
 def receipt_day(received_at: datetime) -> date:
@@ -36,7 +34,3 @@ def new_code(session: Session, agency_code: str, received_at: datetime) -> str:
     day = receipt_day(received_at)
     return f"{agency_code}-{day:%y%m%d}-{next_sequence(session, agency_code, day):04d}"
 
-
-def last_sequence(session: Session, agency_code: str, day: date) -> int:
-    return session.scalars(select(DossierSequence.last).where(
-        DossierSequence.agency_code == agency_code, DossierSequence.day == day)).first() or 0

@@ -11,20 +11,20 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from marshmallow import Schema, ValidationError
 from sqlalchemy import func, select
 
 from engine.errors import ConcurrentModification, InvalidRequest, NotFound
+from engine.forms import flatten_errors
 from engine.forms import registry as form_registry
 from engine.runtime import new_id
+from forms.common import VIETNAM
 
 from . import codes
 from .models import Dossier, DossierAttachment, DossierDocument, DossierEvent, DossierPart
 
 log = logging.getLogger("lienthong.dossiers")
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 DEFAULT_AGENCY_CODE = "H19.87.001"  # a fictional commune's agency code; LIENTHONG_AGENCY_CODE sets the real one
 
 STATE_LABELS = {
@@ -138,7 +138,7 @@ class DossierService:
                 try:
                     declaration = procedure.schema().load(body["declaration"])
                 except ValidationError as exc:
-                    errors.update(_flatten(exc.messages, "declaration"))
+                    errors.update(flatten_errors(exc.messages, "declaration"))
         errors.update(_check_uploads(uploads))
         if errors:
             raise InvalidRequest("Hồ sơ chưa hợp lệ: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()), errors)
@@ -208,17 +208,15 @@ class DossierService:
                     session.add(_attachment(code, part, upload, now))
                 session.flush()
                 message = f"dossier.supplemented.{part}"
-                # per part: two parts may be supplemented while both wait
-                variables = {f"{part}SupplementedAt": now.astimezone(VIETNAM).isoformat(), f"{part}SupplementNote": note or ""}
-                if engine.waiting_for(session, message, dossier.code):
-                    engine.correlate_in(session, message, business_key=dossier.code, variables=variables, waiting_only=True)
-                else:  # the request's SMS is still being sent; the process waits for it right after
-                    rounds = session.scalar(select(func.count()).select_from(DossierEvent).where(
-                        DossierEvent.dossier_code == code, DossierEvent.part == part,
-                        DossierEvent.state == "awaiting-supplement"))
-                    # one message per request: a second upload in the same round only adds its files
-                    engine.schedule_message_in(session, message, dossier.code, variables,
-                                               job_id=f"{code}:{message}:{rounds}")
+                # One message per request (its round): a second upload in the same round only adds its files.
+                rounds = session.scalar(select(func.count()).select_from(DossierEvent).where(
+                    DossierEvent.dossier_code == code, DossierEvent.part == part,
+                    DossierEvent.state == "awaiting-supplement"))
+                # Per part: two parts may be supplemented while both wait.
+                engine.deliver_or_schedule_in(
+                    session, message, dossier.code, job_id=f"{code}:{message}:{rounds}",
+                    variables={f"{part}SupplementedAt": now.astimezone(VIETNAM).isoformat(),
+                               f"{part}SupplementNote": note or ""})
 
         engine.retrying(command)  # an officer's or a job's command on the same instance may come first
         log.info("dossier supplemented", extra={"dossier": code, "part": part, "attachments": len(uploads)})
@@ -310,22 +308,6 @@ def _check_uploads(uploads) -> dict[str, list[str]]:
         elif len(upload.content) > MAX_ATTACHMENT_BYTES:
             errors.setdefault(where, []).append(f"Tệp {upload.filename} lớn hơn 10 MB.")
     return errors
-
-
-def _flatten(messages: Any, prefix: str) -> dict[str, list[str]]:
-    if isinstance(messages, dict):
-        flat: dict[str, list[str]] = {}
-        for key, value in messages.items():
-            flat.update(_flatten(value, prefix if key == "_schema" else f"{prefix}.{key}"))
-        return flat
-    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
-        return {prefix: list(messages)}
-    if isinstance(messages, list):
-        flat = {}
-        for index, value in enumerate(messages):
-            flat.update(_flatten(value, f"{prefix}[{index}]"))
-        return flat
-    return {prefix: [str(messages)]}
 
 
 def install(engine) -> None:

@@ -64,7 +64,7 @@ def validate(form, variables: dict, schemas: FormRegistry) -> dict:
         try:
             return {**variables, **schema_class().load(variables)}
         except ValidationError as exc:
-            raise InvalidRequest("Invalid form data", _flatten(exc.messages)) from None
+            raise InvalidRequest("Invalid form data", flatten_errors(exc.messages)) from None
     errors: dict[str, list[str]] = {}
     values = dict(variables)
     for field in getattr(form, "fields", []):
@@ -148,20 +148,21 @@ def _constraints(field, value) -> list[str]:
     return problems
 
 
-def _flatten(messages) -> dict[str, list[str]]:
-    flat: dict[str, list[str]] = {}
-
-    def walk(prefix, node):
-        if isinstance(node, dict):
-            for key, child in node.items():
-                walk(f"{prefix}.{key}" if prefix else str(key), child)
-        elif isinstance(node, list) and all(isinstance(item, str) for item in node):
-            flat[prefix or "_schema"] = list(node)
-        elif isinstance(node, list):
-            for index, child in enumerate(node):
-                walk(f"{prefix}[{index}]", child)
-        else:
-            flat[prefix or "_schema"] = [str(node)]
-
-    walk("", messages)
-    return flat
+def flatten_errors(messages, prefix: str = "", root: str = "_schema") -> dict[str, list[str]]:
+    """marshmallow's nested messages keyed by field path: {"mother": {"idNumber": [...]}} becomes
+    {"mother.idNumber": [...]}, a list's items "members[0].sex". A schema-level message
+    (`_schema`) belongs to the section it is about, or to `root` at the top."""
+    if isinstance(messages, dict):
+        flat: dict[str, list[str]] = {}
+        for key, value in messages.items():
+            name = prefix if key == "_schema" else (f"{prefix}.{key}" if prefix else str(key))
+            flat.update(flatten_errors(value, name, root))
+        return flat
+    if isinstance(messages, list) and all(isinstance(item, str) for item in messages):
+        return {prefix or root: list(messages)}
+    if isinstance(messages, list):
+        flat = {}
+        for index, value in enumerate(messages):
+            flat.update(flatten_errors(value, f"{prefix}[{index}]", root))
+        return flat
+    return {prefix or root: [str(messages)]}

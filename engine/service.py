@@ -502,9 +502,16 @@ class ProcessEngine:
         log.info("message scheduled", extra={"message_name": name, "business_key": business_key, "job": job_id})
         return True
 
-    def waiting_for(self, session: Session, name: str, business_key: str) -> bool:
-        """Whether an instance with this business key waits for the message now."""
-        return bool(self._waiting_instances(session, name, business_key, None, None))
+    def deliver_or_schedule_in(self, session: Session, name: str, business_key: str, variables: dict, *,
+                               job_id: str) -> bool:
+        """Deliver the message to the instance with `business_key` now if it waits for it, else
+        when it does (it may still be in the step before its catch event): True when delivered now.
+        `job_id` keeps a message sent twice before the instance waits to one delivery."""
+        if self._waiting_instances(session, name, business_key, None, None):
+            self.correlate_in(session, name, business_key=business_key, variables=variables, waiting_only=True)
+            return True
+        self.schedule_message_in(session, name, business_key, variables, job_id=job_id)
+        return False
 
     def add_candidate_group(self, task_id: str, group_id: str, actor: str | None = None) -> bool:
         """Make an open task visible to one more group (an escalation); False if it already was."""

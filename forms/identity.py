@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import ClassVar
 
 from marshmallow import ValidationError, fields
@@ -73,6 +74,12 @@ def parse_personal_id(text: str) -> PersonalId:
         birth_year_century=1900 + 100 * (century_sex // 2),
         birth_year_two_digits=int(number[4:6]),
     )
+
+
+def century_sex_digit(born: date, sex: str) -> int:
+    """The 4th digit of the number of a person born on `born`: 0/1 for a boy/girl born in the
+    1900s, 2/3 in the 2000s... (what parse_personal_id reads back)."""
+    return 2 * (born.year // 100 - 19) + (1 if sex == "female" else 0)
 
 
 def check_personal_id(text: str, *, sex: str | None = None, birth_year: int | None = None) -> list[str]:

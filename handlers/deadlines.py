@@ -51,15 +51,14 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 import holidays
 from sqlalchemy import select
 
 from engine import models as m
 from engine.handlers import TaskContext, handler
+from forms.common import VIETNAM as VN_ZONE
 
-VN_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 # A dossier received after this local time counts from the next working day (inclusive: 15:00:00
 # still counts the same day, 15:00:00.000001 does not).
 CUTOFF = time(15, 0)
@@ -155,7 +154,8 @@ def working_days_between(start: datetime, end: datetime) -> int:
     return sign * count
 
 
-def _parse_received_at(value: object, where: str, name: str = "receivedAt") -> datetime:
+def parse_received_at(value: object, where: str, name: str = "receivedAt") -> datetime:
+    """The process variable `name` (ISO 8601 with a UTC offset, or an aware datetime) as a datetime."""
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, str):
@@ -211,7 +211,7 @@ def compute_deadline(task: TaskContext) -> dict:
     source = str(task.properties.get("receivedVariable") or "receivedAt").strip()
     if source not in task.variables or task.variables[source] in (None, ""):
         raise ValueError(f"{where}: process variable '{source}' is missing")
-    received_at = _parse_received_at(task.variables[source], where, source)
+    received_at = parse_received_at(task.variables[source], where, source)
     return {name: due_date(received_at, days).isoformat() for name, days in wanted.items()}
 
 

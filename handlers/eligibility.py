@@ -35,18 +35,18 @@ from datetime import date, datetime
 from importlib import resources
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 import requests
 
 from engine.handlers import TaskContext, handler
+from forms.common import VIETNAM
+from forms.identity import normalise
 
 from .adapters import AdapterSlot
 from .identity import current_register
 
 TOPIC = "eligibility.lookup"
 ENVIRONMENT_VARIABLE = "LIENTHONG_SOCIAL_REGISTERS_URL"
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 @dataclass(frozen=True)
@@ -88,10 +88,6 @@ class SocialRegistersUnavailable(Exception):
     """The social registers could not answer (technical failure: the job is retried, then an incident)."""
 
 
-def _clean_id(id_number: str) -> str:
-    return "".join(str(id_number).split())
-
-
 # --- the registers ------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -108,10 +104,10 @@ class LocalSocialRegisters:
     """In memory; by default the shipped sample file handlers/data/social_registers_sample.json."""
 
     def __init__(self, periods: Mapping[str, list[BenefitPeriod]] | None = None):
-        self._periods = {_clean_id(k): list(v) for k, v in (load_sample() if periods is None else periods).items()}
+        self._periods = {normalise(k): list(v) for k, v in (load_sample() if periods is None else periods).items()}
 
     def benefits_on(self, id_number: str, on: date) -> ReceivedBenefits:
-        received = {period.scheme for period in self._periods.get(_clean_id(id_number), ()) if period.covers(on)}
+        received = {period.scheme for period in self._periods.get(normalise(id_number), ()) if period.covers(on)}
         return ReceivedBenefits(**{scheme: True for scheme in received})
 
 
@@ -146,7 +142,7 @@ class HttpSocialRegisters:
         self.timeout = timeout
 
     def benefits_on(self, id_number: str, on: date) -> ReceivedBenefits:
-        url = f"{self.base_url}/people/{quote(_clean_id(id_number), safe='')}/benefits"
+        url = f"{self.base_url}/people/{quote(normalise(id_number), safe='')}/benefits"
         where = f"GET {url}?on={on.isoformat()}"
         try:
             response = requests.get(url, params={"on": on.isoformat()}, timeout=self.timeout,
@@ -217,7 +213,7 @@ def deceased_id_number(declaration: Any, where: str) -> str:
     if not isinstance(declaration, Mapping):
         raise ValueError(f"{where}: process variable 'declaration' (the death declaration) is missing or not an object")
     deceased = declaration.get("deceased")
-    id_number = _clean_id(deceased.get("idNumber") or "") if isinstance(deceased, Mapping) else ""
+    id_number = normalise(deceased.get("idNumber") or "") if isinstance(deceased, Mapping) else ""
     if not id_number:
         raise ValueError(f"{where}: the declaration gives no deceased.idNumber")
     return id_number

@@ -24,32 +24,15 @@ RegisterUnavailable. Both are technical failures: the job is retried, then becom
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from engine.handlers import TaskContext, handler
+from forms.common import VIETNAM
 from forms.extraction import PROCEDURES, extract_declarations
 
+from .deadlines import parse_received_at
 from .identity import current_register
 
 TOPIC = "declarations.extract"
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
-
-
-def received_on_in_vietnam(value: object, where: str):
-    """The Vietnam-time date of `receivedAt` (ISO 8601 with an offset, or an aware datetime)."""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.strip())
-        except ValueError:
-            raise ValueError(f"{where}: process variable 'receivedAt' is not an ISO 8601 date-time: {value!r}") from None
-    if not isinstance(value, datetime):
-        raise ValueError(f"{where}: process variable 'receivedAt' must be an ISO 8601 string, "
-                         f"not {type(value).__name__}")
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{where}: process variable 'receivedAt' needs a UTC offset (e.g. +07:00 or Z): "
-                         f"{value.isoformat()!r}")
-    return value.astimezone(VIETNAM).date()
 
 
 @handler(TOPIC)
@@ -66,7 +49,7 @@ def extract(task: TaskContext) -> dict:
                          f"or not an object")
     if task.variables.get("receivedAt") in (None, ""):
         raise ValueError(f"{where}: process variable 'receivedAt' is missing")
-    received_on = received_on_in_vietnam(task.variables["receivedAt"], where)
+    received_on = parse_received_at(task.variables["receivedAt"], where).astimezone(VIETNAM).date()
 
     household = None
     household_id = task.variables.get("householdId")

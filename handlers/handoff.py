@@ -58,7 +58,7 @@ from sqlalchemy import func, select
 
 from engine.handlers import BpmnError, TaskContext, handler
 from forms.birth import CHILD_AGE_LIMIT_MONTHS, add_months
-from forms.identity import check_personal_id
+from forms.identity import century_sex_digit, check_personal_id
 
 from .adapters import AdapterSlot
 from .eligibility import deceased_and_day_of_death, deceased_id_number
@@ -122,11 +122,6 @@ def _declaration(task: TaskContext) -> Mapping[str, Any]:
     if not isinstance(declaration, Mapping):
         raise TypeError(f"{task.topic} needs the process variable 'declaration' (the citizen's declaration)")
     return declaration
-
-
-def century_sex_digit(born: date, sex: str) -> int:
-    """The 4th digit of a personal ID number: 0/1 for a boy/girl born in the 1900s, 2/3 in the 2000s..."""
-    return 2 * (born.year // 100 - 19) + (1 if sex == "female" else 0)
 
 
 def _record(task: TaskContext, agency: str, request: Mapping, result: dict, **numbers) -> AgencyRecord:

@@ -59,6 +59,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.handlers import BpmnError, TaskContext, handler
+from forms.identity import normalise
 
 from .adapters import AdapterSlot
 from .models import PopulationChange
@@ -138,7 +139,7 @@ class Household:
         return next(m for m in self.members if _is_head(m.relationship))
 
     def member(self, id_number: str) -> HouseholdMember | None:
-        number = _clean_id(id_number)
+        number = normalise(id_number)
         return next((m for m in self.members if m.citizen.id_number == number), None)
 
     @classmethod
@@ -178,10 +179,6 @@ class RegisterUnavailable(Exception):
     """The register could not answer (technical failure: the job is retried, then an incident)."""
 
 
-def _clean_id(id_number: str) -> str:
-    return "".join(str(id_number).split())
-
-
 # --- the registers ----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -219,7 +216,7 @@ class LocalRegister:
         return view
 
     def find(self, id_number: str) -> Citizen | None:
-        citizen = self._by_id.get(_clean_id(id_number))
+        citizen = self._by_id.get(normalise(id_number))
         if citizen is None or self._changes_from is None:
             return citizen
         return _changed(citizen, self._changes((citizen.id_number,)).get(citizen.id_number))
@@ -299,7 +296,7 @@ def record_leaving_household(session: Session, id_number: str, left_on: date, do
 
 
 def _change_row(session: Session, id_number: str, dossier_code: str, now: datetime) -> PopulationChange:
-    number = _clean_id(id_number)
+    number = normalise(id_number)
     change = session.scalars(select(PopulationChange).where(PopulationChange.id_number == number)).first()
     if change is None:
         change = PopulationChange(id_number=number, dossier_code=dossier_code, created=now)
@@ -345,7 +342,7 @@ class HttpRegister:
         self.timeout = timeout
 
     def find(self, id_number: str) -> Citizen | None:
-        return self._get(f"citizens/{quote(_clean_id(id_number), safe='')}", Citizen.from_json)
+        return self._get(f"citizens/{quote(normalise(id_number), safe='')}", Citizen.from_json)
 
     def household(self, household_id: str) -> Household | None:
         return self._get(f"households/{quote(str(household_id).strip(), safe='')}", Household.from_json)
@@ -422,7 +419,7 @@ def find_problems(declaration: Mapping[str, Any], register: PopulationRegister,
             if role.optional:
                 continue
             raise ValueError(f"the declaration has no {role.name} section")  # the form's schema guarantees it
-        id_number = _clean_id(person.get("idNumber") or "")
+        id_number = normalise(str(person.get("idNumber") or ""))
         if id_number not in looked_up:
             looked_up[id_number] = register.find(id_number)
         citizen = looked_up[id_number]

@@ -31,20 +31,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol, runtime_checkable
-from zoneinfo import ZoneInfo
 
 import requests
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from engine.handlers import TaskContext, handler
+from forms.common import VIETNAM
 
 from .adapters import AdapterSlot
 from .models import SmsOutbox
 
 log = logging.getLogger("lienthong.handlers.notify")
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 # {identifier} or {identifier.path}: anything else in braces stays as written.
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\}")
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")

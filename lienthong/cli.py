@@ -45,13 +45,19 @@ def build_engine(url: str | None = None) -> ProcessEngine:
     return engine
 
 
+def diagram_files(*paths: Path) -> dict[str, bytes]:
+    """The BPMN and DMN files given, or found in the folders given: {file name: content}."""
+    files = [f for p in paths for f in (sorted(p.glob("*")) if p.is_dir() else [p]) if f.suffix in (".bpmn", ".dmn")]
+    return {f.name: f.read_bytes() for f in files}
+
+
 def deploy_folder(engine: ProcessEngine, folder: Path) -> None:
-    files = sorted(p for p in folder.glob("*") if p.suffix in (".bpmn", ".dmn"))
-    if not files:
+    resources = diagram_files(folder)
+    if not resources:
         click.echo(f"No BPMN or DMN files in {folder}/ to deploy.", err=True)
         return
     try:
-        result = engine.deploy({p.name: p.read_bytes() for p in files}, name=folder.name, source="lienthong")
+        result = engine.deploy(resources, name=folder.name, source="lienthong")
     except DeploymentError as exc:
         click.echo(f"Deployment of {folder}/ refused:", err=True)
         for problem in exc.problems:
@@ -109,9 +115,8 @@ def worker_command(batch: int) -> None:
 def deploy(paths: tuple[str, ...]) -> None:
     """Deploy BPMN/DMN files (or folders of them) as one deployment."""
     engine = build_engine()
-    files = [f for p in map(Path, paths) for f in (sorted(p.glob("*")) if p.is_dir() else [p]) if f.suffix in (".bpmn", ".dmn")]
     try:
-        result = engine.deploy({f.name: f.read_bytes() for f in files}, source="lienthong deploy")
+        result = engine.deploy(diagram_files(*map(Path, paths)), source="lienthong deploy")
     except DeploymentError as exc:
         for problem in exc.problems:
             click.echo(f"refused: {problem}", err=True)

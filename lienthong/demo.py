@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
-import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -88,26 +87,16 @@ class Demo:
 @contextmanager
 def private_service():
     """A service of its own on a temporary SQLite database, on a free loopback port."""
-    from werkzeug.serving import make_server
-
-    from api.app import create_app
-    from engine.worker import Worker
-
     from .cli import build_engine, deploy_folder
+    from .loopback import serving
 
     with tempfile.TemporaryDirectory(prefix="lienthong-demo-") as folder:
         engine = build_engine(f"sqlite:///{folder}/demo.db")
         deploy_folder(engine, ROOT / "workflows")
-        server = make_server("127.0.0.1", 0, create_app(engine), threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        worker = Worker(engine, idle_seconds=0.05)
-        worker.start_in_background()
         try:
-            yield f"http://127.0.0.1:{server.server_port}"
+            with serving(engine, idle_seconds=0.05) as base:
+                yield base
         finally:
-            worker.stop()
-            server.shutdown()
             engine.db.dispose()
 
 

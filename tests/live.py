@@ -1,32 +1,16 @@
 """A real HTTP server on loopback, with an embedded job worker, for tests that speak only HTTP."""
 from __future__ import annotations
 
-import threading
 import time
-from contextlib import contextmanager
 
 import requests
-from werkzeug.serving import make_server
 
-from api.app import create_app
-from engine.worker import Worker
+from lienthong.loopback import serving
 
 
-@contextmanager
 def live_server(engine, *, worker: bool = True):
-    server = make_server("127.0.0.1", 0, create_app(engine), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    runner = Worker(engine, idle_seconds=0.02) if worker else None
-    if runner:
-        runner.start_in_background()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        if runner:
-            runner.stop()
-        server.shutdown()
-        thread.join(timeout=5)
+    """A real HTTP server on loopback, with an embedded job worker unless told not to."""
+    return serving(engine, worker=worker)
 
 
 def wait_for(fetch, predicate, timeout: float = 10.0, interval: float = 0.05):

@@ -12,6 +12,7 @@ import forms  # noqa: F401 - registers the declaration schemas
 import handlers  # noqa: F401 - registers the handlers the diagrams name
 from dossiers.service import install as install_dossiers
 from engine.service import ProcessEngine
+from lienthong.cli import diagram_files
 from tests.live import Rest, live_server, wait_for
 
 WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
@@ -22,7 +23,7 @@ PDF = b"%PDF-1.4\n% a supplemented document\n"
 
 def workflow_files() -> dict[str, bytes]:
     """Everything in workflows/, as `make run` deploys it."""
-    return {path.name: path.read_bytes() for path in WORKFLOWS.iterdir() if path.suffix in (".bpmn", ".dmn")}
+    return diagram_files(WORKFLOWS)
 
 
 @contextmanager
