@@ -37,6 +37,15 @@ def result_documents(variables: Mapping[str, Any]) -> list[str]:
         documents.append("Thông báo kết quả đăng ký thường trú")
     if variables.get("bhytCardNumber"):
         documents.append(f"Thẻ bảo hiểm y tế số {variables['bhytCardNumber']}")
+    # The death group's results.
+    if variables.get("deathExtractNumber"):
+        documents.append(f"Trích lục khai tử số {variables['deathExtractNumber']}")
+    if variables.get("residenceDeletedOn"):
+        documents.append("Thông báo kết quả xóa đăng ký thường trú")
+    if variables.get("funeralPaymentReference"):
+        documents.append(f"Quyết định chi trả mai táng phí số {variables['funeralPaymentReference']}")
+    if variables.get("survivorReference"):
+        documents.append(f"Giấy biên nhận hồ sơ trợ cấp tuất số {variables['survivorReference']}")
     return documents
 
 

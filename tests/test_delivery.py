@@ -46,6 +46,13 @@ def test_documents_follow_the_results():
     assert result_documents({"birthCertificateNumber": "1/2026"}) == ["Giấy khai sinh số 1/2026 (bản chính)"]
 
 
+def test_a_death_dossiers_documents():
+    assert result_documents({"deathExtractNumber": "3/2026", "residenceDeletedOn": "2026-11-30",
+                             "funeralPaymentReference": "MT-BHXH-2026-000001", "survivorReference": "TUAT-2026-000001"}) == [
+        "Trích lục khai tử số 3/2026", "Thông báo kết quả xóa đăng ký thường trú",
+        "Quyết định chi trả mai táng phí số MT-BHXH-2026-000001", "Giấy biên nhận hồ sơ trợ cấp tuất số TUAT-2026-000001"]
+
+
 def test_at_the_desk(engine):
     assert deliver_results(task(engine, "desk")) == {"resultDelivery": {
         "method": "desk", "documents": DOCUMENTS,
