@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from . import models as m
 from .bpmn import limits  # noqa: F401 - lifts SpiffWorkflow's depth ceilings before any instance runs
+from .bpmn.prune import prune
 from .bpmn.script_engine import enter_scope, leave_scope, run_task, scope_of, variables_for
 from .bpmn.serializer import workflow_from_dict, workflow_to_dict
 from .bpmn.specs import ExternalServiceTask, messages_of, next_due, parse_datetime, timer_of
@@ -156,6 +157,7 @@ class Runtime:
             row.end_time = row.end_time or now
             row.workflow = None
         else:
+            prune(workflow)  # after the history plan: the rows of what is cut are closed in this save
             row.workflow = workflow_to_dict(workflow)
         self.session.flush()
 
