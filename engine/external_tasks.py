@@ -7,7 +7,6 @@ again after retryTimeout; with no retries left it opens an incident.
 """
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -81,8 +80,7 @@ class ExternalTasks:
                     query = query.where(m.ExternalTask.definition_id.in_(topic["processDefinitionIdIn"]))
                 for name, value in (topic.get("processVariables") or {}).items():
                     query = query.where(select(m.Variable.name).where(
-                        m.Variable.instance_id == m.ExternalTask.instance_id, m.Variable.name == name,
-                        m.Variable.value_json == json.dumps(value, sort_keys=True, ensure_ascii=False)).exists())
+                        m.Variable.instance_id == m.ExternalTask.instance_id, m.Variable.equals(name, value)).exists())
                 order = [m.ExternalTask.priority.desc()] if use_priority else []
                 query = query.order_by(*order, m.ExternalTask.created, m.ExternalTask.id).limit(max_tasks - len(locked))
                 if engine.db.is_postgresql:

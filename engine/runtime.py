@@ -8,7 +8,6 @@ the first commits (the other gets ConcurrentModification).
 """
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ from .bpmn.serializer import workflow_from_dict, workflow_to_dict
 from .bpmn.specs import ExternalServiceTask, messages_of, next_due, parse_datetime, timer_of
 from .errors import ExecutionError, ExpressionError, NotFound
 from .expressions import compile_expression
-from .variables import json_default, type_of
+from .variables import stored_text, text_hash, type_of
 
 log = logging.getLogger("lienthong.engine")
 
@@ -231,12 +230,13 @@ class Runtime:
         stored = {v.name: v for v in self.session.scalars(select(m.Variable).where(m.Variable.instance_id == self.row.id))}
         current = self.variables()
         for name, value in current.items():
-            text = json.dumps(value, sort_keys=True, ensure_ascii=False, default=json_default)
+            text = stored_text(value)
             existing = stored.get(name)
             if existing is None:
-                self.session.add(m.Variable(instance_id=self.row.id, name=name, type=type_of(value), value_json=text))
+                self.session.add(m.Variable(instance_id=self.row.id, name=name, type=type_of(value), value_json=text,
+                                            value_hash=text_hash(text)))
             elif existing.value_json != text:
-                existing.value_json, existing.type = text, type_of(value)
+                existing.value_json, existing.value_hash, existing.type = text, text_hash(text), type_of(value)
         for name, existing in stored.items():
             if name not in current:
                 self.session.delete(existing)

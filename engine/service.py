@@ -538,9 +538,8 @@ class ProcessEngine:
         if process_instance_id is not None:
             query = query.where(m.ProcessInstance.id == process_instance_id)
         for key, value in (correlation_keys or {}).items():
-            text = json.dumps(value, sort_keys=True, ensure_ascii=False)
             query = query.where(select(m.Variable.name).where(
-                m.Variable.instance_id == m.ProcessInstance.id, m.Variable.name == key, m.Variable.value_json == text).exists())
+                m.Variable.instance_id == m.ProcessInstance.id, m.Variable.equals(key, value)).exists())
         return sorted(session.scalars(query))
 
     def _start_by_message(self, session: Session, name: str, business_key, variables: dict) -> CorrelationResult:

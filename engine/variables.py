@@ -7,6 +7,7 @@ string is parsed, so that `${applicant.age}` can reach into it.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import date, datetime
 from typing import Any
@@ -109,3 +110,14 @@ def json_default(value: Any) -> Any:
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     raise TypeError(f"{type(value).__name__} is not a JSON value")
+
+
+def stored_text(value: Any) -> str:
+    """A value as the variable table stores it: JSON, keys sorted, so equal values are equal text."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=json_default)
+
+
+def text_hash(text: str) -> str:
+    """md5 of the stored text, hex (what PostgreSQL's md5(value_json) gives): the indexed column that
+    correlation compares first, so a value of any length can be stored and still be found."""
+    return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()

@@ -1,0 +1,73 @@
+"""Schema migrations keep the data they find: each is run down and up again over real rows."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import select, text
+
+from engine import models as m
+from engine.clock import ManualClock
+from engine.db import MIGRATIONS, Database
+from engine.handlers import HandlerRegistry
+from engine.service import ProcessEngine
+from engine.variables import text_hash
+from tests.conftest import POSTGRES_URL
+from tests.engine_helpers import deploy, open_task_ids
+
+
+def _migrate(database: Database, action, revision: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with database.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        action(config, revision)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(request, tmp_path):
+    if request.param == "sqlite":
+        database = Database(f"sqlite:///{tmp_path / 'migrations.db'}")
+        yield database
+        database.dispose()
+        return
+    schema = f"lt_migration_{uuid.uuid4().hex[:10]}"
+    admin = Database(POSTGRES_URL)
+    try:
+        with admin.engine.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:  # noqa: BLE001
+        admin.dispose()
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}: {exc}")
+    database = Database(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+    yield database
+    database.dispose()
+    with admin.engine.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def test_variable_hashes_are_filled_in_for_the_rows_already_there(empty_database):
+    database = empty_database
+    _migrate(database, command.upgrade, "head")
+    engine = ProcessEngine(database, handlers=HandlerRegistry(), clock=ManualClock(), worker_id="test-worker")
+    deploy(engine, "message_boundary.bpmn")
+    one = engine.start_instance("engine_withdrawable", {"caseNo": "HS-1", "applicant": {"name": "Nguyễn Văn An"}})
+    two = engine.start_instance("engine_withdrawable", {"caseNo": "HS-2", "applicant": {"name": "Trần Thị Bình"}})
+
+    _migrate(database, command.downgrade, "e3707baae23a")  # the schema before value_hash
+    with database.engine.connect() as connection:
+        columns = connection.execute(select(text("*")).select_from(text("variable")).limit(1)).keys()
+    assert "value_hash" not in columns
+    _migrate(database, command.upgrade, "head")
+
+    with database.session() as session:
+        rows = list(session.scalars(select(m.Variable)))
+        assert len(rows) == 4
+        assert all(row.value_hash == text_hash(row.value_json) for row in rows)
+    [result] = engine.correlate_message("engine.withdrawn",
+                                        correlation_keys={"applicant": {"name": "Trần Thị Bình"}})
+    assert result.instance_id == two
+    assert open_task_ids(engine, one) == ["Task_Work"]
