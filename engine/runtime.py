@@ -310,11 +310,11 @@ class Runtime:
             select(m.ExternalTask).where(m.ExternalTask.instance_id == self.row.id))}
         for task_id, job in jobs.items():
             if task_id not in wanted:
-                self._drop_incidents(job.id)
+                self._drop_incidents(job, job.exception_message)
                 self.session.delete(job)
         for task_id, item in external.items():
             if task_id not in wanted:
-                self._drop_incidents(item.id)
+                self._drop_incidents(item, item.error_message)
                 self.session.delete(item)
         for task_id, task in wanted.items():
             if task_id in jobs or task_id in external:
@@ -340,7 +340,7 @@ class Runtime:
         for task_id, job in jobs.items():
             due = next_due(wanted[task_id]) if task_id in wanted else None
             if due is None:
-                self._drop_incidents(job.id)
+                self._drop_incidents(job, job.exception_message)
                 self.session.delete(job)
             elif job.due_at != due:
                 job.due_at, job.lock_owner, job.lock_expires_at = due, None, None
@@ -366,5 +366,8 @@ class Runtime:
             self.session.add(m.EventSubscription(event_type="message", event_name=name, instance_id=self.row.id,
                                                  activity_id=activity_id, created=now))
 
-    def _drop_incidents(self, configuration: str) -> None:
-        self.session.execute(delete(m.Incident).where(m.Incident.configuration == configuration))
+    def _drop_incidents(self, row, error: str | None) -> None:
+        """The incidents of a job or external task that goes away with its activity. Only one that
+        failed, or whose retries were set to 0, can have any: most have none, and cost no statement."""
+        if error is not None or row.retries == 0:
+            self.session.execute(delete(m.Incident).where(m.Incident.configuration == row.id))

@@ -594,3 +594,24 @@ def test_a_handler_returning_a_date_is_stored_as_iso_text(engine, handlers):
     instance_id = engine.start_instance("engine_service", {"applicant": "An"})
     engine.run_due_jobs()
     assert engine.instance_variables(instance_id)["decidedOn"] == "2026-11-23"
+
+
+def test_incidents_go_with_the_calls_an_interrupting_event_cancels(engine, flaky, clock):
+    # Both calls are stuck (an in-process job out of retries, a remote task failed with retries 0);
+    # the officer gives up on them: the incidents must not outlive the activities they were about.
+    flaky.failures = [RuntimeError("down")] * 3
+    deploy(engine, "incident_interrupted.bpmn")
+    instance_id = engine.start_instance("engine_incident_interrupted", {}, business_key="HS-9")
+    for _ in range(3):
+        clock.advance(minutes=1)
+        engine.run_due_jobs()
+    [remote] = engine.external_tasks.fetch_and_lock("w", 5, [{"topicName": "engine.remote", "lockDuration": 60000}])
+    engine.external_tasks.failure(remote.id, "w", "registry down", retries=0)
+    assert sorted(i.type for i in incidents(engine, instance_id)) == ["failedExternalTask", "failedJob"]
+
+    engine.correlate_message("engine.give-up", business_key="HS-9")
+
+    assert open_task_ids(engine, instance_id) == ["Task_ByHand"]
+    assert incidents(engine, instance_id) == []
+    assert jobs(engine, instance_id) == []
+    assert count(engine, m.ExternalTask, m.ExternalTask.instance_id == instance_id) == 0
