@@ -21,7 +21,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from . import models as m
@@ -56,11 +56,12 @@ def new_id() -> str:
 
 
 class Runtime:
-    def __init__(self, engine, session: Session, row: m.ProcessInstance, workflow: BpmnWorkflow):
+    def __init__(self, engine, session: Session, row: m.ProcessInstance, workflow: BpmnWorkflow, loaded: "RowImage"):
         self.engine = engine
         self.session = session
         self.row = row
         self.workflow = workflow
+        self.loaded = loaded  # the rows stored beside the state as loaded (what the last save wrote)
 
     # --- loading -----------------------------------------------------------------------------
 
@@ -74,7 +75,7 @@ class Runtime:
         spec, subprocess_specs = engine.specs_for(session, row.definition_id, row.bindings)
         script_engine = engine.script_engine_for(session, row.bindings)
         workflow = workflow_from_dict(row.workflow, spec, subprocess_specs, script_engine)
-        return cls(engine, session, row, workflow)
+        return cls(engine, session, row, workflow, RowImage.of(workflow))
 
     @classmethod
     def start(cls, engine, session: Session, definition: m.ProcessDefinition, variables: dict,
@@ -88,7 +89,7 @@ class Runtime:
             state="ACTIVE", start_time=engine.clock.now(), bindings=bindings, start_user_id=user_id, revision=1,
         )
         session.add(row)
-        return cls(engine, session, row, workflow)
+        return cls(engine, session, row, workflow, RowImage.empty())
 
     # --- running -----------------------------------------------------------------------------
 
@@ -139,12 +140,18 @@ class Runtime:
             raise ExecutionError(f"{task.task_spec.bpmn_id}: {exc}") from None
 
     # --- saving ------------------------------------------------------------------------------
+    #
+    # The rows beside the state (open user tasks, jobs, external tasks, timers, subscriptions, open
+    # history, variables) are a function of the state: `RowImage.of(workflow)`. The image of the
+    # state as loaded is what the last save wrote, since both were committed together; so saving
+    # writes the difference between that image and the image now, with no SELECT to find out what
+    # is stored, and with Core statements, one per table and kind of change.
 
     def save(self) -> None:
         now = self.engine.clock.now()
         workflow = self.workflow
         row = self.row
-        tasks = [t for t in workflow.get_tasks() if "activityType" in (getattr(t.task_spec, "extensions", None) or {})]
+        tasks = activities(workflow)
         if row.start_activity_id is None:
             row.start_activity_id = next((t.task_spec.bpmn_id for t in tasks if t.task_spec in workflow.spec.start.outputs
                                           and t.state == TaskState.COMPLETED), None)
@@ -160,8 +167,11 @@ class Runtime:
             row.workflow = workflow_to_dict(workflow)
         self.session.flush()
 
-        self._write_history(history, tasks, now)
-        self._save_variables()
+        current = RowImage.of(workflow, tasks)
+        before = self.loaded
+        assignees = {} if workflow.completed else self._save_user_tasks(tasks, before, current, now)
+        self._write_history(history, before, current, assignees, now)
+        self._save_variables(before, current)
         if self.engine.observers:
             transitions = [ActivityTransition(task.task_spec, str(task.id), opened, closed, canceled)
                            for task, opened, closed, canceled in history]
@@ -170,12 +180,10 @@ class Runtime:
         if workflow.completed:
             self._clear_runtime_rows()
             return
-        ready = [t for t in tasks if t.state == TaskState.READY]
-        waiting = list(workflow.event_manager.tasks.values())
-        self._save_user_tasks([t for t in ready if isinstance(t.task_spec, UserTask)], now)
-        self._save_service_tasks([t for t in ready if isinstance(t.task_spec, ExternalServiceTask)], now)
-        self._save_timers([t for t in waiting if timer_of(t) is not None], now)
-        self._save_subscriptions(waiting, now)
+        self._save_service_tasks(tasks, before, current, now)
+        self._save_timers(before, current, now)
+        self._save_subscriptions(before, current, now)
+        self.loaded = current
 
     def _clear_runtime_rows(self) -> None:
         instance_id = self.row.id
@@ -183,6 +191,7 @@ class Runtime:
         self.session.execute(delete(m.IdentityLink).where(m.IdentityLink.task_id.in_(open_tasks)))
         for model in (m.Task, m.Job, m.ExternalTask, m.EventSubscription, m.Incident):
             self.session.execute(delete(model).where(model.instance_id == instance_id))
+        self._forget(m.Task, m.Job, m.ExternalTask)
 
     @staticmethod
     def _plan_history(tasks) -> list[tuple]:
@@ -202,80 +211,89 @@ class Runtime:
                 task.internal_data[HISTORY_MARK] = 2
         return plan
 
-    def _write_history(self, plan, tasks, now: datetime) -> None:
-        # A subtree Spiff dropped takes its tasks out of the tree: their open rows end as canceled.
-        present = {str(t.id) for t in tasks}
-        open_rows = {a.id: a for a in self.session.scalars(select(m.ActivityInstance).where(
-            m.ActivityInstance.instance_id == self.row.id, m.ActivityInstance.end_time.is_(None)))}
-        for activity in open_rows.values():
-            if activity.id not in present:
-                activity.end_time, activity.canceled = now, True
+    def _write_history(self, plan, before: "RowImage", current: "RowImage", assignees: dict, now: datetime) -> None:
+        table = m.ActivityInstance.__table__
+        inserts, closing = [], {False: [], True: []}
         for task, opened, closed, canceled in plan:
-            # An activity that closes now was opened in an earlier command: its row is among the open ones.
-            activity = self._activity_row(task, now) if opened else open_rows.get(str(task.id)) or self._activity(str(task.id))
-            if closed:
-                activity.end_time, activity.canceled = now, canceled
+            task_id = str(task.id)
             if opened:
-                self.session.add(activity)
+                inserts.append(self._activity_row(task, now, assignees.get(task_id), now if closed else None, canceled))
+            elif closed:
+                closing[canceled].append(task_id)
+        # A subtree Spiff dropped takes its tasks out of the tree: their open rows end as canceled.
+        closing[True].extend(before.open_history - current.present)
+        if inserts:
+            self.session.execute(table.insert(), inserts)
+        for canceled, ids in closing.items():
+            if ids:
+                self.session.execute(table.update().where(table.c.id.in_(ids)).values(end_time=now, canceled=canceled))
 
-    def _activity_row(self, task, now: datetime) -> m.ActivityInstance:
-        return m.ActivityInstance(
+    def _activity_row(self, task, now: datetime, assignee, end_time, canceled: bool) -> dict:
+        return dict(
             id=str(task.id), instance_id=self.row.id, definition_id=self.row.definition_id,
             definition_key=self.row.definition_key, activity_id=task.task_spec.bpmn_id,
             activity_name=task.task_spec.bpmn_name, activity_type=task.task_spec.extensions["activityType"],
-            task_id=str(task.id) if isinstance(task.task_spec, UserTask) else None, start_time=now,
+            task_id=str(task.id) if isinstance(task.task_spec, UserTask) else None, assignee=assignee,
+            start_time=now, end_time=end_time, canceled=canceled,
         )
 
-    def _save_variables(self) -> None:
-        stored = {v.name: v for v in self.session.scalars(select(m.Variable).where(m.Variable.instance_id == self.row.id))}
-        current = self.variables()
-        for name, value in current.items():
-            text = stored_text(value)
-            existing = stored.get(name)
-            if existing is None:
-                self.session.add(m.Variable(instance_id=self.row.id, name=name, type=type_of(value), value_json=text,
-                                            value_hash=text_hash(text)))
-            elif existing.value_json != text:
-                existing.value_json, existing.value_hash, existing.type = text, text_hash(text), type_of(value)
-        for name, existing in stored.items():
-            if name not in current:
-                self.session.delete(existing)
+    def _save_variables(self, before: "RowImage", current: "RowImage") -> None:
+        table = m.Variable.__table__
+        values = self.variables()
+        added = [dict(instance_id=self.row.id, name=name, type=type_of(values[name]), value_json=text,
+                      value_hash=text_hash(text))
+                 for name, text in current.variables.items() if name not in before.variables]
+        if added:
+            self.session.execute(table.insert(), added)
+        changed = [dict(b_instance=self.row.id, b_name=name, value_json=text, value_hash=text_hash(text),
+                        type=type_of(values[name]))
+                   for name, text in current.variables.items() if name in before.variables and before.variables[name] != text]
+        if changed:
+            self.session.execute(table.update().where(table.c.instance_id == bindparam("b_instance"),
+                                                      table.c.name == bindparam("b_name")), changed)
+        gone = [name for name in before.variables if name not in current.variables]
+        if gone:
+            self.session.execute(table.delete().where(table.c.instance_id == self.row.id, table.c.name.in_(gone)))
 
-    def _save_user_tasks(self, ready, now: datetime) -> None:
-        stored = {t.id: t for t in self.session.scalars(select(m.Task).where(m.Task.instance_id == self.row.id))}
-        wanted = {str(t.id): t for t in ready}
-        for task_id, row in stored.items():
-            if task_id not in wanted:
-                self.session.execute(delete(m.IdentityLink).where(m.IdentityLink.task_id == task_id))
-                self.session.delete(row)
-        for task_id, task in wanted.items():
-            if task_id not in stored:
-                self._add_user_task(task, now)
+    def _save_user_tasks(self, tasks, before: "RowImage", current: "RowImage", now: datetime) -> dict:
+        """Open and close inbox rows; the assignee of each task opened (for its history row)."""
+        gone = sorted(before.user_tasks - current.user_tasks)
+        if gone:
+            self.session.execute(delete(m.IdentityLink).where(m.IdentityLink.task_id.in_(gone)))
+            self.session.execute(delete(m.Task).where(m.Task.id.in_(gone)))
+            self._forget(m.Task, ids=gone)
+        rows, links, assignees = [], [], {}
+        for task in tasks:
+            task_id = str(task.id)
+            if task_id in current.user_tasks and task_id not in before.user_tasks:
+                row, candidates = self._user_task_row(task, now)
+                rows.append(row)
+                links.extend(candidates)
+                assignees[task_id] = row["assignee"]
+        if rows:
+            self.session.execute(m.Task.__table__.insert(), rows)
+        if links:
+            self.session.execute(m.IdentityLink.__table__.insert(), links)
+        return assignees
 
-    def _add_user_task(self, task, now: datetime) -> None:
+    def _user_task_row(self, task, now: datetime) -> tuple[dict, list[dict]]:
         ext = task.task_spec.extensions
-        assignee = self.evaluate(task, ext.get("assignee"))
-        priority = self._number(task, ext.get("priority"), "camunda:priority", 50)
-        row = m.Task(
-            id=str(task.id), instance_id=self.row.id, definition_id=self.row.definition_id,
+        task_id = str(task.id)
+        assignee = self.evaluate(task, ext.get("assignee")) or None
+        row = dict(
+            id=task_id, instance_id=self.row.id, definition_id=self.row.definition_id,
             definition_key=self.row.definition_key, business_key=self.row.business_key,
             activity_id=task.task_spec.bpmn_id, name=task.task_spec.bpmn_name,
-            description=task.task_spec.documentation, assignee=assignee or None, created=now,
+            description=task.task_spec.documentation, assignee=assignee, owner=None, created=now,
             due=self._moment(task, ext.get("dueDate")), follow_up=self._moment(task, ext.get("followUpDate")),
-            priority=priority,
+            priority=self._number(task, ext.get("priority"), "camunda:priority", 50),
             form_key=getattr(task.task_spec.form, "key", None) or ext.get("formKey"),
         )
-        self.session.add(row)
-        self.session.flush()
-        for group in self._names(task, ext.get("candidateGroups")):
-            self.session.add(m.IdentityLink(task_id=row.id, type="candidate", group_id=group))
-        for user in self._names(task, ext.get("candidateUsers")):
-            self.session.add(m.IdentityLink(task_id=row.id, type="candidate", user_id=user))
-        if assignee:
-            self._activity(row.id).assignee = assignee
-
-    def _activity(self, activity_id: str) -> m.ActivityInstance:
-        return self.session.scalars(select(m.ActivityInstance).where(m.ActivityInstance.id == activity_id)).one()
+        links = [dict(task_id=task_id, type="candidate", group_id=group, user_id=None)
+                 for group in self._names(task, ext.get("candidateGroups"))]
+        links += [dict(task_id=task_id, type="candidate", group_id=None, user_id=user)
+                  for user in self._names(task, ext.get("candidateUsers"))]
+        return row, links
 
     def _number(self, task, text, what: str, default: int) -> int:
         value = self.evaluate(task, text)
@@ -302,72 +320,168 @@ class Runtime:
         except ValueError:
             raise ExecutionError(f"{task.task_spec.bpmn_id}: '{value}' is not an ISO 8601 date and time") from None
 
-    def _save_service_tasks(self, ready, now: datetime) -> None:
-        wanted = {str(t.id): t for t in ready}
-        jobs = {j.task_id: j for j in self.session.scalars(
-            select(m.Job).where(m.Job.instance_id == self.row.id, m.Job.type == "service-task"))}
-        external = {x.task_id: x for x in self.session.scalars(
-            select(m.ExternalTask).where(m.ExternalTask.instance_id == self.row.id))}
-        for task_id, job in jobs.items():
-            if task_id not in wanted:
-                self._drop_incidents(job, job.exception_message)
-                self.session.delete(job)
-        for task_id, item in external.items():
-            if task_id not in wanted:
-                self._drop_incidents(item, item.error_message)
-                self.session.delete(item)
-        for task_id, task in wanted.items():
-            if task_id in jobs or task_id in external:
+    def _save_service_tasks(self, tasks, before: "RowImage", current: "RowImage", now: datetime) -> None:
+        gone = sorted(set(before.service_tasks) - set(current.service_tasks))
+        if gone:
+            # A handler's topic has a job, any other an external task (as when the row was written;
+            # should the handlers have changed since, the other table is tried for what is left).
+            handled = [t for t in gone if before.service_tasks[t] in self.engine.handlers]
+            remote = [t for t in gone if t not in handled]
+            left = []
+            for model, ids, other in ((m.Job, handled, m.ExternalTask), (m.ExternalTask, remote, m.Job)):
+                if ids:
+                    found = self._delete_with_incidents(model, *self._service_rows(model, ids))
+                    left += [(other, t) for t in ids if t not in found]
+            for model in (m.Job, m.ExternalTask):
+                ids = [t for other, t in left if other is model]
+                if ids:
+                    self._delete_with_incidents(model, *self._service_rows(model, ids))
+        jobs, external = [], []
+        for task in tasks:
+            task_id = str(task.id)
+            if task_id not in current.service_tasks or task_id in before.service_tasks:
                 continue
             ext = task.task_spec.extensions
             topic = ext["topic"]
             common = dict(
                 id=new_id(), instance_id=self.row.id, definition_id=self.row.definition_id,
                 definition_key=self.row.definition_key, activity_id=task.task_spec.bpmn_id, task_id=task_id,
-                created=now, priority=self._number(task, ext.get("taskPriority"), "camunda:taskPriority", 0),
+                created=now, priority=self._number(task, ext.get("taskPriority"), "camunda:taskPriority", 0), topic=topic,
             )
             if topic in self.engine.handlers:
                 retries, _ = self.engine.retry_policy(ext.get("retryCycle"))
-                self.session.add(m.Job(type="service-task", topic=topic, due_at=now, retries=retries,
-                                       retry_cycle=ext.get("retryCycle"), **common))
+                jobs.append(dict(common, type="service-task", due_at=now, retries=retries, retry_cycle=ext.get("retryCycle")))
             else:
-                self.session.add(m.ExternalTask(topic=topic, business_key=self.row.business_key, **common))
+                external.append(dict(common, business_key=self.row.business_key))
+        self._insert_jobs(jobs)
+        if external:
+            self.session.execute(m.ExternalTask.__table__.insert(), external)
 
-    def _save_timers(self, waiting, now: datetime) -> None:
-        wanted = {str(t.id): t for t in waiting}
-        jobs = {j.task_id: j for j in self.session.scalars(
-            select(m.Job).where(m.Job.instance_id == self.row.id, m.Job.type == "timer"))}
-        for task_id, job in jobs.items():
-            due = next_due(wanted[task_id]) if task_id in wanted else None
-            if due is None:
-                self._drop_incidents(job, job.exception_message)
-                self.session.delete(job)
-            elif job.due_at != due:
-                job.due_at, job.lock_owner, job.lock_expires_at = due, None, None
-        for task_id, task in wanted.items():
-            due = next_due(task)
-            if task_id in jobs or due is None:
-                continue
+    def _save_timers(self, before: "RowImage", current: "RowImage", now: datetime) -> None:
+        gone = sorted(set(before.timers) - set(current.timers))
+        if gone:
+            self._delete_with_incidents(m.Job, m.Job.type == "timer", m.Job.task_id.in_(gone))
+        table = m.Job.__table__
+        for task_id, due in current.timers.items():
+            if task_id in before.timers and before.timers[task_id] != due:  # a cycle's next firing
+                self.session.execute(table.update().where(table.c.instance_id == self.row.id, table.c.type == "timer",
+                                                          table.c.task_id == task_id)
+                                     .values(due_at=due, lock_owner=None, lock_expires_at=None))
+                self._forget(m.Job, task_ids=[task_id], expunge=False)
+        added = [task_id for task_id in current.timers if task_id not in before.timers]
+        if added:
             retries, _ = self.engine.retry_policy(None)
-            self.session.add(m.Job(
+            self._insert_jobs([dict(
                 id=new_id(), type="timer", instance_id=self.row.id, definition_id=self.row.definition_id,
-                definition_key=self.row.definition_key, activity_id=task.task_spec.bpmn_id, task_id=task_id,
-                due_at=due, retries=retries, created=now,
-            ))
+                definition_key=self.row.definition_key, activity_id=current.timer_activities[task_id], task_id=task_id,
+                due_at=current.timers[task_id], retries=retries, created=now,
+            ) for task_id in added])
 
-    def _save_subscriptions(self, waiting, now: datetime) -> None:
-        wanted = {(name, t.task_spec.bpmn_id) for t in waiting for name in messages_of(t)}
-        stored = {(s.event_name, s.activity_id): s for s in self.session.scalars(
-            select(m.EventSubscription).where(m.EventSubscription.instance_id == self.row.id))}
-        for key, subscription in stored.items():
-            if key not in wanted:
-                self.session.delete(subscription)
-        for name, activity_id in wanted - set(stored):
-            self.session.add(m.EventSubscription(event_type="message", event_name=name, instance_id=self.row.id,
-                                                 activity_id=activity_id, created=now))
+    def _insert_jobs(self, rows: list[dict]) -> None:
+        if not rows:
+            return
+        columns = ("topic", "retry_cycle", "lock_owner", "lock_expires_at", "exception_message",
+                   "exception_stacktrace", "schedule")
+        self.session.execute(m.Job.__table__.insert(),
+                             [{**{c: None for c in columns}, "attempt": 0, "priority": 0, **row} for row in rows])
 
-    def _drop_incidents(self, row, error: str | None) -> None:
-        """The incidents of a job or external task that goes away with its activity. Only one that
-        failed, or whose retries were set to 0, can have any: most have none, and cost no statement."""
-        if error is not None or row.retries == 0:
-            self.session.execute(delete(m.Incident).where(m.Incident.configuration == row.id))
+    def _save_subscriptions(self, before: "RowImage", current: "RowImage", now: datetime) -> None:
+        table = m.EventSubscription.__table__
+        for name, activity_id in sorted(before.subscriptions - current.subscriptions):
+            self.session.execute(table.delete().where(table.c.instance_id == self.row.id, table.c.event_name == name,
+                                                      table.c.activity_id == activity_id))
+        added = sorted(current.subscriptions - before.subscriptions)
+        if added:
+            self.session.execute(table.insert(), [
+                dict(event_type="message", event_name=name, instance_id=self.row.id, definition_id=None,
+                     activity_id=activity_id, created=now) for name, activity_id in added])
+
+    @staticmethod
+    def _service_rows(model, task_ids: list[str]) -> tuple:
+        if model is m.Job:
+            return m.Job.type == "service-task", m.Job.task_id.in_(task_ids)
+        return (model.task_id.in_(task_ids),)
+
+    def _delete_with_incidents(self, model, *criteria) -> set[str]:
+        """Delete the instance's rows of `model` that match, and the incidents of those that failed
+        (only a job or external task that failed, or whose retries were set to 0, can have any);
+        the task ids of the rows deleted."""
+        error = model.exception_message if model is m.Job else model.error_message
+        deleted = self.session.execute(delete(model).where(model.instance_id == self.row.id, *criteria)
+                                       .returning(model.id, model.task_id, error, model.retries)).all()
+        if not deleted:
+            return set()
+        self._forget(model, ids=[row[0] for row in deleted])
+        failed = [row_id for row_id, _, message, retries in deleted if message is not None or retries == 0]
+        if failed:
+            self.session.execute(delete(m.Incident).where(m.Incident.configuration.in_(failed)))
+        return {row[1] for row in deleted}
+
+    def _forget(self, *models, ids=None, task_ids=None, expunge: bool = True) -> None:
+        """Rows changed by a Core statement that the session may hold as objects (a job being
+        completed, a task row): drop them from the session (or expire them), so that a later
+        session.get reads the database, not a stale object."""
+        for obj in list(self.session.identity_map.values()):
+            if not isinstance(obj, models):
+                continue
+            if ids is not None and obj.id not in ids:
+                continue
+            if task_ids is not None and getattr(obj, "task_id", None) not in task_ids:
+                continue
+            if expunge:
+                self.session.expunge(obj)
+            else:
+                self.session.expire(obj)
+
+
+def activities(workflow) -> list:
+    """The tasks of the workflow (and its subprocesses) that are BPMN activities and events."""
+    return [t for t in workflow.get_tasks() if "activityType" in (getattr(t.task_spec, "extensions", None) or {})]
+
+
+@dataclass
+class RowImage:
+    """The runtime rows an instance state implies (what saving that state writes)."""
+
+    present: set  # every activity task id in the tree
+    open_history: set  # activity ids with an open history row
+    user_tasks: set  # ready user tasks: inbox rows
+    service_tasks: dict  # ready service task id -> its topic: a job (a handler's topic) or an external task
+    timers: dict  # waiting timer task id -> when it is due
+    timer_activities: dict  # waiting timer task id -> its element id
+    subscriptions: set  # (message name, element id) of every waiting message event
+    variables: dict  # name -> stored JSON text
+
+    @classmethod
+    def empty(cls) -> "RowImage":
+        return cls(set(), set(), set(), {}, {}, {}, set(), {})
+
+    @classmethod
+    def of(cls, workflow, tasks=None) -> "RowImage":
+        tasks = activities(workflow) if tasks is None else tasks
+        if workflow.completed:
+            return cls.empty()._with(present={str(t.id) for t in tasks}, variables=_texts(scope_of(workflow)))
+        ready = [t for t in tasks if t.state == TaskState.READY]
+        # As SpiffWorkflow rebuilds its event manager when it loads a state: waiting catch events only.
+        waiting = [t for t in workflow.event_manager.tasks.values() if t.state == TaskState.WAITING]
+        timers, timer_activities = {}, {}
+        for task in waiting:
+            if timer_of(task) is not None and (due := next_due(task)) is not None:
+                timers[str(task.id)], timer_activities[str(task.id)] = due, task.task_spec.bpmn_id
+        return cls(
+            present={str(t.id) for t in tasks},
+            open_history={str(t.id) for t in tasks if t.internal_data.get(HISTORY_MARK) == 1},
+            user_tasks={str(t.id) for t in ready if isinstance(t.task_spec, UserTask)},
+            service_tasks={str(t.id): t.task_spec.extensions["topic"] for t in ready
+                           if isinstance(t.task_spec, ExternalServiceTask)},
+            timers=timers, timer_activities=timer_activities,
+            subscriptions={(name, t.task_spec.bpmn_id) for t in waiting for name in messages_of(t)},
+            variables=_texts(scope_of(workflow)),
+        )
+
+    def _with(self, **changes) -> "RowImage":
+        return RowImage(**{**self.__dict__, **changes})
+
+
+def _texts(variables: dict) -> dict:
+    return {name: stored_text(value) for name, value in variables.items()}
