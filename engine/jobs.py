@@ -11,6 +11,7 @@ On PostgreSQL, workers claim with FOR UPDATE SKIP LOCKED, so any number can shar
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -78,6 +79,9 @@ class ClaimedJob:
     attempt: int
     retry_cycle: str | None
     schedule: dict | None = None
+    # A service-task job's handler context, read in the claiming transaction (as an external
+    # task's variables are read when it is fetched and locked).
+    context: TaskContext | None = None
 
 
 class JobExecutor:
@@ -93,21 +97,51 @@ class JobExecutor:
         return len(claimed)
 
     def claim(self, limit: int) -> list[ClaimedJob]:
+        """Lock up to `limit` due jobs for this worker (one UPDATE ... RETURNING) and read the
+        handler contexts of the service-task jobs among them, in one transaction."""
         engine = self.engine
+        job = m.Job.__table__
         with engine.db.session() as session:
             now = engine.clock.now()
-            query = (select(m.Job)
-                     .where(m.Job.due_at <= now, m.Job.retries > 0,
-                            or_(m.Job.lock_expires_at.is_(None), m.Job.lock_expires_at < now))
-                     .order_by(m.Job.priority.desc(), m.Job.due_at).limit(limit))
+            due = (select(job.c.id)
+                   .where(job.c.due_at <= now, job.c.retries > 0,
+                          or_(job.c.lock_expires_at.is_(None), job.c.lock_expires_at < now))
+                   .order_by(job.c.priority.desc(), job.c.due_at).limit(limit))
             if engine.db.is_postgresql:
-                query = query.with_for_update(skip_locked=True)
-            claimed = []
-            for job in session.scalars(query):
-                job.lock_owner, job.lock_expires_at = engine.worker_id, now + self.lock_duration
-                claimed.append(ClaimedJob(job.id, job.type, job.instance_id, job.task_id, job.activity_id,
-                                          job.topic, job.attempt, job.retry_cycle, job.schedule))
-            return claimed
+                due = due.with_for_update(skip_locked=True)
+            rows = session.execute(
+                job.update().where(job.c.id.in_(due.scalar_subquery()))
+                .values(lock_owner=engine.worker_id, lock_expires_at=now + self.lock_duration)
+                .returning(job.c.id, job.c.type, job.c.instance_id, job.c.task_id, job.c.activity_id, job.c.topic,
+                           job.c.attempt, job.c.retry_cycle, job.c.schedule, job.c.priority, job.c.due_at)).all()
+            rows.sort(key=lambda r: (-r.priority, r.due_at))
+            contexts = self._contexts(session, [r for r in rows if r.type == "service-task"])
+            return [ClaimedJob(r.id, r.type, r.instance_id, r.task_id, r.activity_id, r.topic, r.attempt,
+                               r.retry_cycle, r.schedule, contexts.get(r.id)) for r in rows]
+
+    def _contexts(self, session, rows) -> dict[str, TaskContext]:
+        """job id -> the context its handler gets: two SELECTs for all the jobs claimed."""
+        if not rows:
+            return {}
+        engine = self.engine
+        ids = sorted({r.instance_id for r in rows})
+        instances = {i.id: i for i in session.scalars(select(m.ProcessInstance).where(m.ProcessInstance.id.in_(ids)))}
+        variables: dict[str, dict] = {i: {} for i in ids}
+        for instance_id, name, text in session.execute(select(m.Variable.instance_id, m.Variable.name, m.Variable.value_json)
+                                                       .where(m.Variable.instance_id.in_(ids))):
+            variables[instance_id][name] = json.loads(text)
+        contexts = {}
+        for r in rows:
+            instance = instances.get(r.instance_id)
+            if instance is None:
+                continue  # ended meanwhile: the completion will find the job stale
+            task_spec = engine.task_spec_of(session, instance, r.activity_id)
+            contexts[r.id] = TaskContext(
+                topic=r.topic, variables=MappingProxyType(dict(variables[r.instance_id])),
+                properties=MappingProxyType(dict(task_spec.extensions.get("properties") or {})),
+                instance_id=r.instance_id, business_key=instance.business_key, activity_id=r.activity_id,
+                definition_key=instance.definition_key, idempotency_key=r.id, attempt=r.attempt + 1, engine=engine)
+        return contexts
 
     def execute(self, job: ClaimedJob) -> str:
         started = time.perf_counter()
@@ -136,7 +170,7 @@ class JobExecutor:
         if handler is None:
             raise EngineError(f"no handler is registered for topic '{job.topic}'")
         try:
-            result = handler(self._context(job)) or {}
+            result = handler(job.context or self._context(job)) or {}
         except BpmnError as error:
             return self.engine.retrying(lambda: self._complete(job, error=error))
         if not isinstance(result, dict):

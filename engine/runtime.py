@@ -360,7 +360,8 @@ class Runtime:
     def _save_timers(self, before: "RowImage", current: "RowImage", now: datetime) -> None:
         gone = sorted(set(before.timers) - set(current.timers))
         if gone:
-            self._delete_with_incidents(m.Job, m.Job.type == "timer", m.Job.task_id.in_(gone))
+            table = m.Job.__table__
+            self._delete_with_incidents(m.Job, table.c.type == "timer", table.c.task_id.in_(gone))
         table = m.Job.__table__
         for task_id, due in current.timers.items():
             if task_id in before.timers and before.timers[task_id] != due:  # a cycle's next firing
@@ -398,17 +399,19 @@ class Runtime:
 
     @staticmethod
     def _service_rows(model, task_ids: list[str]) -> tuple:
+        table = model.__table__
         if model is m.Job:
-            return m.Job.type == "service-task", m.Job.task_id.in_(task_ids)
-        return (model.task_id.in_(task_ids),)
+            return table.c.type == "service-task", table.c.task_id.in_(task_ids)
+        return (table.c.task_id.in_(task_ids),)
 
     def _delete_with_incidents(self, model, *criteria) -> set[str]:
         """Delete the instance's rows of `model` that match, and the incidents of those that failed
         (only a job or external task that failed, or whose retries were set to 0, can have any);
         the task ids of the rows deleted."""
-        error = model.exception_message if model is m.Job else model.error_message
-        deleted = self.session.execute(delete(model).where(model.instance_id == self.row.id, *criteria)
-                                       .returning(model.id, model.task_id, error, model.retries)).all()
+        table = model.__table__
+        error = table.c.exception_message if model is m.Job else table.c.error_message
+        deleted = self.session.execute(table.delete().where(table.c.instance_id == self.row.id, *criteria)
+                                       .returning(table.c.id, table.c.task_id, error, table.c.retries)).all()
         if not deleted:
             return set()
         self._forget(model, ids=[row[0] for row in deleted])
