@@ -424,11 +424,13 @@ def measure(engine, app, codes: list[str], samples: int) -> tuple[dict, dict]:
     return figures, plans
 
 
-def sizes(database) -> dict:
+def sizes(database, kind: str = "r") -> dict:
+    """Bytes per table (kind r: with its indexes and TOAST) or per index (kind i)."""
+    function = "pg_total_relation_size" if kind == "r" else "pg_relation_size"
     with database.connect() as conn:
-        rows = conn.execute("select c.relname, pg_total_relation_size(c.oid) from pg_class c "
+        rows = conn.execute(f"select c.relname, {function}(c.oid) from pg_class c "
                             "where c.relnamespace = (select oid from pg_namespace where nspname = current_schema()) "
-                            "and c.relkind = 'r' order by 2 desc").fetchall()
+                            "and c.relkind = %s order by 2 desc", (kind,)).fetchall()
     return {name: size for name, size in rows}
 
 
@@ -459,6 +461,7 @@ def run(chosen: str, dossiers: int | None = None) -> dict:
                     "select code from dossier tablesample system (1) limit 5000").fetchall()] or list(codes.values())
             figures, plans = measure(engine, create_app(engine), sample_codes, samples)
             db_sizes = sizes(database)
+            index_sizes = sizes(database, "i")
             engine.db.dispose()
     print("\nquery latency (ms)")
     print(table([[name, f["n"], f["p50"], f["p95"], f["p99"]] for name, f in figures.items()],
@@ -471,7 +474,11 @@ def run(chosen: str, dossiers: int | None = None) -> dict:
     print("\nlargest tables (bytes with indexes and TOAST)")
     print(table([[name, f"{b / 2**20:,.1f} MiB", f"{b / total:,.0f}"] for name, b in list(db_sizes.items())[:12]],
                 ["table", "size", "bytes/dossier"]))
-    result = {"dossiers": total, "seeding": seeded, "latency_ms": figures, "plans": plans, "table_bytes": db_sizes}
+    print("\nlargest indexes")
+    print(table([[name, f"{b / 2**20:,.1f} MiB", f"{b / total:,.0f}"] for name, b in list(index_sizes.items())[:8]],
+                ["index", "size", "bytes/dossier"]))
+    result = {"dossiers": total, "seeding": seeded, "latency_ms": figures, "plans": plans, "table_bytes": db_sizes,
+              "index_bytes": index_sizes}
     emit("query_scale", {"dossiers": total, "seed_s": seeded["total_s"],
                          "p95_ms": {k: round(v["p95"], 2) for k, v in figures.items()}})
     save("query_scale", result)

@@ -12,8 +12,9 @@ deeper per task it runs: the birth diagram adds about seven levels a round. Two 
   (Raising the interpreter's recursion limit instead is not safe: other recursive code, such as
   a deeply nested expression, would then overflow the C stack and crash the process.)
 
-What remains is cost: each round makes the tree, and so every command on the instance, a little
-bigger (see the README's Performance section).
+Since engine/bpmn/prune.py cuts the finished top of the tree at every save, a stored instance no
+longer grows this deep; the ceilings stay lifted for a long loop inside one command, and inside a
+parallel branch while another branch is still open (the cut cannot pass the open split).
 """
 from __future__ import annotations
 
