@@ -133,9 +133,9 @@ class JobExecutor:
         contexts = {}
         for r in rows:
             instance = instances.get(r.instance_id)
-            if instance is None:
-                continue  # ended meanwhile: the completion will find the job stale
-            task_spec = engine.task_spec_of(session, instance, r.activity_id)
+            task_spec = engine.task_spec_of(session, instance, r.activity_id) if instance is not None else None
+            if task_spec is None:
+                continue  # the job fails when it runs, with the reason (see _run_handler)
             contexts[r.id] = TaskContext(
                 topic=r.topic, variables=MappingProxyType(dict(variables[r.instance_id])),
                 properties=MappingProxyType(dict(task_spec.extensions.get("properties") or {})),
@@ -169,26 +169,16 @@ class JobExecutor:
         handler = self.engine.handlers.get(job.topic)
         if handler is None:
             raise EngineError(f"no handler is registered for topic '{job.topic}'")
+        if job.context is None:
+            raise EngineError(f"activity '{job.activity_id}' of process instance '{job.instance_id}' does not exist")
         try:
-            result = handler(job.context or self._context(job)) or {}
+            result = handler(job.context) or {}
         except BpmnError as error:
             return self.engine.retrying(lambda: self._complete(job, error=error))
         if not isinstance(result, dict):
             raise EngineError(f"the handler of '{job.topic}' returned {type(result).__name__}; it must return a dict of variables")
         # Only the completion is rerun after a lost race, never the handler (its side effects).
         return self.engine.retrying(lambda: self._complete(job, result=result))
-
-    def _context(self, job: ClaimedJob) -> TaskContext:
-        engine = self.engine
-        with engine.db.reading() as session:
-            instance = session.get(m.ProcessInstance, job.instance_id)
-            task_spec = engine.task_spec_of(session, instance, job.activity_id)
-            return TaskContext(
-                topic=job.topic, variables=MappingProxyType(engine.stored_variables(session, job.instance_id)),
-                properties=MappingProxyType(dict(task_spec.extensions.get("properties") or {})),
-                instance_id=job.instance_id, business_key=instance.business_key, activity_id=job.activity_id,
-                definition_key=instance.definition_key, idempotency_key=job.id, attempt=job.attempt + 1,
-                engine=engine)
 
     def _complete(self, job: ClaimedJob, result: dict | None = None, error: BpmnError | None = None) -> str:
         engine = self.engine

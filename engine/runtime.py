@@ -191,7 +191,6 @@ class Runtime:
         self.session.execute(delete(m.IdentityLink).where(m.IdentityLink.task_id.in_(open_tasks)))
         for model in (m.Task, m.Job, m.ExternalTask, m.EventSubscription, m.Incident):
             self.session.execute(delete(model).where(model.instance_id == instance_id))
-        self._forget(m.Task, m.Job, m.ExternalTask)
 
     @staticmethod
     def _plan_history(tasks) -> list[tuple]:
@@ -222,8 +221,7 @@ class Runtime:
                 closing[canceled].append(task_id)
         # A subtree Spiff dropped takes its tasks out of the tree: their open rows end as canceled.
         closing[True].extend(before.open_history - current.present)
-        if inserts:
-            self.session.execute(table.insert(), inserts)
+        self._insert(m.ActivityInstance, inserts)
         for canceled, ids in closing.items():
             if ids:
                 self.session.execute(table.update().where(table.c.id.in_(ids)).values(end_time=now, canceled=canceled))
@@ -240,11 +238,9 @@ class Runtime:
     def _save_variables(self, before: "RowImage", current: "RowImage") -> None:
         table = m.Variable.__table__
         values = self.variables()
-        added = [dict(instance_id=self.row.id, name=name, type=type_of(values[name]), value_json=text,
-                      value_hash=text_hash(text))
-                 for name, text in current.variables.items() if name not in before.variables]
-        if added:
-            self.session.execute(table.insert(), added)
+        self._insert(m.Variable, [dict(instance_id=self.row.id, name=name, type=type_of(values[name]), value_json=text,
+                                       value_hash=text_hash(text))
+                                  for name, text in current.variables.items() if name not in before.variables])
         changed = [dict(b_instance=self.row.id, b_name=name, value_json=text, value_hash=text_hash(text),
                         type=type_of(values[name]))
                    for name, text in current.variables.items() if name in before.variables and before.variables[name] != text]
@@ -259,9 +255,9 @@ class Runtime:
         """Open and close inbox rows; the assignee of each task opened (for its history row)."""
         gone = sorted(before.user_tasks - current.user_tasks)
         if gone:
-            self.session.execute(delete(m.IdentityLink).where(m.IdentityLink.task_id.in_(gone)))
-            self.session.execute(delete(m.Task).where(m.Task.id.in_(gone)))
-            self._forget(m.Task, ids=gone)
+            self.session.execute(m.IdentityLink.__table__.delete().where(m.IdentityLink.task_id.in_(gone)))
+            self.session.execute(m.Task.__table__.delete().where(m.Task.id.in_(gone)))
+            self._forget(m.Task, gone)
         rows, links, assignees = [], [], {}
         for task in tasks:
             task_id = str(task.id)
@@ -270,10 +266,8 @@ class Runtime:
                 rows.append(row)
                 links.extend(candidates)
                 assignees[task_id] = row["assignee"]
-        if rows:
-            self.session.execute(m.Task.__table__.insert(), rows)
-        if links:
-            self.session.execute(m.IdentityLink.__table__.insert(), links)
+        self._insert(m.Task, rows)
+        self._insert(m.IdentityLink, links)
         return assignees
 
     def _user_task_row(self, task, now: datetime) -> tuple[dict, list[dict]]:
@@ -327,15 +321,10 @@ class Runtime:
             # should the handlers have changed since, the other table is tried for what is left).
             handled = [t for t in gone if before.service_tasks[t] in self.engine.handlers]
             remote = [t for t in gone if t not in handled]
-            left = []
-            for model, ids, other in ((m.Job, handled, m.ExternalTask), (m.ExternalTask, remote, m.Job)):
-                if ids:
-                    found = self._delete_with_incidents(model, *self._service_rows(model, ids))
-                    left += [(other, t) for t in ids if t not in found]
-            for model in (m.Job, m.ExternalTask):
-                ids = [t for other, t in left if other is model]
-                if ids:
-                    self._delete_with_incidents(model, *self._service_rows(model, ids))
+            for model, other, ids in ((m.Job, m.ExternalTask, handled), (m.ExternalTask, m.Job, remote)):
+                missing = sorted(set(ids) - self._delete_service_rows(model, ids)) if ids else []
+                if missing:
+                    self._delete_service_rows(other, missing)
         jobs, external = [], []
         for task in tasks:
             task_id = str(task.id)
@@ -353,56 +342,47 @@ class Runtime:
                 jobs.append(dict(common, type="service-task", due_at=now, retries=retries, retry_cycle=ext.get("retryCycle")))
             else:
                 external.append(dict(common, business_key=self.row.business_key))
-        self._insert_jobs(jobs)
-        if external:
-            self.session.execute(m.ExternalTask.__table__.insert(), external)
+        self._insert(m.Job, jobs)
+        self._insert(m.ExternalTask, external)
 
     def _save_timers(self, before: "RowImage", current: "RowImage", now: datetime) -> None:
+        table = m.Job.__table__
+        timers = (table.c.instance_id == self.row.id, table.c.type == "timer")
         gone = sorted(set(before.timers) - set(current.timers))
         if gone:
-            table = m.Job.__table__
             self._delete_with_incidents(m.Job, table.c.type == "timer", table.c.task_id.in_(gone))
-        table = m.Job.__table__
         for task_id, due in current.timers.items():
             if task_id in before.timers and before.timers[task_id] != due:  # a cycle's next firing
-                self.session.execute(table.update().where(table.c.instance_id == self.row.id, table.c.type == "timer",
-                                                          table.c.task_id == task_id)
-                                     .values(due_at=due, lock_owner=None, lock_expires_at=None))
-                self._forget(m.Job, task_ids=[task_id], expunge=False)
-        added = [task_id for task_id in current.timers if task_id not in before.timers]
-        if added:
-            retries, _ = self.engine.retry_policy(None)
-            self._insert_jobs([dict(
-                id=new_id(), type="timer", instance_id=self.row.id, definition_id=self.row.definition_id,
-                definition_key=self.row.definition_key, activity_id=current.timer_activities[task_id], task_id=task_id,
-                due_at=current.timers[task_id], retries=retries, created=now,
-            ) for task_id in added])
+                moved = self.session.execute(table.update().where(*timers, table.c.task_id == task_id)
+                                             .values(due_at=due, lock_owner=None, lock_expires_at=None)
+                                             .returning(table.c.id)).scalars().all()
+                self._forget(m.Job, moved)
+        retries, _ = self.engine.retry_policy(None)
+        self._insert(m.Job, [dict(
+            id=new_id(), type="timer", instance_id=self.row.id, definition_id=self.row.definition_id,
+            definition_key=self.row.definition_key, activity_id=self.task(task_id).task_spec.bpmn_id, task_id=task_id,
+            due_at=due, retries=retries, created=now,
+        ) for task_id, due in current.timers.items() if task_id not in before.timers])
 
-    def _insert_jobs(self, rows: list[dict]) -> None:
-        if not rows:
-            return
-        columns = ("topic", "retry_cycle", "lock_owner", "lock_expires_at", "exception_message",
-                   "exception_stacktrace", "schedule")
-        self.session.execute(m.Job.__table__.insert(),
-                             [{**{c: None for c in columns}, "attempt": 0, "priority": 0, **row} for row in rows])
+    def _insert(self, model, rows: list[dict]) -> None:
+        """Insert rows (dicts with the same keys) in one statement; nothing when there are none."""
+        if rows:
+            self.session.execute(model.__table__.insert(), rows)
 
     def _save_subscriptions(self, before: "RowImage", current: "RowImage", now: datetime) -> None:
         table = m.EventSubscription.__table__
         for name, activity_id in sorted(before.subscriptions - current.subscriptions):
             self.session.execute(table.delete().where(table.c.instance_id == self.row.id, table.c.event_name == name,
                                                       table.c.activity_id == activity_id))
-        added = sorted(current.subscriptions - before.subscriptions)
-        if added:
-            self.session.execute(table.insert(), [
-                dict(event_type="message", event_name=name, instance_id=self.row.id, definition_id=None,
-                     activity_id=activity_id, created=now) for name, activity_id in added])
+        self._insert(m.EventSubscription, [
+            dict(event_type="message", event_name=name, instance_id=self.row.id, definition_id=None,
+                 activity_id=activity_id, created=now) for name, activity_id in sorted(current.subscriptions - before.subscriptions)])
 
-    @staticmethod
-    def _service_rows(model, task_ids: list[str]) -> tuple:
+    def _delete_service_rows(self, model, task_ids: list[str]) -> set[str]:
+        """Delete the job (Job) or external task (ExternalTask) rows of these service tasks."""
         table = model.__table__
-        if model is m.Job:
-            return table.c.type == "service-task", table.c.task_id.in_(task_ids)
-        return (table.c.task_id.in_(task_ids),)
+        kind = (table.c.type == "service-task",) if model is m.Job else ()
+        return self._delete_with_incidents(model, *kind, table.c.task_id.in_(task_ids))
 
     def _delete_with_incidents(self, model, *criteria) -> set[str]:
         """Delete the instance's rows of `model` that match, and the incidents of those that failed
@@ -414,27 +394,19 @@ class Runtime:
                                        .returning(table.c.id, table.c.task_id, error, table.c.retries)).all()
         if not deleted:
             return set()
-        self._forget(model, ids=[row[0] for row in deleted])
+        self._forget(model, [row[0] for row in deleted])
         failed = [row_id for row_id, _, message, retries in deleted if message is not None or retries == 0]
         if failed:
             self.session.execute(delete(m.Incident).where(m.Incident.configuration.in_(failed)))
         return {row[1] for row in deleted}
 
-    def _forget(self, *models, ids=None, task_ids=None, expunge: bool = True) -> None:
-        """Rows changed by a Core statement that the session may hold as objects (a job being
-        completed, a task row): drop them from the session (or expire them), so that a later
-        session.get reads the database, not a stale object."""
+    def _forget(self, model, ids) -> None:
+        """Rows a Core statement changed that the session may hold as objects (the job being
+        completed, the task row): out of the session, so that a later session.get reads the
+        database instead of a stale object."""
         for obj in list(self.session.identity_map.values()):
-            if not isinstance(obj, models):
-                continue
-            if ids is not None and obj.id not in ids:
-                continue
-            if task_ids is not None and getattr(obj, "task_id", None) not in task_ids:
-                continue
-            if expunge:
+            if isinstance(obj, model) and obj.id in ids:
                 self.session.expunge(obj)
-            else:
-                self.session.expire(obj)
 
 
 def activities(workflow) -> list:
@@ -451,39 +423,33 @@ class RowImage:
     user_tasks: set  # ready user tasks: inbox rows
     service_tasks: dict  # ready service task id -> its topic: a job (a handler's topic) or an external task
     timers: dict  # waiting timer task id -> when it is due
-    timer_activities: dict  # waiting timer task id -> its element id
     subscriptions: set  # (message name, element id) of every waiting message event
     variables: dict  # name -> stored JSON text
 
     @classmethod
     def empty(cls) -> "RowImage":
-        return cls(set(), set(), set(), {}, {}, {}, set(), {})
+        return cls(set(), set(), set(), {}, {}, set(), {})
 
     @classmethod
     def of(cls, workflow, tasks=None) -> "RowImage":
         tasks = activities(workflow) if tasks is None else tasks
+        present, variables = {str(t.id) for t in tasks}, _texts(scope_of(workflow))
         if workflow.completed:
-            return cls.empty()._with(present={str(t.id) for t in tasks}, variables=_texts(scope_of(workflow)))
+            return cls(present, set(), set(), {}, {}, set(), variables)
         ready = [t for t in tasks if t.state == TaskState.READY]
         # As SpiffWorkflow rebuilds its event manager when it loads a state: waiting catch events only.
         waiting = [t for t in workflow.event_manager.tasks.values() if t.state == TaskState.WAITING]
-        timers, timer_activities = {}, {}
-        for task in waiting:
-            if timer_of(task) is not None and (due := next_due(task)) is not None:
-                timers[str(task.id)], timer_activities[str(task.id)] = due, task.task_spec.bpmn_id
+        timers = {str(t.id): due for t in waiting if timer_of(t) is not None and (due := next_due(t)) is not None}
         return cls(
-            present={str(t.id) for t in tasks},
+            present=present,
             open_history={str(t.id) for t in tasks if t.internal_data.get(HISTORY_MARK) == 1},
             user_tasks={str(t.id) for t in ready if isinstance(t.task_spec, UserTask)},
             service_tasks={str(t.id): t.task_spec.extensions["topic"] for t in ready
                            if isinstance(t.task_spec, ExternalServiceTask)},
-            timers=timers, timer_activities=timer_activities,
+            timers=timers,
             subscriptions={(name, t.task_spec.bpmn_id) for t in waiting for name in messages_of(t)},
-            variables=_texts(scope_of(workflow)),
+            variables=variables,
         )
-
-    def _with(self, **changes) -> "RowImage":
-        return RowImage(**{**self.__dict__, **changes})
 
 
 def _texts(variables: dict) -> dict:

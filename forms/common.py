@@ -45,14 +45,18 @@ def first_upper(label: str) -> str:
     return label[:1].upper() + label[1:]  # str.capitalize() would lower-case e.g. "BHYT"
 
 
+def required_messages(label: str, invalid: str) -> dict[str, str]:
+    """A required field's messages: missing or null ask for `label`; `invalid` says what is wrong."""
+    message = f"Vui lòng nhập {label}."
+    return {"required": message, "null": message, "invalid": invalid}
+
+
 class Text(fields.String):
     """Required text, trimmed; blank counts as missing (a form's empty box arrives as "" or "  ")."""
 
-    def __init__(self, label: str, **kwargs):
+    def __init__(self, label: str, *, invalid: str | None = None, **kwargs):
         kwargs.setdefault("required", True)
-        message = f"Vui lòng nhập {label}."
-        super().__init__(error_messages={"required": message, "null": message,
-                                         "invalid": f"{first_upper(label)} phải là chữ."}, **kwargs)
+        super().__init__(error_messages=required_messages(label, invalid or f"{first_upper(label)} phải là chữ."), **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs) -> str:
         text = super()._deserialize(value, attr, data, **kwargs).strip()
@@ -69,10 +73,8 @@ class IsoDate(fields.Date):
 
     def __init__(self, label: str, **kwargs):
         kwargs.setdefault("required", True)
-        message = f"Vui lòng nhập {label}."
-        super().__init__(error_messages={"required": message, "null": message,
-                                         "invalid": f"{first_upper(label)} không hợp lệ, hãy nhập theo dạng năm-tháng-ngày (ví dụ 2024-05-31)."},
-                         **kwargs)
+        super().__init__(error_messages=required_messages(
+            label, f"{first_upper(label)} không hợp lệ, hãy nhập theo dạng năm-tháng-ngày (ví dụ 2024-05-31)."), **kwargs)
 
     def deserialize(self, value, attr=None, data=None, **kwargs):
         if self.allow_none and isinstance(value, str) and not value.strip():
@@ -98,11 +100,9 @@ class IsoDateTime(fields.String):
 
     def __init__(self, label: str, **kwargs):
         kwargs.setdefault("required", True)
-        message = f"Vui lòng nhập {label}."
-        super().__init__(error_messages={
-            "required": message, "null": message,
-            "invalid": f"{first_upper(label)} không hợp lệ, hãy nhập ngày và giờ theo dạng năm-tháng-ngàyTgiờ:phút "
-                       f"(ví dụ 2026-11-20T14:30)."}, **kwargs)
+        super().__init__(error_messages=required_messages(
+            label, f"{first_upper(label)} không hợp lệ, hãy nhập ngày và giờ theo dạng năm-tháng-ngàyTgiờ:phút "
+                   f"(ví dụ 2026-11-20T14:30)."), **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs) -> str:
         if not isinstance(value, str):
@@ -150,22 +150,15 @@ def normalise_mobile(text: str) -> str | None:
     return number if _MOBILE.fullmatch(number) else None
 
 
-class MobilePhone(fields.String):
+class MobilePhone(Text):
     """A Vietnamese mobile number, loaded in the national form "0912345678" (for the SMS notices)."""
 
     def __init__(self, label: str, **kwargs):
-        kwargs.setdefault("required", True)
-        message = f"Vui lòng nhập {label}."
-        super().__init__(error_messages={
-            "required": message, "null": message,
-            "invalid": f"{first_upper(label)} không hợp lệ: hãy nhập số di động Việt Nam gồm 10 chữ số, "
-                       f"ví dụ 0912345678 hoặc +84912345678."}, **kwargs)
+        super().__init__(label, invalid=f"{first_upper(label)} không hợp lệ: hãy nhập số di động Việt Nam gồm 10 chữ số, "
+                                        f"ví dụ 0912345678 hoặc +84912345678.", **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
-        if not text:
-            raise self.make_error("required")
-        number = normalise_mobile(text)
+        number = normalise_mobile(super()._deserialize(value, attr, data, **kwargs))
         if number is None:
             raise self.make_error("invalid")
         return number
@@ -216,11 +209,10 @@ class Section(fields.Nested):
 
 
 def year(label: str) -> fields.Integer:
-    message = f"Vui lòng nhập {label}."
     # strict: 1984.5 or "1984" would otherwise be silently truncated/converted.
     return fields.Integer(required=True, strict=True, validate=validate.Range(
         min=1900, error=f"{first_upper(label)} phải từ năm 1900 trở đi."),
-        error_messages={"required": message, "null": message, "invalid": f"{first_upper(label)} phải là một số, ví dụ 1990."})
+        error_messages=required_messages(label, f"{first_upper(label)} phải là một số, ví dụ 1990."))
 
 
 class Parts(fields.List):

@@ -25,27 +25,27 @@ from .models import AgencyRecord, record_once
 log = logging.getLogger("lienthong.handlers.delivery")
 
 
+# (result variable, the paper it stands for), in the order the agencies produce them.
+RESULT_PAPERS = (
+    ("birthCertificateNumber", "Giấy khai sinh số {} (bản chính)"),
+    ("residenceRegisteredOn", "Thông báo kết quả đăng ký thường trú"),
+    ("bhytCardNumber", "Thẻ bảo hiểm y tế số {}"),
+    ("deathExtractNumber", "Trích lục khai tử số {}"),
+    ("residenceDeletedOn", "Thông báo kết quả xóa đăng ký thường trú"),
+    ("funeralPaymentReference", "Quyết định chi trả mai táng phí số {}"),
+    ("survivorReference", "Giấy biên nhận hồ sơ trợ cấp tuất số {}"),
+)
+
+
 def result_documents(variables: Mapping[str, Any]) -> list[str]:
-    """The papers a dossier's results make, in the order the agencies produce them."""
+    """The papers a dossier's results make (the birth certificate's copies right after it)."""
     documents = []
-    if variables.get("birthCertificateNumber"):
-        documents.append(f"Giấy khai sinh số {variables['birthCertificateNumber']} (bản chính)")
-        copies = (variables.get("declaration") or {}).get("copies")
-        if copies:
-            documents.append(f"{copies} bản sao trích lục khai sinh")
-    if variables.get("residenceRegisteredOn"):
-        documents.append("Thông báo kết quả đăng ký thường trú")
-    if variables.get("bhytCardNumber"):
-        documents.append(f"Thẻ bảo hiểm y tế số {variables['bhytCardNumber']}")
-    # The death group's results.
-    if variables.get("deathExtractNumber"):
-        documents.append(f"Trích lục khai tử số {variables['deathExtractNumber']}")
-    if variables.get("residenceDeletedOn"):
-        documents.append("Thông báo kết quả xóa đăng ký thường trú")
-    if variables.get("funeralPaymentReference"):
-        documents.append(f"Quyết định chi trả mai táng phí số {variables['funeralPaymentReference']}")
-    if variables.get("survivorReference"):
-        documents.append(f"Giấy biên nhận hồ sơ trợ cấp tuất số {variables['survivorReference']}")
+    for name, paper in RESULT_PAPERS:
+        if variables.get(name):
+            documents.append(paper.format(variables[name]))
+            copies = (variables.get("declaration") or {}).get("copies") if name == "birthCertificateNumber" else None
+            if copies:
+                documents.append(f"{copies} bản sao trích lục khai sinh")
     return documents
 
 

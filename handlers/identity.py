@@ -276,21 +276,21 @@ def _changed(citizen: Citizen, change: RegisterChange | None) -> Citizen:
 
 def record_death(session: Session, id_number: str, died_on: date, dossier_code: str, now: datetime) -> bool:
     """Mark the person deceased from `died_on`; False when the table already had their death."""
-    change = _change_row(session, id_number, dossier_code, now)
-    if change.deceased_on is not None:
-        return False
-    change.deceased_on = died_on
-    session.flush()
-    return True
+    return _record(session, id_number, "deceased_on", died_on, dossier_code, now)
 
 
 def record_leaving_household(session: Session, id_number: str, left_on: date, dossier_code: str,
                              now: datetime) -> bool:
     """Take the person out of their household from `left_on`; False when they had left already."""
+    return _record(session, id_number, "left_household_on", left_on, dossier_code, now)
+
+
+def _record(session: Session, id_number: str, column: str, on: date, dossier_code: str, now: datetime) -> bool:
+    """Set one change of the person's row once; False when it was set already."""
     change = _change_row(session, id_number, dossier_code, now)
-    if change.left_household_on is not None:
+    if getattr(change, column) is not None:
         return False
-    change.left_household_on = left_on
+    setattr(change, column, on)
     session.flush()
     return True
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lxml import etree
 from sqlalchemy import func, select
 
 from engine import models as m
@@ -90,3 +91,18 @@ def external_tasks(engine, instance_id: str) -> list[m.ExternalTask]:
 
 def user_operations(engine, instance_id: str) -> list[m.UserOperation]:
     return rows(engine, m.UserOperation, m.UserOperation.instance_id == instance_id, order_by=m.UserOperation.id)
+
+
+def spiff_workflow(name: str, process: str):
+    """A fixture's process as a bare SpiffWorkflow instance with the engine's parser and expression
+    engine, for tests of what the engine does to SpiffWorkflow's own objects."""
+    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+
+    from engine.bpmn.parser import EngineParser
+    from engine.bpmn.script_engine import ExpressionScriptEngine
+    from engine.clock import ManualClock
+
+    parser = EngineParser()
+    parser.add_bpmn_xml(etree.fromstring(fixture(name)), name)
+    return BpmnWorkflow(parser.get_spec(process), parser.get_subprocess_specs(process),
+                        script_engine=ExpressionScriptEngine(ManualClock(), "Asia/Ho_Chi_Minh", None))

@@ -6,23 +6,16 @@ supplement round of a birth dossier). engine/bpmn/limits.py lifts that ceiling.
 """
 from __future__ import annotations
 
-from lxml import etree
-from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from engine.bpmn.parser import EngineParser
-from engine.bpmn.script_engine import ExpressionScriptEngine, enter_scope, leave_scope, run_task, scope_of
-from engine.clock import ManualClock
-from tests.engine_helpers import fixture
+from engine.bpmn.script_engine import enter_scope, leave_scope, run_task, scope_of
+from tests.engine_helpers import spiff_workflow
 
 
 def test_past_a_thousand_levels_the_instance_still_finds_its_ready_task():
     import engine.runtime  # noqa: F401 - as the service does, which lifts the ceilings
 
-    parser = EngineParser()
-    parser.add_bpmn_xml(etree.fromstring(fixture("loop_back.bpmn")), "loop_back.bpmn")
-    workflow = BpmnWorkflow(parser.get_spec("engine_loop_back"),
-                            script_engine=ExpressionScriptEngine(ManualClock(), "Asia/Ho_Chi_Minh", None))
+    workflow = spiff_workflow("loop_back.bpmn", "engine_loop_back")
     scope_of(workflow).update({"again": True})
     workflow.do_engine_steps(enter_scope, leave_scope)
     rounds = 400  # three levels a round: 1200 levels deep

@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import json
 
-from lxml import etree
-from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
 from engine import models as m
-from engine.bpmn.parser import EngineParser
 from engine.bpmn.prune import prune
-from engine.bpmn.script_engine import ExpressionScriptEngine, enter_scope, leave_scope, run_task, scope_of
-from engine.clock import ManualClock
-from tests.engine_helpers import deploy, fixture, instance, open_tasks, rows
+from engine.bpmn.script_engine import enter_scope, leave_scope, run_task, scope_of
+from tests.engine_helpers import deploy, history, instance, open_tasks, rows, spiff_workflow, the_task
 
 
 def state_size(engine, instance_id: str) -> int:
@@ -26,13 +22,11 @@ def state_size(engine, instance_id: str) -> int:
 
 
 def complete(engine, instance_id: str, activity_id: str, **variables) -> None:
-    [task] = [t for t in open_tasks(engine, instance_id) if t.activity_id == activity_id]
-    engine.complete_task(task.id, variables)
+    engine.complete_task(the_task(engine, instance_id, activity_id).id, variables)
 
 
-def history(engine, instance_id: str, activity_id: str) -> list[m.ActivityInstance]:
-    return rows(engine, m.ActivityInstance, m.ActivityInstance.instance_id == instance_id,
-                m.ActivityInstance.activity_id == activity_id, order_by=m.ActivityInstance.seq)
+def runs_of(engine, instance_id: str, activity_id: str) -> list[m.ActivityInstance]:
+    return [a for a in history(engine, instance_id) if a.activity_id == activity_id]
 
 
 def test_a_loop_stores_the_same_state_in_its_fiftieth_round_as_in_its_fifth(engine):
@@ -47,10 +41,10 @@ def test_a_loop_stores_the_same_state_in_its_fiftieth_round_as_in_its_fifth(engi
     complete(engine, instance_id, "Task_Review", again=False)
     assert instance(engine, instance_id).state == "COMPLETED"
     # What was cut from the tree is still in the history, every round of it, closed.
-    reviews = history(engine, instance_id, "Task_Review")
+    reviews = runs_of(engine, instance_id, "Task_Review")
     assert len(reviews) == 51
     assert all(r.end_time is not None and not r.canceled for r in reviews)
-    assert len(history(engine, instance_id, "Gateway_Merge")) == 51
+    assert len(runs_of(engine, instance_id, "Gateway_Merge")) == 51
 
 
 def test_parallel_branches_still_join_and_a_loop_around_them_stays_flat(engine, clock):
@@ -78,21 +72,12 @@ def test_parallel_branches_still_join_and_a_loop_around_them_stays_flat(engine, 
     for activity_id, variables in (("Task_A", {"again": False}), ("Task_B", {}), ("Task_Sign", {"anotherRound": False})):
         complete(engine, instance_id, activity_id, **variables)
     assert instance(engine, instance_id).state == "COMPLETED"
-    assert len(history(engine, instance_id, "Task_A")) == 6 * 5 + 1
-    assert len(history(engine, instance_id, "Gateway_Join")) == 7 * 2  # one arrival per branch, each round
-    assert len(history(engine, instance_id, "Sub_Sign")) == 7
-    assert len(history(engine, instance_id, "Task_Remind")) == 6
+    assert len(runs_of(engine, instance_id, "Task_A")) == 6 * 5 + 1
+    assert len(runs_of(engine, instance_id, "Gateway_Join")) == 7 * 2  # one arrival per branch, each round
+    assert len(runs_of(engine, instance_id, "Sub_Sign")) == 7
+    assert len(runs_of(engine, instance_id, "Task_Remind")) == 6
     assert all(r.end_time is not None for r in rows(engine, m.ActivityInstance,
                                                      m.ActivityInstance.instance_id == instance_id))
-
-
-def _workflow(name: str, process: str) -> BpmnWorkflow:
-    parser = EngineParser()
-    parser.add_bpmn_xml(etree.fromstring(fixture(name)), name)
-    spec = parser.get_spec(process)
-    workflow = BpmnWorkflow(spec, parser.get_subprocess_specs(process),
-                            script_engine=ExpressionScriptEngine(ManualClock(), "Asia/Ho_Chi_Minh", None))
-    return workflow
 
 
 def _ready(workflow, bpmn_id: str):
@@ -106,7 +91,7 @@ def _run(workflow, bpmn_id: str, **variables) -> None:
 
 
 def test_the_cut_keeps_the_lowest_common_ancestor_of_the_unfinished_tasks():
-    workflow = _workflow("loop_parallel.bpmn", "engine_loop_parallel")
+    workflow = spiff_workflow("loop_parallel.bpmn", "engine_loop_parallel")
     scope_of(workflow).update({"again": True, "anotherRound": True})
     workflow.do_engine_steps(enter_scope, leave_scope)
     # Both branches open: nothing above the split can go, the split and both branches stay.
@@ -133,7 +118,7 @@ def test_the_cut_keeps_the_lowest_common_ancestor_of_the_unfinished_tasks():
 
 
 def test_a_finished_subprocess_goes_with_the_task_that_called_it():
-    workflow = _workflow("loop_parallel.bpmn", "engine_loop_parallel")
+    workflow = spiff_workflow("loop_parallel.bpmn", "engine_loop_parallel")
     scope_of(workflow).update({"again": False, "anotherRound": True})
     workflow.do_engine_steps(enter_scope, leave_scope)
     _run(workflow, "Task_A", again=False)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from engine import models as m
 from engine.runtime import Runtime
-from tests.engine_helpers import deploy, jobs, open_tasks
+from tests.engine_helpers import deploy, jobs, open_tasks, the_task
 from tests.portal import MONDAY_9AM, workflow_files
 
 
@@ -62,28 +62,23 @@ def assert_in_step(engine) -> int:
     return checked
 
 
-def task_of(engine, instance_id: str, activity_id: str):
-    [task] = [t for t in open_tasks(engine, instance_id) if t.activity_id == activity_id]
-    return task
-
-
 def test_loops_parallel_branches_timers_and_a_subprocess(engine, clock):
     deploy(engine, "loop_parallel.bpmn")
     instance_id = engine.start_instance("engine_loop_parallel", {"again": True, "anotherRound": True})
     assert assert_in_step(engine) == 1
     for round_ in range(2):
-        engine.complete_task(task_of(engine, instance_id, "Task_A").id, {"again": True, "round": round_})
+        engine.complete_task(the_task(engine, instance_id, "Task_A").id, {"again": True, "round": round_})
         assert_in_step(engine)
         clock.advance(hours=1, minutes=1)
         assert engine.run_due_jobs() == 1  # the non-interrupting timer: a reminder, and A keeps waiting
         assert_in_step(engine)
-        engine.complete_task(task_of(engine, instance_id, "Task_B").id)
+        engine.complete_task(the_task(engine, instance_id, "Task_B").id)
         assert_in_step(engine)
-        engine.complete_task(task_of(engine, instance_id, "Task_A").id, {"again": False})
+        engine.complete_task(the_task(engine, instance_id, "Task_A").id, {"again": False})
         assert_in_step(engine)
-        engine.complete_task(task_of(engine, instance_id, "Task_Remind").id)
+        engine.complete_task(the_task(engine, instance_id, "Task_Remind").id)
         assert_in_step(engine)
-        engine.complete_task(task_of(engine, instance_id, "Task_Sign").id, {"anotherRound": round_ == 0})
+        engine.complete_task(the_task(engine, instance_id, "Task_Sign").id, {"anotherRound": round_ == 0})
         assert_in_step(engine)
     assert engine.instance_variables(instance_id)["round"] == 1
 
@@ -121,7 +116,7 @@ def test_incidents_external_tasks_and_an_interrupting_message(engine, handlers, 
     assert_in_step(engine)
     engine.correlate_message("engine.give-up", business_key="HS-9", variables={"reason": "registry down"})
     assert_in_step(engine)
-    engine.complete_task(task_of(engine, instance_id, "Task_ByHand").id, {"done": True})
+    engine.complete_task(the_task(engine, instance_id, "Task_ByHand").id, {"done": True})
     assert assert_in_step(engine) == 0
 
 

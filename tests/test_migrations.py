@@ -14,7 +14,7 @@ from engine.db import MIGRATIONS, Database
 from engine.handlers import HandlerRegistry
 from engine.service import ProcessEngine
 from engine.variables import text_hash
-from tests.conftest import POSTGRES_URL
+from tests.conftest import POSTGRES_URL, _postgres
 from tests.engine_helpers import deploy, open_task_ids
 
 
@@ -41,7 +41,7 @@ def empty_database(request, tmp_path):
     except Exception as exc:  # noqa: BLE001
         admin.dispose()
         pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}: {exc}")
-    database = Database(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+    database = _postgres(schema)
     yield database
     database.dispose()
     with admin.engine.begin() as connection:
