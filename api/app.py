@@ -8,6 +8,10 @@ import swagger_ui_bundle
 from flask import Flask, redirect, send_from_directory, url_for
 from flask_smorest import Api
 
+from identity import web as identity_web
+from identity.permissions import PUBLIC, requires
+from identity.settings import IdentitySettings
+
 from . import dossiers as dossiers_api
 from . import errors
 from .common import EXTENSION
@@ -34,8 +38,9 @@ class _Api(Api):
     ERROR_SCHEMA = errors.ErrorSchema
 
 
-def create_app(engine, config: Mapping[str, Any] | None = None) -> Flask:
-    """The API over one ProcessEngine; `config` overrides the defaults above."""
+def create_app(engine, config: Mapping[str, Any] | None = None, identity: IdentitySettings | None = None) -> Flask:
+    """The API over one ProcessEngine; `config` overrides the defaults above; `identity` the
+    identity settings read from the environment."""
     app = Flask(__name__)
     app.config.update(DEFAULTS)
     app.config.update(config or {})
@@ -49,12 +54,15 @@ def create_app(engine, config: Mapping[str, Any] | None = None) -> Flask:
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint, url_prefix=URL_PREFIX)
     api.register_blueprint(dossiers_api.blp, url_prefix="/api")
+    identity_web.install(app, engine, identity)
 
     @app.get("/")
+    @requires(PUBLIC)
     def index():
         return redirect(url_for("api-docs.openapi_swagger_ui"))
 
     @app.get("/swagger-ui-assets/<path:filename>")
+    @requires(PUBLIC)
     def swagger_ui_assets(filename):
         return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename, max_age=86400)
 

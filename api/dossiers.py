@@ -9,9 +9,14 @@ from flask import Response, request, url_for
 from marshmallow import fields
 
 from dossiers.service import DossierService, Upload
-from engine.errors import InvalidRequest
+from engine.errors import Forbidden, InvalidRequest, NotFound
 
-from .common import Blueprint, engine
+from identity.permissions import requires
+
+from identity import audit, scope
+from identity.principal import AGENCY_BOUND
+
+from .common import Blueprint, caller, engine
 from .errors import ErrorSchema
 
 blp = Blueprint("dossiers", __name__, description="Dossiers (hồ sơ liên thông): filing, status, declarations, supplements")
@@ -123,6 +128,12 @@ def _json_field(text: str | None, name: str):
         raise InvalidRequest(f"'{name}' is not valid JSON: {exc}", {name: ["Dữ liệu hồ sơ không đúng định dạng JSON."]}) from None
 
 
+def _visible(code: str) -> None:
+    """404 unless the caller may see this dossier: its citizen, or its receiving agency's staff."""
+    if not _service().visible(code, **scope.dossiers(caller())):
+        raise NotFound(f"Không tìm thấy hồ sơ có mã {code}.")
+
+
 def _status_response(status: dict, code: int) -> Response:
     response = Response(json.dumps(DossierStatusSchema().dump(status), ensure_ascii=False), status=code, mimetype=_JSON)
     if code == 201:
@@ -131,6 +142,7 @@ def _status_response(status: dict, code: int) -> Response:
 
 
 @blp.route("/dossiers", methods=["POST"])
+@requires("dossier.file")
 @blp.doc(requestBody=_FILING_BODY)
 @blp.response(201, DossierStatusSchema, description="Filed: the dossier code, its parts and their due dates")
 @blp.alt_response(400, schema=ErrorSchema, description="Invalid: `fieldErrors` names every field (nothing is stored)")
@@ -148,23 +160,63 @@ def file_dossier():
         except ValueError as exc:
             raise InvalidRequest(f"Malformed JSON body: {exc}", {"body": ["Dữ liệu hồ sơ không đúng định dạng JSON."]}) from None
         uploads = []
-    return _status_response(_service().submit(body, uploads), 201)
+    who = caller()
+    owner = who.id if "citizen" in who.roles else None
+    agency = who.agency if who.roles & AGENCY_BOUND and not who.is_admin else None
+    if agency is None and who.roles & AGENCY_BOUND and not who.is_admin:
+        raise Forbidden(f"The user '{who.id}' belongs to no agency and cannot receive dossiers.")
+    status = _service().submit(body, uploads, owner_id=owner, agency_code=agency)
+    audit.read("dossier", status["code"], status["code"])
+    return _status_response(status, 201)
+
+
+class DossierSummarySchema(ma.Schema):
+    code = fields.String()
+    procedure = fields.String()
+    state = fields.String()
+    stateLabel = fields.String()
+    agencyCode = fields.String()
+    receivedAt = fields.String()
+    dueAt = fields.String(allow_none=True)
+    completedAt = fields.String(allow_none=True)
+
+
+class DossierListArgs(ma.Schema):
+    state = fields.String(load_default=None)
+    firstResult = fields.Integer(load_default=0, validate=ma.validate.Range(min=0, max=10_000_000))
+    maxResults = fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=500))
+
+
+@blp.route("/dossiers", methods=["GET"])
+@requires("dossier.list")
+@blp.arguments(DossierListArgs, location="query")
+@blp.response(200, DossierSummarySchema(many=True))
+def list_dossiers(args):
+    """The dossiers the caller may see, newest first: a citizen's own, or the agency's."""
+    return _service().list(**scope.dossiers(caller()), state=args["state"], first=args["firstResult"],
+                           max_results=args["maxResults"])
 
 
 @blp.route("/dossiers/<code>", methods=["GET"])
+@requires("dossier.read")
 @blp.response(200, DossierStatusSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No dossier has this code")
 def dossier_status(code):
     """Where the dossier stands: overall and per part (state, agency, received, due, result), the
     timeline, and the printed declarations."""
+    _visible(code)
+    audit.read("dossier", code, code)
     return _status_response(_service().status(code), 200)
 
 
 @blp.route("/dossiers/<code>/declarations/<form>.pdf", methods=["GET"])
+@requires("dossier.read")
 @blp.response(200, description="The printed declaration (application/pdf)")
 @blp.alt_response(404, schema=ErrorSchema, description="No such dossier, or the declaration is not printed yet")
 def declaration_pdf(code, form):
     """One printed declaration of the dossier: birth, residence or bhyt."""
+    _visible(code)
+    audit.read("declaration", f"{code}/{form}", code)
     document = _service().document(code, form)
     response = Response(document.content, mimetype=document.media_type)
     response.headers["Content-Disposition"] = f'inline; filename="{code}-{form}.pdf"'
@@ -173,16 +225,19 @@ def declaration_pdf(code, form):
 
 
 @blp.route("/dossiers/<code>/attachments", methods=["POST"])
+@requires("dossier.update")
 @blp.doc(requestBody=_FILES_BODY)
 @blp.response(201, AttachmentSchema(many=True))
 @blp.alt_response(400, schema=ErrorSchema, description="A file that is not a PDF, JPEG or PNG, empty, or over 10 MB")
 @blp.alt_response(409, schema=ErrorSchema, description="The dossier has ended")
 def attach_files(code):
     """Attach more documents to a dossier (the separate upload call)."""
+    _visible(code)
     return _service().add_attachments(code, _uploads())
 
 
 @blp.route("/dossiers/<code>/supplements", methods=["POST"])
+@requires("dossier.update")
 @blp.doc(requestBody=_FILES_BODY)
 @blp.response(200, DossierStatusSchema)
 @blp.alt_response(400, schema=ErrorSchema, description="Invalid part or files")
@@ -190,5 +245,6 @@ def attach_files(code):
 def supplement(code):
     """Send the documents an officer asked for; the part goes back to the same officer.
     409 when that part is not waiting for a supplement."""
+    _visible(code)
     status = _service().supplement(code, request.form.get("part"), _uploads(), request.form.get("note"))
     return _status_response(status, 200)

@@ -32,7 +32,7 @@ from pathlib import Path
 import requests
 
 from . import raw
-from .common import (RESULTS, ROOT, VENV_BIN, FreshDatabase, Stack, emit, own_cpu, postgres_available, postgres_cpu, prepare,
+from .common import (BENCH_AUTH, RESULTS, ROOT, VENV_BIN, FreshDatabase, Stack, emit, own_cpu, postgres_available, postgres_cpu, prepare,
                      save, scale, size, summary_ms, table)
 
 KINDS = ("file", "inbox", "complete", "status")
@@ -54,7 +54,7 @@ class Client:
     def __init__(self, base: str, declaration: dict, poll: float, timeout: float, latencies: dict, lock):
         self.base = base
         self.http = requests.Session()
-        self.http.headers["X-User-Id"] = "bench"
+        self.http.auth = BENCH_AUTH
         self.declaration = declaration
         self.poll = poll
         self.timeout = timeout

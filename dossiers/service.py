@@ -116,8 +116,12 @@ class DossierService:
 
     # --- commands ------------------------------------------------------------------------------
 
-    def submit(self, body: Any, uploads: list[Upload] = ()) -> dict:
-        """Validate everything, then store the dossier and start its process in one transaction."""
+    def submit(self, body: Any, uploads: list[Upload] = (), *, owner_id: str | None = None,
+               agency_code: str | None = None) -> dict:
+        """Validate everything, then store the dossier and start its process in one transaction.
+
+        `owner_id`: the citizen filing it (they alone, and the receiving agency, see it later);
+        `agency_code`: the receiving agency when the filer is bound to one (an officer at the desk)."""
         if not isinstance(body, dict):
             raise InvalidRequest("The dossier must be a JSON object", {"body": ["Dữ liệu gửi lên không đúng dạng."]})
         errors: dict[str, list[str]] = {}
@@ -127,9 +131,12 @@ class DossierService:
         procedure = PROCEDURES.get(body.get("procedure"))
         if procedure is None:
             errors["procedure"] = [f"Vui lòng chọn thủ tục liên thông: {', '.join(sorted(PROCEDURES))}."]
-        agency_code = body.get("agencyCode", self.agency_code)
+        bound_agency = agency_code
+        agency_code = body.get("agencyCode", bound_agency or self.agency_code)
         if not isinstance(agency_code, str) or not codes.AGENCY_CODE.match(agency_code):
             errors["agencyCode"] = ["Mã cơ quan tiếp nhận chỉ gồm chữ in hoa, chữ số và dấu chấm, ví dụ H19.87.001."]
+        elif bound_agency is not None and agency_code != bound_agency:
+            errors["agencyCode"] = [f"Cán bộ chỉ tiếp nhận hồ sơ cho cơ quan của mình ({bound_agency})."]
         declaration = None
         if procedure is not None:
             if "declaration" not in body:
@@ -150,7 +157,8 @@ class DossierService:
             parts = list(declaration["parts"])
             session.add(Dossier(code=code, procedure=procedure.key, agency_code=agency_code, instance_id="",
                                 state="received", received_at=now, delivery=declaration.get("delivery", "desk"),
-                                phone=(declaration.get("requester") or {}).get("phone"), declaration=declaration))
+                                phone=(declaration.get("requester") or {}).get("phone"), declaration=declaration,
+                                owner_id=owner_id))
             session.flush()
             for part in parts:
                 session.add(DossierPart(dossier_code=code, part=part, state="received", updated_at=now))
@@ -159,7 +167,8 @@ class DossierService:
             session.flush()
             variables = {"dossierCode": code, "receivedAt": now.astimezone(VIETNAM).isoformat(),
                          "declaration": declaration, **procedure.variables(declaration)}
-            instance_id = engine.start_in(session, procedure.process_key, variables, business_key=code)
+            instance_id = engine.start_in(session, procedure.process_key, variables, business_key=code,
+                                          user_id=owner_id, tenant_id=agency_code)
             session.get(Dossier, code).instance_id = instance_id  # when no element of the diagram is marked
         log.info("dossier filed", extra={"dossier": code, "instance": instance_id, "procedure": procedure.key,
                                          "parts": parts, "attachments": len(uploads)})
@@ -223,6 +232,34 @@ class DossierService:
         return self.status(code)
 
     # --- queries -------------------------------------------------------------------------------
+
+    def visible(self, code: str, *, owner_id: str | None = None, agency_codes: list[str] | None = None) -> bool:
+        """Whether a dossier with this code is within these filters (a citizen's own, an agency's)."""
+        stmt = select(Dossier.code).where(Dossier.code == code)
+        if owner_id is not None:
+            stmt = stmt.where(Dossier.owner_id == owner_id)
+        if agency_codes is not None:
+            stmt = stmt.where(Dossier.agency_code.in_(agency_codes))
+        with self.engine.db.reading() as session:
+            return session.execute(stmt).first() is not None
+
+    def list(self, *, owner_id: str | None = None, agency_codes: list[str] | None = None,
+             state: str | None = None, first: int = 0, max_results: int = 50) -> list[dict]:
+        """The dossiers within these filters, newest first: code, procedure, state, dates."""
+        stmt = select(Dossier.code, Dossier.procedure, Dossier.state, Dossier.agency_code, Dossier.received_at,
+                      Dossier.due_at, Dossier.completed_at)
+        if owner_id is not None:
+            stmt = stmt.where(Dossier.owner_id == owner_id)
+        if agency_codes is not None:
+            stmt = stmt.where(Dossier.agency_code.in_(agency_codes))
+        if state is not None:
+            stmt = stmt.where(Dossier.state == state)
+        stmt = stmt.order_by(Dossier.received_at.desc(), Dossier.code.desc()).offset(first).limit(max_results)
+        with self.engine.db.reading() as session:
+            return [{"code": r.code, "procedure": r.procedure, "state": r.state,
+                     "stateLabel": STATE_LABELS.get(r.state, r.state), "agencyCode": r.agency_code,
+                     "receivedAt": _local(r.received_at), "dueAt": _local(r.due_at),
+                     "completedAt": _local(r.completed_at)} for r in session.execute(stmt)]
 
     def status(self, code: str) -> dict:
         with self.engine.db.reading() as session:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-from sqlalchemy import ColumnElement, Row, Select, exists, false, func, select
+from sqlalchemy import ColumnElement, Row, Select, exists, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from .models import (
@@ -42,6 +42,17 @@ def _equal(stmt: Select, *pairs: tuple[Any, Any]) -> Select:
         if value is not None:
             stmt = stmt.where(column == value)
     return stmt
+
+
+def _in_tenants(stmt: Select, instance_id_column, tenant_ids: list[str] | None) -> Select:
+    """Only rows of instances of these tenants, or of no tenant (Camunda's tenant check); None: all."""
+    if tenant_ids is None:
+        return stmt
+    tenant = (ProcessInstance.tenant_id.in_(tenant_ids) | ProcessInstance.tenant_id.is_(None)) if tenant_ids \
+        else ProcessInstance.tenant_id.is_(None)
+    if instance_id_column is ProcessInstance.id:
+        return stmt.where(tenant)
+    return stmt.where(exists().where(ProcessInstance.id == instance_id_column, tenant))
 
 
 def _flag(stmt: Select, flag: bool | None, condition: ColumnElement) -> Select:
@@ -161,7 +172,7 @@ _INSTANCE_COLUMNS = _columns(ProcessInstance, "workflow", "bindings", "revision"
 
 def _instances(
     *, instance_ids=None, business_key=None, definition_key=None, definition_id=None,
-    active=None, suspended=None, with_incident=None,
+    active=None, suspended=None, with_incident=None, tenant_ids=None,
 ) -> Select:
     stmt = _equal(
         select(*_INSTANCE_COLUMNS).where(ProcessInstance.state == ACTIVE),
@@ -170,6 +181,7 @@ def _instances(
     )
     if instance_ids:
         stmt = stmt.where(ProcessInstance.id.in_(instance_ids))
+    stmt = _in_tenants(stmt, ProcessInstance.id, tenant_ids)
     # Nothing is ever suspended here: `active` keeps every running instance, `suspended` none.
     stmt = _flag(stmt, suspended, false())
     return _flag(stmt, with_incident, exists().where(Incident.instance_id == ProcessInstance.id))
@@ -196,7 +208,7 @@ def instances_by_id(session: Session, ids: Iterable[str]) -> dict[str, Row]:
 
 def _historic_instances(
     *, instance_id=None, instance_ids=None, business_key=None, definition_id=None, definition_key=None,
-    finished=None, unfinished=None, started_before=None, started_after=None, started_by=None,
+    finished=None, unfinished=None, started_before=None, started_after=None, started_by=None, tenant_ids=None,
 ) -> Select:
     stmt = select(
         *_INSTANCE_COLUMNS,
@@ -211,6 +223,7 @@ def _historic_instances(
     )
     if instance_ids:
         stmt = stmt.where(ProcessInstance.id.in_(instance_ids))
+    stmt = _in_tenants(stmt, ProcessInstance.id, tenant_ids)
     if started_before is not None:
         stmt = stmt.where(ProcessInstance.start_time <= started_before)
     if started_after is not None:
@@ -246,7 +259,7 @@ def _tasks(
     *, task_id=None, instance_id=None, definition_id=None, definition_key=None, business_key=None,
     task_definition_key=None, name=None, assignee=None, owner=None, unassigned=None, assigned=None,
     candidate_group=None, candidate_groups=None, candidate_user=None, include_assigned_tasks=None,
-    due_before=None, due_after=None,
+    due_before=None, due_after=None, tenant_ids=None, visible_to=None,
 ) -> Select:
     stmt = _equal(
         select(*_columns(Task)),
@@ -265,6 +278,12 @@ def _tasks(
     if (groups or candidate_user) and not include_assigned_tasks:
         # Camunda: a candidate query is a "what could I pick up" query, so claimed tasks drop out.
         stmt = stmt.where(Task.assignee.is_(None))
+    if visible_to is not None:
+        # What a user may see: tasks assigned to them, or offered to them or to one of their groups.
+        user, user_groups = visible_to
+        stmt = stmt.where(or_(Task.assignee == user, _candidate_link(user_id=user),
+                              *([_candidate_link(group_id=list(user_groups))] if user_groups else [])))
+    stmt = _in_tenants(stmt, Task.instance_id, tenant_ids)
     if due_before is not None:
         stmt = stmt.where(Task.due < due_before)
     if due_after is not None:
@@ -368,7 +387,7 @@ def job_stacktrace(session: Session, job_id: str) -> tuple[bool, str | None]:
 def _activity_instances(
     *, activity_instance_id=None, instance_id=None, definition_id=None, activity_id=None,
     activity_name=None, activity_type=None, task_assignee=None, finished=None, unfinished=None,
-    canceled=None,
+    canceled=None, tenant_ids=None,
 ) -> Select:
     stmt = _equal(
         select(*_columns(ActivityInstance)),
@@ -377,6 +396,7 @@ def _activity_instances(
         (ActivityInstance.activity_name, activity_name), (ActivityInstance.activity_type, activity_type),
         (ActivityInstance.assignee, task_assignee),
     )
+    stmt = _in_tenants(stmt, ActivityInstance.instance_id, tenant_ids)
     stmt = _flag(stmt, finished, ActivityInstance.end_time.is_not(None))
     stmt = _flag(stmt, unfinished, ActivityInstance.end_time.is_(None))
     return _flag(stmt, canceled, ActivityInstance.canceled.is_(True))

@@ -79,7 +79,7 @@ class Runtime:
 
     @classmethod
     def start(cls, engine, session: Session, definition: m.ProcessDefinition, variables: dict,
-              business_key: str | None, user_id: str | None) -> "Runtime":
+              business_key: str | None, user_id: str | None, tenant_id: str | None = None) -> "Runtime":
         bindings = engine.bindings_for(session, definition)
         spec, subprocess_specs = engine.specs_for(session, definition.id, bindings)
         workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=engine.script_engine_for(session, bindings))
@@ -87,6 +87,7 @@ class Runtime:
         row = m.ProcessInstance(
             id=new_id(), definition_id=definition.id, definition_key=definition.key, business_key=business_key,
             state="ACTIVE", start_time=engine.clock.now(), bindings=bindings, start_user_id=user_id, revision=1,
+            tenant_id=tenant_id,
         )
         session.add(row)
         return cls(engine, session, row, workflow, RowImage.empty())

@@ -329,17 +329,17 @@ class ProcessEngine:
     # --- instances -----------------------------------------------------------------------------
 
     def start_instance(self, key: str, variables: dict | None = None, business_key: str | None = None,
-                       user_id: str | None = None) -> str:
+                       user_id: str | None = None, tenant_id: str | None = None) -> str:
         with self.command() as session:
-            return self.start_in(session, key, variables, business_key, user_id)
+            return self.start_in(session, key, variables, business_key, user_id, tenant_id)
 
     def start_in(self, session: Session, key: str, variables: dict | None = None, business_key: str | None = None,
-                 user_id: str | None = None) -> str:
+                 user_id: str | None = None, tenant_id: str | None = None) -> str:
         """start_instance inside the caller's transaction (a domain row and its instance, or neither)."""
         definition = self._latest(session, m.ProcessDefinition, key)
         if not definition.startable:
             raise InvalidRequest(f"Process '{key}' has no none start event; it starts when its message arrives")
-        runtime = Runtime.start(self, session, definition, dict(variables or {}), business_key, user_id)
+        runtime = Runtime.start(self, session, definition, dict(variables or {}), business_key, user_id, tenant_id)
         runtime.step()
         runtime.save()
         self._log(session, "Create", "ProcessInstance", user_id, instance_id=runtime.row.id,

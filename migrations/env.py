@@ -3,6 +3,7 @@ from alembic import context
 
 import dossiers.models  # noqa: F401 - the dossier tables share the engine's metadata
 import handlers.models  # noqa: F401 - so do the agency adapters' records and the SMS outbox
+import identity.models  # noqa: F401 - and the accounts and the audit trail
 from engine.models import Base
 
 connection = context.config.attributes.get("connection")
