@@ -29,6 +29,16 @@ def _fail(exc: EngineError):
     sys.exit(2)
 
 
+def _do(change, done: str):
+    """Runs one change of the accounts; a refusal exits 2 with its reason."""
+    try:
+        result = change(_accounts())
+    except EngineError as exc:
+        _fail(exc)
+    click.echo(done)
+    return result
+
+
 @click.group()
 def users() -> None:
     """Local accounts (officers, supervisors, analysts, operators, auditors, citizens, services)."""
@@ -84,21 +94,13 @@ def passwd(account_id, password_stdin):
 @click.argument("account_id")
 def disable(account_id):
     """Refuse the account's logins and end its sessions."""
-    try:
-        _accounts().set_disabled(account_id, True)
-    except EngineError as exc:
-        _fail(exc)
-    click.echo(f"disabled {account_id}")
+    _do(lambda accounts: accounts.set_disabled(account_id, True), f"disabled {account_id}")
 
 
 @users.command("enable")
 @click.argument("account_id")
 def enable(account_id):
-    try:
-        _accounts().set_disabled(account_id, False)
-    except EngineError as exc:
-        _fail(exc)
-    click.echo(f"enabled {account_id}")
+    _do(lambda accounts: accounts.set_disabled(account_id, False), f"enabled {account_id}")
 
 
 @click.group()
@@ -116,19 +118,11 @@ def list_groups():
 @click.argument("group")
 @click.argument("account_id")
 def add_member(group, account_id):
-    try:
-        _accounts().add_to_group(account_id, group)
-    except EngineError as exc:
-        _fail(exc)
-    click.echo(f"{account_id} is in {group}")
+    _do(lambda accounts: accounts.add_to_group(account_id, group), f"{account_id} is in {group}")
 
 
 @groups.command("remove-member")
 @click.argument("group")
 @click.argument("account_id")
 def remove_member(group, account_id):
-    try:
-        _accounts().remove_from_group(account_id, group)
-    except EngineError as exc:
-        _fail(exc)
-    click.echo(f"{account_id} is no longer in {group}")
+    _do(lambda accounts: accounts.remove_from_group(account_id, group), f"{account_id} is no longer in {group}")
