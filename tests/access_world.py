@@ -101,6 +101,14 @@ def module_database(kind: str, sqlite_template: Path, tmp_dir: Path):
         admin.dispose()
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def world(request, tmp_path_factory):
+    """The seeded world, once per database for the module that imports this fixture."""
+    template = request.getfixturevalue("sqlite_template") if request.param == "sqlite" else None
+    with module_database(request.param, template, tmp_path_factory.mktemp("world")) as database:
+        yield build_world(database)
+
+
 def build_world(database: Database) -> World:
     from api.app import create_app
 

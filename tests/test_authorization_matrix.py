@@ -9,11 +9,9 @@ calls reach the routes' own code; a new route needs only its arguments below whe
 ones, and its absence from the matrix cannot go unnoticed."""
 from __future__ import annotations
 
-import pytest
-
 from identity import web
 from identity.permissions import GRANTS, PUBLIC, AUTHENTICATED, required
-from tests.access_world import ACCOUNTS, ROLES, QUICKSTART, build_world, module_database, pdf_upload
+from tests.access_world import ACCOUNTS, QUICKSTART, ROLES, pdf_upload, world  # noqa: F401 (fixture)
 
 # Endpoints that answer a resource of the matrix's dossier by jurisdiction (blueprints whose routes
 # read or change instances, tasks, variables, history, dossiers, declarations or attachments).
@@ -32,13 +30,6 @@ LIST_FILTERS = {
 }
 # Routes of those blueprints that create rather than reach an existing resource.
 NOT_JURISDICTION = {"dossiers.file_dossier"}
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def world(request, tmp_path_factory):
-    template = request.getfixturevalue("sqlite_template") if request.param == "sqlite" else None
-    with module_database(request.param, template, tmp_path_factory.mktemp("world")) as database:
-        yield build_world(database)
 
 
 def _routes(app) -> list[tuple[str, str]]:
