@@ -240,6 +240,43 @@ def test_changes_and_refused_calls_are_recorded(world):
     assert not _audit(world, actor=world.user("auditor"), resource="instance-variables", action="read")
 
 
+def test_a_filing_and_the_work_on_a_dossier_are_found_by_its_code(world):
+    """An auditor asking "who touched dossier X" finds its filing and the officers' work on its task."""
+    filed = world.call("POST", "/api/dossiers", "citizen", json={"procedure": "death", "declaration": death_declaration()})
+    assert filed.status_code == 201, filed.get_data(as_text=True)
+    code = filed.get_json()["code"]
+    [filing] = _audit(world, dossierCode=code, action="change")
+    assert (filing["actor"], filing["endpoint"], filing["resourceId"]) == (world.user("citizen"), "dossiers.file_dossier", code)
+    dossier_task = world.ids["task"]
+    assert world.call("POST", f"/engine-rest/task/{dossier_task}/claim", "officer",
+                      json={"userId": world.user("officer")}).status_code == 204
+    assert world.call("POST", f"/engine-rest/task/{dossier_task}/unclaim", "officer").status_code == 204
+    changes = _audit(world, dossierCode=world.ids["dossier"], action="change", resource="task")
+    assert {e["endpoint"] for e in changes} >= {"task.claim", "task.unclaim"}
+
+
+def test_variables_handed_to_a_remote_worker_are_recorded_as_reads(world):
+    started = world.call("POST", "/engine-rest/process-definition/key/remote_worker/start", "admin",
+                         json={"businessKey": "EXT-AUDIT", "variables": {"region": {"value": "south"}}})
+    assert started.status_code == 200
+    fetched = world.call("POST", "/engine-rest/external-task/fetchAndLock", "service", json={
+        "workerId": "audited", "maxTasks": 1, "topics": [{"topicName": "clients.score", "lockDuration": 60000,
+                                                          "businessKey": "EXT-AUDIT"}]})
+    [locked] = fetched.get_json()
+    assert locked["variables"]["region"]["value"] == "south"
+    [read] = _audit(world, resourceId=locked["id"], action="read")
+    assert (read["actor"], read["resource"], read["dossierCode"]) == (world.user("service"), "external-task-variables", "EXT-AUDIT")
+
+
+def test_variables_returned_by_a_completion_are_recorded_as_reads(world):
+    instance, task = _quickstart_task(world)
+    done = world.call("POST", f"/engine-rest/task/{task}/complete", "officer",
+                      json={**APPROVE, "withVariablesInReturn": True})
+    assert done.status_code == 200 and done.get_json()["decision"]["value"] == "approve"
+    [read] = _audit(world, resourceId=instance, action="read")
+    assert (read["actor"], read["resource"]) == (world.user("officer"), "instance-variables")
+
+
 def test_the_trail_is_for_auditors_filtered_and_paged(world):
     for role in (None, "citizen", "officer", "supervisor", "analyst", "operator", "service"):
         expected = 401 if role is None else 403
