@@ -12,6 +12,7 @@ from identity import web as identity_web
 from identity.permissions import PUBLIC, requires
 from identity.settings import IdentitySettings
 
+from . import audit as audit_api
 from . import dossiers as dossiers_api
 from . import errors
 from .common import EXTENSION
@@ -54,6 +55,7 @@ def create_app(engine, config: Mapping[str, Any] | None = None, identity: Identi
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint, url_prefix=URL_PREFIX)
     api.register_blueprint(dossiers_api.blp, url_prefix="/api")
+    api.register_blueprint(audit_api.blp, url_prefix="/api")
     identity_web.install(app, engine, identity)
 
     @app.get("/")

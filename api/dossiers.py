@@ -166,6 +166,7 @@ def file_dossier():
     if agency is None and who.roles & AGENCY_BOUND and not who.is_admin:
         raise Forbidden(f"The user '{who.id}' belongs to no agency and cannot receive dossiers.")
     status = _service().submit(body, uploads, owner_id=owner, agency_code=agency)
+    audit.concerns(status["code"], status["code"])
     audit.read("dossier", status["code"], status["code"])
     return _status_response(status, 201)
 

@@ -20,6 +20,16 @@ def read(resource: str, resource_id: str | None = None, dossier_code: str | None
     g.setdefault("audit_reads", []).append((resource, resource_id, dossier_code))
 
 
+def concerns(resource_id: str | None = None, dossier_code: str | None = None) -> None:
+    """Names what this request changes when its URL does not: the dossier a filing created, the
+    dossier (business key) whose task a task route works on. An auditor then finds the change by
+    the dossier's code."""
+    if resource_id is not None:
+        g.audit_created = resource_id
+    if dossier_code is not None:
+        g.audit_dossier = dossier_code
+
+
 def record(db, clock, principal, response) -> None:
     """Writes what this request did, in its own transaction (the answer is already decided)."""
     reads = g.get("audit_reads", [])

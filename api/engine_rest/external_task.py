@@ -12,6 +12,7 @@ from engine import models as m
 from engine.errors import Forbidden, NotFound
 from engine.variables import to_typed_map
 
+from identity import audit
 from identity.permissions import requires
 
 from ..common import Blueprint, caller, engine, no_content, reading
@@ -146,6 +147,9 @@ def fetch_and_lock(body):
         if locked or time.monotonic() >= deadline or body["max_tasks"] == 0:
             break
         time.sleep(min(POLL_SECONDS, max(deadline - time.monotonic(), 0)))
+    for item in locked:
+        if item.variables:  # personal data handed to the worker
+            audit.read("external-task-variables", item.id, item.business_key)
     return jsonify([{**_task_json(item), "errorDetails": item.error_details, "variables": to_typed_map(item.variables),
                      **({"extensionProperties": item.extension_properties} if item.extension_properties is not None else {})}
                     for item in locked])

@@ -233,7 +233,11 @@ def _complete(task_id: str, body: dict):
         _forbid(who, f"cannot complete a task claimed by '{task.assignee}'; only its assignee can "
                      "(a supervisor may reassign it)")
     variables = engine().complete_task(task_id, body["variables"], actor=who.id)
-    return typed_variables(variables) if body["with_variables_in_return"] else no_content()
+    if not body["with_variables_in_return"]:
+        return no_content()
+    if task is not None:
+        audit.read("instance-variables", task.instance_id, task.business_key)
+    return typed_variables(variables)
 
 
 def _visible(task_id: str, gone_ok: bool = False):
@@ -244,7 +248,9 @@ def _visible(task_id: str, gone_ok: bool = False):
         row = queries.tasks.first(session, task_id=task_id, **scope.tasks(caller()))
         if row is None and gone_ok and queries.tasks.first(session, task_id=task_id) is None:
             return None
-    return found(row, _missing(task_id))
+    row = found(row, _missing(task_id))
+    audit.concerns(dossier_code=row.business_key)
+    return row
 
 
 def _forbid(who: Principal, reason: str):
