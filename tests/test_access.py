@@ -4,7 +4,9 @@ reads of personal data, changes and refused calls with who, when and from where,
 for auditors only. Over the seeded world of tests/access_world.py, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import io
 import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -337,3 +339,18 @@ def test_only_an_analyst_redeploys_a_diagram(world):
     deployed = deploy("analyst")
     assert deployed.status_code == 200, deployed.get_data(as_text=True)
     assert version() == before + 1
+
+
+def test_an_officer_without_an_agency_cannot_start_an_instance_every_agency_would_see(client, engine):
+    from tests.auth import as_user
+
+    quickstart = (Path(__file__).resolve().parent.parent / "examples" / "quickstart.bpmn").read_bytes()
+    assert client.post("/engine-rest/deployment/create", data={"data": (io.BytesIO(quickstart), "quickstart.bpmn")},
+                       content_type="multipart/form-data").status_code == 200
+    homeless = as_user(engine.db, "vo-chu", roles=("officer",), groups=("officers",))
+    refused = client.post("/engine-rest/process-definition/key/quickstart/start", json={}, headers=homeless)
+    assert refused.status_code == 403 and "no agency" in refused.get_json()["message"]
+    placed = as_user(engine.db, "co-chu", roles=("officer",), groups=("officers",), agency="H19.87.001")
+    started = client.post("/engine-rest/process-definition/key/quickstart/start", json={}, headers=placed)
+    assert started.status_code == 200
+    assert client.get(f"/engine-rest/process-instance/{started.get_json()['id']}", headers=placed).status_code == 200

@@ -8,6 +8,7 @@ from engine import queries
 
 from identity.permissions import requires
 
+from engine.errors import Forbidden
 from identity.principal import AGENCY_BOUND
 
 from ..common import Blueprint, caller, actor, engine, found, reading
@@ -140,9 +141,14 @@ def submit_start_form(body, key):
 
 
 def _start(key: str, body: dict) -> dict:
+    who = caller()
+    bound = bool(who.roles & AGENCY_BOUND) and not who.is_admin
+    if bound and not who.agency:
+        # Its instance would have no tenant, and so be visible to every agency.
+        raise Forbidden(f"The user '{who.id}' belongs to no agency and cannot start instances.")
     instance_id = engine().start_instance(
         key, body["variables"], business_key=body["business_key"], user_id=actor(),
-        tenant_id=caller().agency if caller().roles & AGENCY_BOUND else None,
+        tenant_id=who.agency if bound else None,
     )
     answer = instance_answer(instance_id)
     if body["with_variables_in_return"]:
