@@ -1,6 +1,7 @@
 """Bearer tokens (JWT) from an OpenID Connect issuer: its discovery document, its keys (JWKS,
-cached, fetched again when a token names a key not seen yet, so a rotation needs no restart), and
-the checks: signature, issuer, audience, expiry."""
+cached for `jwks_cache_seconds` so a key the issuer removes stops being accepted, and fetched again
+when a token names a key not seen yet, so a rotation needs no restart), and the checks: signature,
+issuer, audience, expiry."""
 from __future__ import annotations
 
 import logging
@@ -24,7 +25,6 @@ class InvalidToken(Exception):
 class Issuer:
     """One trusted issuer: verifies its tokens and maps their claims to a Principal."""
 
-    REFRESH_INTERVAL = 10.0  # at most one JWKS fetch per interval for unknown key ids
     METADATA_TTL = 3600.0
 
     def __init__(self, settings: OidcSettings, http: requests.Session | None = None):
@@ -57,11 +57,13 @@ class Issuer:
 
     def _key(self, kid: str | None) -> jwt.PyJWK:
         with self._lock:
-            key = self._find(kid)
-            if key is not None:
-                return key
-            if time.monotonic() - self._keys_at < self.REFRESH_INTERVAL and self._keys:
-                raise InvalidToken("the token is signed with a key the issuer does not publish")
+            age = time.monotonic() - self._keys_at
+            if self._keys and age < self.settings.jwks_cache_seconds:
+                key = self._find(kid)
+                if key is not None:
+                    return key
+                if age < self.settings.jwks_refresh_seconds:
+                    raise InvalidToken("the token is signed with a key the issuer does not publish")
         jwks_uri = self.metadata()["jwks_uri"]
         try:
             response = self.http.get(jwks_uri, timeout=10)
