@@ -26,7 +26,6 @@ SCRIPT = Path(__file__).parent / "oidc" / "provider.mjs"
 PACKAGE = ROOT / "node_modules" / "oidc-provider"
 
 CONSOLE = ("lienthong-console", "console-secret-for-tests-only")  # authorization code + PKCE, client_secret_basic
-CONSOLE_POST = ("lienthong-console-post", "console-secret-for-tests-only")  # the same, client_secret_post
 WORKER = ("scoring-worker", "worker-secret-for-tests-only")  # topic:clients.score, message:bhyt.card-issued
 SHORT_LIVED = ("short-lived", "short-secret-for-tests-only")  # access tokens live one second
 API_RESOURCE = "urn:lienthong:api"  # audience lienthong
@@ -59,6 +58,7 @@ def signing_keys(count: int = 1) -> dict:
     for _ in range(count):
         private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private))
+        jwk.pop("key_ops", None)  # PyJWT writes ["sign"]; the provider would publish it with the public key
         jwk.update({"kid": uuid.uuid4().hex[:16], "use": "sig", "alg": "RS256"})
         keys.append(jwk)
     return {"keys": keys}

@@ -9,7 +9,7 @@
 //
 // Clients (the secrets are test values, repeated in tests/oidc_provider.py):
 //   lienthong-console  confidential web client: authorization code with PKCE (S256 required),
-//                      client_secret_basic or client_secret_post
+//                      client_secret_basic (Authlib's default)
 //   scoring-worker     a remote worker: client credentials, scopes topic:clients.score and
 //                      message:bhyt.card-issued
 //   short-lived        client credentials whose access tokens live one second (the expired test)
@@ -63,14 +63,6 @@ const provider = new Provider(issuer, {
       grant_types: ['authorization_code'],
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
-    },
-    {
-      client_id: 'lienthong-console-post',
-      client_secret: 'console-secret-for-tests-only',
-      redirect_uris: [redirectUri],
-      grant_types: ['authorization_code'],
-      response_types: ['code'],
-      token_endpoint_auth_method: 'client_secret_post',
     },
     {
       client_id: 'scoring-worker',
