@@ -33,6 +33,11 @@ class OidcSettings:
     jwks_refresh_seconds: float = 10.0
     scope: str = "openid profile"
 
+    def __post_init__(self):
+        # Written without a trailing "/", the one spelling every lookup uses; the tokens' `iss` is
+        # compared with the discovery document's own spelling (Auth0's issuers end in "/").
+        object.__setattr__(self, "issuer", self.issuer.rstrip("/"))
+
 
 @dataclass(frozen=True)
 class IdentitySettings:

@@ -95,7 +95,7 @@ class Issuer:
         key = self._key(header.get("kid"))
         try:
             return jwt.decode(token, key.key, algorithms=[header["alg"]], audience=self.settings.audience,
-                              issuer=self.issuer, leeway=self.settings.leeway_seconds,
+                              issuer=self.metadata()["issuer"], leeway=self.settings.leeway_seconds,
                               options={"require": ["exp", "iss", "sub"]})
         except jwt.ExpiredSignatureError:
             raise InvalidToken("the token has expired") from None
