@@ -25,8 +25,8 @@ from identity.settings import IdentitySettings, OidcSettings, SettingsError
 from lienthong.loopback import serving
 from tests.auth import ADMIN, ensure_account
 from tests.engine_helpers import open_tasks
-from tests.oidc_provider import (CONSOLE, OTHER_RESOURCE, SHORT_LIVED, WORKER, OidcProvider, requires_provider,
-                                 signing_keys)
+from tests.oidc_provider import (CONSOLE, OTHER_RESOURCE, SHORT_LIVED, WORKER, OidcProvider, free_port,
+                                 requires_provider, signing_keys)
 
 pytestmark = requires_provider
 
@@ -81,11 +81,13 @@ def settings_for(issuer: str, **oidc) -> IdentitySettings:
 
 
 @contextmanager
-def stack(engine, workdir: Path, **oidc):
+def stack(engine, workdir: Path, *, trailing_slash: bool = False, **oidc):
     """lienthong trusting one provider, both on loopback. The provider starts second: the console
-    client's redirect URI is lienthong's /auth/callback, on a port known once lienthong listens."""
+    client's redirect URI is lienthong's /auth/callback, on a port known once lienthong listens.
+    `trailing_slash`: the issuer's URL ends in "/" (as Auth0's do)."""
     ensure_account(engine.db, ADMIN[0], password=ADMIN[1])
-    provider = OidcProvider(workdir)
+    port = free_port()
+    provider = OidcProvider(workdir, port=port, issuer=f"http://127.0.0.1:{port}/" if trailing_slash else None)
     with serving(engine, worker=False, identity=settings_for(provider.issuer, **oidc)) as base:
         provider.redirect_uri = base + "/auth/callback"
         with provider:
@@ -183,6 +185,27 @@ def test_officer_session_sees_only_their_tasks_and_changes_need_the_csrf_token(e
     stranger = other.get(live.base + "/auth/csrf", timeout=10).json()["csrfToken"]
     unclaim = browser.post(live.api(f"/task/{officers_task}/unclaim"), headers={"X-CSRFToken": stranger}, timeout=10)
     assert unclaim.status_code == 400, unclaim.text
+
+
+def test_issuer_url_ending_in_a_slash_is_the_same_issuer(engine, tmp_path):
+    """Auth0's issuers end in "/": the tokens' `iss` is exactly the discovery document's."""
+    with stack(engine, tmp_path, trailing_slash=True) as live:
+        assert live.provider.issuer.endswith("/")
+        _, me = log_in(live, "supervisor-h19")
+        assert me.status_code == 200, me.text
+        assert (me.json()["roles"], me.json()["agency"]) == (["supervisor"], AGENCY)
+        token = live.provider.client_credentials(WORKER, scope="topic:clients.score")
+        answer = requests.get(live.base + "/auth/me", headers=bearer(token), timeout=10)
+        assert answer.status_code == 200, answer.text
+
+
+def test_callback_without_the_login_it_answers_is_refused(engine, live):
+    """A code and state this browser did not start (a forged or replayed callback) give no session."""
+    browser = requests.Session()
+    answer = browser.get(live.base + "/auth/callback", params={"code": "forged", "state": "forged"}, timeout=10)
+    assert answer.status_code == 401, answer.text
+    assert answer.json()["message"] == "The login could not be completed (MismatchingStateError)"
+    assert browser.get(live.base + "/auth/me", timeout=10).status_code == 401
 
 
 def test_csrf_token_needs_a_login(anonymous):
