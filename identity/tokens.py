@@ -64,12 +64,19 @@ class Issuer:
                     return key
                 if age < self.settings.jwks_refresh_seconds:
                     raise InvalidToken("the token is signed with a key the issuer does not publish")
-        jwks_uri = self.metadata()["jwks_uri"]
         try:
-            response = self.http.get(jwks_uri, timeout=10)
+            response = self.http.get(self.metadata()["jwks_uri"], timeout=10)
             response.raise_for_status()
             keys = jwt.PyJWKSet.from_dict(response.json()).keys
-        except (requests.RequestException, ValueError, jwt.PyJWKSetError) as exc:
+        except (InvalidToken, requests.RequestException, ValueError, jwt.PyJWKSetError) as exc:
+            with self._lock:
+                stale = self._find(kid)
+            if stale is not None:  # the issuer is unreachable: it has not said the key is gone
+                log.warning("issuer keys could not be read again; the last ones read are used",
+                            extra={"issuer": self.issuer, "reason": type(exc).__name__})
+                return stale
+            if isinstance(exc, InvalidToken):
+                raise
             raise InvalidToken(f"the issuer's keys could not be read ({type(exc).__name__})") from None
         with self._lock:
             self._keys = {k.key_id or "": k for k in keys if (k.public_key_use in (None, "sig"))}

@@ -10,6 +10,10 @@ on loopback, and lienthong served over real HTTP beside it, on SQLite and Postgr
 """
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -294,6 +298,23 @@ def test_impostor_naming_the_trusted_issuer_is_refused(engine, live, tmp_path):
         forged = impostor.client_credentials(WORKER, scope="topic:clients.score")
     assert jwt.decode(forged, options={"verify_signature": False})["iss"] == live.provider.issuer
     assert refusal(live, forged) == "Invalid token: the token is signed with a key the issuer does not publish"
+    # Nor an unsigned token, nor one "signed" with the issuer's public key as an HMAC secret.
+    claims = jwt.decode(trusted, options={"verify_signature": False})
+    unsigned = jwt.encode(claims, None, algorithm="none")
+    assert refusal(live, unsigned) == "Invalid token: algorithm 'none' is not accepted"
+    public = requests.get(live.provider.url + "/jwks", timeout=10).json()["keys"][0]
+    assert refusal(live, hmac_signed(claims, public)) == "Invalid token: algorithm 'HS256' is not accepted"
+
+
+def hmac_signed(claims: dict, public_jwk: dict) -> str:
+    """The classic confusion attack, made by hand (PyJWT refuses to make it)."""
+    def part(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    header = part(json.dumps({"alg": "HS256", "typ": "JWT", "kid": public_jwk["kid"]}).encode())
+    signing_input = header + "." + part(json.dumps(claims).encode())
+    signature = hmac.new(json.dumps(public_jwk).encode(), signing_input.encode(), hashlib.sha256).digest()
+    return signing_input + "." + part(signature)
 
 
 # ---------------------------------------------------------------------------- key rotation
@@ -317,6 +338,23 @@ def test_rotated_key_is_picked_up_and_the_removed_key_refused(engine, tmp_path):
         me = requests.get(live.base + "/auth/me", headers=bearer(after), timeout=10)
         assert me.status_code == 200, me.text
         assert me.json()["id"] == "scoring-worker"
+
+
+def test_keys_read_last_serve_while_the_issuer_is_unreachable(engine, tmp_path):
+    """An old key set is dropped when the issuer publishes a new one, not when it cannot be reached."""
+    with stack(engine, tmp_path, jwks_cache_seconds=1) as live:
+        token = live.provider.client_credentials(WORKER, scope="topic:clients.score")
+        assert requests.get(live.base + "/auth/me", headers=bearer(token), timeout=10).status_code == 200
+        live.provider.stop()
+        time.sleep(1.1)
+        answer = requests.get(live.base + "/auth/me", headers=bearer(token), timeout=10)
+        assert answer.status_code == 200, answer.text
+        # A key never read is still refused.
+        live.provider.keys = signing_keys()
+        live.provider.start()
+        unknown = live.provider.client_credentials(WORKER, scope="topic:clients.score")
+        live.provider.stop()
+        assert refusal(live, unknown).startswith("Invalid token: the issuer's keys could not be read")
 
 
 def test_new_key_is_fetched_when_a_token_names_it(engine, tmp_path):
