@@ -252,6 +252,23 @@ def test_worker_token_fetches_its_topic_and_sends_its_message_only(engine, live)
     assert worker.get(live.api("/task"), timeout=10).status_code == 403
 
 
+@pytest.mark.filterwarnings("ignore:Pydantic V1 style:DeprecationWarning")
+def test_official_python_client_works_with_the_bearer_token(engine, live):
+    """The PyPI Camunda client as a README reader would set it up: `auth_bearer` with the token."""
+    from camunda.client.external_task_client import ExternalTaskClient
+
+    engine.deploy({"remote_worker.bpmn": REMOTE_WORKER.read_bytes()}, name="oidc")
+    scoring = engine.start_instance("remote_worker", {"age": 30}, business_key="PY-1")
+    token = live.provider.client_credentials(WORKER, scope="topic:clients.score")
+    client = ExternalTaskClient("py-worker", live.base + "/engine-rest", config={
+        "auth_bearer": {"access_token": token}, "asyncResponseTimeout": 0, "lockDuration": 10_000})
+    [task] = client.fetch_and_lock("clients.score")
+    assert client.complete(task["id"], {"score": 80})
+    assert [t.activity_id for t in open_tasks(engine, scoring)] == ["Task_Accepted"]
+    with pytest.raises(Exception, match="403"):
+        client.fetch_and_lock("other.topic")
+
+
 def test_worker_token_carries_only_the_scopes_it_asked_for(engine, live):
     token = live.provider.client_credentials(WORKER, scope="topic:clients.score")
     answer = requests.post(live.api("/message"), json={"messageName": "bhyt.card-issued", "businessKey": "X"},
