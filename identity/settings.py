@@ -26,7 +26,17 @@ class OidcSettings:
     # Tokens of this issuer are citizens' (VNeID): the subject is the personal ID number, the role citizen.
     citizens: bool = False
     leeway_seconds: int = 10
+    # The issuer's keys are trusted this long once read, then read again: a key the issuer
+    # removes (rotated out, or compromised) stops being accepted within this time.
+    jwks_cache_seconds: float = 300.0
+    # A token naming a key not seen yet makes the keys be read again, at most once per interval.
+    jwks_refresh_seconds: float = 10.0
     scope: str = "openid profile"
+
+    def __post_init__(self):
+        # Written without a trailing "/", the one spelling every lookup uses; the tokens' `iss` is
+        # compared with the discovery document's own spelling (Auth0's issuers end in "/").
+        object.__setattr__(self, "issuer", self.issuer.rstrip("/"))
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,7 @@ class IdentitySettings:
                 roles_claim=environ.get(prefix + "ROLES_CLAIM", "roles"),
                 agency_claim=environ.get(prefix + "AGENCY_CLAIM", "agency"),
                 leeway_seconds=_int(environ, prefix + "LEEWAY_SECONDS", 10),
+                jwks_cache_seconds=_int(environ, prefix + "JWKS_CACHE_SECONDS", 300),
             ))
         public_url = environ.get("LIENTHONG_PUBLIC_URL", "")
         return cls(secret_key=secret, production=production, oidc=tuple(oidc),

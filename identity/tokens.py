@@ -1,6 +1,7 @@
 """Bearer tokens (JWT) from an OpenID Connect issuer: its discovery document, its keys (JWKS,
-cached, fetched again when a token names a key not seen yet, so a rotation needs no restart), and
-the checks: signature, issuer, audience, expiry."""
+cached for `jwks_cache_seconds` so a key the issuer removes stops being accepted, and fetched again
+when a token names a key not seen yet, so a rotation needs no restart), and the checks: signature,
+issuer, audience, expiry."""
 from __future__ import annotations
 
 import logging
@@ -24,7 +25,6 @@ class InvalidToken(Exception):
 class Issuer:
     """One trusted issuer: verifies its tokens and maps their claims to a Principal."""
 
-    REFRESH_INTERVAL = 10.0  # at most one JWKS fetch per interval for unknown key ids
     METADATA_TTL = 3600.0
 
     def __init__(self, settings: OidcSettings, http: requests.Session | None = None):
@@ -57,17 +57,26 @@ class Issuer:
 
     def _key(self, kid: str | None) -> jwt.PyJWK:
         with self._lock:
-            key = self._find(kid)
-            if key is not None:
-                return key
-            if time.monotonic() - self._keys_at < self.REFRESH_INTERVAL and self._keys:
-                raise InvalidToken("the token is signed with a key the issuer does not publish")
-        jwks_uri = self.metadata()["jwks_uri"]
+            age = time.monotonic() - self._keys_at
+            if self._keys and age < self.settings.jwks_cache_seconds:
+                key = self._find(kid)
+                if key is not None:
+                    return key
+                if age < self.settings.jwks_refresh_seconds:
+                    raise InvalidToken("the token is signed with a key the issuer does not publish")
         try:
-            response = self.http.get(jwks_uri, timeout=10)
+            response = self.http.get(self.metadata()["jwks_uri"], timeout=10)
             response.raise_for_status()
             keys = jwt.PyJWKSet.from_dict(response.json()).keys
-        except (requests.RequestException, ValueError, jwt.PyJWKSetError) as exc:
+        except (InvalidToken, requests.RequestException, ValueError, jwt.PyJWKSetError) as exc:
+            with self._lock:
+                stale = self._find(kid)
+            if stale is not None:  # the issuer is unreachable: it has not said the key is gone
+                log.warning("issuer keys could not be read again; the last ones read are used",
+                            extra={"issuer": self.issuer, "reason": type(exc).__name__})
+                return stale
+            if isinstance(exc, InvalidToken):
+                raise
             raise InvalidToken(f"the issuer's keys could not be read ({type(exc).__name__})") from None
         with self._lock:
             self._keys = {k.key_id or "": k for k in keys if (k.public_key_use in (None, "sig"))}
@@ -93,7 +102,7 @@ class Issuer:
         key = self._key(header.get("kid"))
         try:
             return jwt.decode(token, key.key, algorithms=[header["alg"]], audience=self.settings.audience,
-                              issuer=self.issuer, leeway=self.settings.leeway_seconds,
+                              issuer=self.metadata()["issuer"], leeway=self.settings.leeway_seconds,
                               options={"require": ["exp", "iss", "sub"]})
         except jwt.ExpiredSignatureError:
             raise InvalidToken("the token has expired") from None

@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 
 from authlib.integrations.flask_client import OAuth
 from flask import Blueprint, Flask, current_app, g, jsonify, redirect, render_template, request, session, url_for
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 
 from . import audit
 from .accounts import Accounts
@@ -276,3 +276,11 @@ def me():
     who = principal()
     return jsonify({"id": who.id, "name": who.name, "roles": sorted(who.roles), "groups": sorted(who.groups),
                     "agency": who.agency, "source": who.source})
+
+
+@bp.route("/auth/csrf", methods=["GET"])
+@requires("authenticated")
+def csrf_token():
+    """The CSRF token of this session, for scripts of the console: a cookie-authenticated POST, PUT
+    or DELETE must send it in the `X-CSRFToken` header (bearer and Basic callers need none)."""
+    return jsonify({"csrfToken": generate_csrf()})
