@@ -44,6 +44,8 @@ class IdentitySettings:
     secret_key: str
     production: bool = False
     secure_cookies: bool = False
+    # The address users reach (behind a TLS proxy: https://...); the OIDC callback is built on it.
+    public_url: str | None = None
     oidc: tuple[OidcSettings, ...] = field(default_factory=tuple)
     tracking_limit: str = "10 per minute"
 
@@ -82,6 +84,7 @@ class IdentitySettings:
         public_url = environ.get("LIENTHONG_PUBLIC_URL", "")
         return cls(secret_key=secret, production=production, oidc=tuple(oidc),
                    secure_cookies=public_url.startswith("https://") or production,
+                   public_url=public_url.rstrip("/") or None,
                    tracking_limit=environ.get("LIENTHONG_TRACKING_RATE_LIMIT", "10 per minute"))
 
 

@@ -230,7 +230,11 @@ def oidc_login():
     if ident.browser_oidc is None:
         return _error(404, "NotFoundException", "OpenID Connect login is not configured (LIENTHONG_OIDC_CLIENT_ID)")
     session["login_next"] = _safe_next(request.args.get("next"))
-    return ident.browser_oidc.authorize_redirect(url_for("auth.oidc_callback", _external=True))
+    public = ident.settings.public_url
+    # Behind a proxy the request's own host and scheme are the internal ones; the provider must
+    # send the browser back to the address users reach.
+    callback = public + url_for("auth.oidc_callback") if public else url_for("auth.oidc_callback", _external=True)
+    return ident.browser_oidc.authorize_redirect(callback)
 
 
 @bp.route("/auth/callback", methods=["GET"])

@@ -413,3 +413,18 @@ def test_settings_read_the_provider_from_the_environment(tmp_path):
         "https://id.example.gov.vn/realms/lienthong", "console", "nhom", "ma_co_quan", False)
     assert (citizens.issuer, citizens.citizens) == ("https://vneid.example.gov.vn", True)
     assert settings.secure_cookies and settings.staff_oidc is staff
+
+
+def test_behind_a_proxy_the_provider_sends_the_browser_back_to_the_public_address(engine, tmp_path):
+    """The request reaches lienthong at its internal address; the callback must be the one users reach."""
+    import dataclasses
+    from urllib.parse import parse_qs, urlparse
+
+    provider = OidcProvider(tmp_path, port=free_port())
+    provider.redirect_uri = "https://lienthong.example.gov.vn/auth/callback"
+    settings = dataclasses.replace(settings_for(provider.issuer), public_url="https://lienthong.example.gov.vn")
+    with provider, serving(engine, worker=False, identity=settings) as base:
+        response = requests.get(base + "/auth/oidc", allow_redirects=False, timeout=10)
+    assert response.status_code == 302
+    query = parse_qs(urlparse(response.headers["Location"]).query)
+    assert query["redirect_uri"] == ["https://lienthong.example.gov.vn/auth/callback"]
