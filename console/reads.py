@@ -189,7 +189,7 @@ def monthly_report(engine, month: str, dossier_filters: dict) -> list[dict]:
 
 
 REPORT_COLUMNS = [("agency", "Cơ quan"), ("procedure", "Thủ tục"), ("received", "Tiếp nhận"),
-                  ("finished", "Đã giải quyết"), ("onTime", "Đúng hạn"), ("onTimePercent", "Tỷ lệ đúng hạn (%)"),
+                  ("finished", "Đã giải quyết"), ("onTime", "Đúng hạn"), ("onTimePercent", "Tỷ lệ đúng hạn"),
                   ("overdueNow", "Đang quá hạn"), ("averageWorkingDays", "Số ngày làm việc trung bình")]
 
 

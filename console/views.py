@@ -6,9 +6,10 @@ from __future__ import annotations
 import logging
 import re
 from datetime import datetime
+from pathlib import Path
 from urllib.parse import quote
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, flash, send_from_directory, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -30,8 +31,8 @@ from .i18n import LANGUAGES
 from .messages import field_messages
 
 log = logging.getLogger("lienthong.console")
-bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates", static_folder="static",
-               static_url_path="/static")
+bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates")
+STATIC = Path(__file__).resolve().parent / "static"
 FRAMABLE_CSP = "default-src 'none'; frame-ancestors 'self'"
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -83,6 +84,13 @@ def _navigation(who) -> list[tuple[str, str, str]]:
 
 def _service() -> DossierService:
     return DossierService(engine())
+
+
+@bp.route("/static/<path:filename>", methods=["GET"])
+@requires(PUBLIC)
+def asset(filename):
+    """The console's CSS and scripts (bpmn-js and htmx among them, copied from node_modules)."""
+    return send_from_directory(STATIC, filename, max_age=3600)
 
 
 # --- entry, language -----------------------------------------------------------------------------
