@@ -41,7 +41,14 @@ def lookup(engine, code: str, secret: str) -> dict | None:
         "agencyCode": status["agencyCode"], "receivedAt": status["receivedAt"], "dueAt": status["dueAt"],
         "completedAt": status["completedAt"], "delivery": DELIVERY.get(status["delivery"], status["delivery"]),
         "parts": [{**part, "name": procedure.part_names.get(part["part"], part["name"]),
-                   "results": [(RESULT_LABELS.get(k, k), v) for k, v in (part["result"] or {}).items() if v]}
+                   "results": [(RESULT_LABELS.get(k, k), _words(v)) for k, v in (part["result"] or {}).items() if v]}
                   for part in status["parts"]],
         "timeline": [{"at": e["at"], "title": e["title"]} for e in status["timeline"]],
     }
+
+
+def _words(value) -> str:
+    """Dates as Vietnamese papers write them (30/11/2026); everything else as it is."""
+    if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
+        return f"{value[8:10]}/{value[5:7]}/{value[:4]}"
+    return str(value)
