@@ -100,3 +100,10 @@ def test_the_decision_form_answers_in_vietnamese_beside_the_field(client, engine
     with engine.db.reading() as session:
         from engine import queries
         assert queries.tasks.list(session, task_id=task_id) == []
+
+
+def test_vietnamese_by_default_english_on_request(client, engine):
+    headers = _officer(client)
+    assert "<h1>Hộp công việc</h1>" in client.get("/console/inbox", headers=headers).get_data(as_text=True)
+    client.get("/console/lang/en", headers=headers)
+    assert "<h1>Inbox</h1>" in client.get("/console/inbox", headers=headers).get_data(as_text=True)
