@@ -3,14 +3,18 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint-bpmn bench clean
+.PHONY: run test lint-bpmn bench clean console-assets
 
-run: $(VENV)/.installed
+run: $(VENV)/.installed console-assets
 	$(BIN)/lienthong serve --host 127.0.0.1 --port 8080
 
-test: $(VENV)/.installed node_modules/.installed
+test: $(VENV)/.installed node_modules/.installed console-assets
 	bash scripts/lint-bpmn.sh
 	$(BIN)/python -m pytest -q
+
+# The console's bpmn-js viewer and htmx, copied from node_modules (never a CDN), and its catalogues.
+console-assets: $(VENV)/.installed node_modules/.installed
+	$(BIN)/python scripts/console-assets.py
 
 lint-bpmn: node_modules/.installed
 	bash scripts/lint-bpmn.sh

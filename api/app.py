@@ -8,6 +8,7 @@ import swagger_ui_bundle
 from flask import Flask, redirect, send_from_directory, url_for
 from flask_smorest import Api
 
+import console
 from identity import web as identity_web
 from identity.permissions import PUBLIC, requires
 from identity.settings import IdentitySettings
@@ -57,6 +58,7 @@ def create_app(engine, config: Mapping[str, Any] | None = None, identity: Identi
     api.register_blueprint(dossiers_api.blp, url_prefix="/api")
     api.register_blueprint(audit_api.blp, url_prefix="/api")
     identity_web.install(app, engine, identity)
+    console.install(app, engine)
 
     @app.get("/")
     @requires(PUBLIC)

@@ -30,6 +30,7 @@ GRANTS: dict[str, tuple[str, ...]] = {
     "task.read": ("officer", "supervisor"),
     "task.work": ("officer", "supervisor"),
     "task.assign": ("supervisor",),
+    "report.read": ("supervisor", "analyst"),  # the console's monthly report (counts, no personal data)
     # operations
     "incident.read": ("operator",),
     "job.read": ("operator",),

@@ -102,6 +102,7 @@ def serve(host: str, port: int, worker: bool, folder: str) -> None:
     base = f"http://{host}:{port}"
     click.echo(f"lienthong is serving {base}  (database: {engine.db.url.split('@')[-1]})")
     click.echo(f"  Log in:       {base}/auth/login")
+    click.echo(f"  Console:      {base}/console/  (officers, supervisors, operators; citizens track at {base}/console/track)")
     click.echo(f"  Swagger UI:   {base}/swagger-ui")
     click.echo(f"  Camunda REST: {base}/engine-rest  (HTTP Basic with an account below, or an OIDC bearer token)")
     if created:
