@@ -13,7 +13,7 @@ from identity.permissions import PUBLIC, requires
 from identity.settings import IdentitySettings
 
 from . import dossiers as dossiers_api
-from . import errors
+from . import errors, portal
 from .common import EXTENSION
 from .engine_rest import BLUEPRINTS
 from .schemas import TypedValueSchema
@@ -54,7 +54,9 @@ def create_app(engine, config: Mapping[str, Any] | None = None, identity: Identi
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint, url_prefix=URL_PREFIX)
     api.register_blueprint(dossiers_api.blp, url_prefix="/api")
-    identity_web.install(app, engine, identity)
+    api.register_blueprint(portal.blp, url_prefix="/api")
+    installed = identity_web.install(app, engine, identity)
+    portal.install(app, installed.settings)
 
     @app.get("/")
     @requires(PUBLIC)
