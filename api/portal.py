@@ -95,7 +95,7 @@ def track(query):
 
 
 def _dossier_code() -> str:
-    body = request.get_json(silent=True)
+    body = request.get_json(force=True, silent=True)  # as the route reads it: with or without the header
     code = body.get("code") if isinstance(body, dict) else None
     return "code:" + (code.strip().upper()[:64] if isinstance(code, str) else "")
 
