@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import forms  # noqa: F401 - registers the declaration schemas
 import handlers  # noqa: F401 - registers the handlers the diagrams name
 from api.app import create_app
+from handlers.notify import Sms
 from dossiers.service import install as install_dossiers
 from engine.clock import ManualClock
 from engine.service import ProcessEngine
@@ -14,6 +15,16 @@ from tests.auth import SETTINGS, logged_in
 from tests.portal import MONDAY_9AM, workflow_files
 
 PDF = b"%PDF-1.4\n% a scan\n"
+
+
+class Recorder:
+    """An SMS gateway that keeps what it is given."""
+
+    def __init__(self):
+        self.sent: list[Sms] = []
+
+    def send(self, sms: Sms) -> None:
+        self.sent.append(sms)
 
 
 @dataclass

@@ -12,8 +12,7 @@ from dossiers.agencies import AgencyCatalogue, catalogue
 from dossiers.models import Dossier, DossierAttachment
 from handlers.notify import use_gateway
 from tests.birth_examples import birth_declaration
-from tests.citizens import PDF, start_service
-from tests.test_tracking import Recorder
+from tests.citizens import PDF, Recorder, start_service
 
 AN, BINH = "087084000999", "087190001234"  # two citizens (their login is their personal ID number)
 

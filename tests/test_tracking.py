@@ -12,9 +12,9 @@ from sqlalchemy import select
 from dossiers.models import Dossier
 from engine import models as m
 from handlers.models import SmsOutbox
-from handlers.notify import LogSink, Sms, use_gateway
+from handlers.notify import LogSink, use_gateway
 from tests.birth_examples import birth_declaration
-from tests.citizens import start_service
+from tests.citizens import Recorder, start_service
 
 SECRET = re.compile(r"[2-9A-HJ-NP-Z]{5}-[2-9A-HJ-NP-Z]{5}")
 PERSONAL = ("Nguyễn", "Trần", "087084000999", "087190001234", "0912345678", "Ấp 1", "12/2015")
@@ -23,14 +23,6 @@ PERSONAL = ("Nguyễn", "Trần", "087084000999", "087190001234", "0912345678", 
 @pytest.fixture
 def service(database, monkeypatch):
     return start_service(database, monkeypatch)
-
-
-class Recorder:
-    def __init__(self):
-        self.sent: list[Sms] = []
-
-    def send(self, sms: Sms) -> None:
-        self.sent.append(sms)
 
 
 def file(service, client=None, **changes) -> dict:
