@@ -184,3 +184,14 @@ def test_settings_from_the_environment():
     chosen = IdentitySettings.from_env({"LIENTHONG_SECRET_KEY": "k" * 40, "LIENTHONG_TRACKING_RATE_LIMIT": "5 per minute",
                                         "LIENTHONG_RATE_LIMIT_STORAGE": "redis://cache:6379/0"})
     assert (chosen.tracking_limit, chosen.rate_limit_storage) == ("5 per minute", "redis://cache:6379/0")
+
+
+def test_the_stored_hash_is_argon2id_at_owasps_minimum(monkeypatch):
+    from dossiers import tracking
+
+    monkeypatch.delenv("LIENTHONG_PASSWORD_HASH", raising=False)
+    secret = tracking.new_secret()
+    stored = tracking.hash_secret(secret)
+    assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert tracking.verify(stored, f" {secret.lower()} ") and tracking.verify(stored, secret.replace("-", ""))
+    assert not tracking.verify(stored, tracking.new_secret()) and not tracking.verify(None, secret)
