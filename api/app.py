@@ -15,7 +15,7 @@ from identity.settings import IdentitySettings
 
 from . import audit as audit_api
 from . import dossiers as dossiers_api
-from . import errors
+from . import errors, portal
 from .common import EXTENSION
 from .engine_rest import BLUEPRINTS
 from .schemas import TypedValueSchema
@@ -57,8 +57,10 @@ def create_app(engine, config: Mapping[str, Any] | None = None, identity: Identi
         api.register_blueprint(blueprint, url_prefix=URL_PREFIX)
     api.register_blueprint(dossiers_api.blp, url_prefix="/api")
     api.register_blueprint(audit_api.blp, url_prefix="/api")
-    identity_web.install(app, engine, identity)
-    console.install(app, engine)
+    api.register_blueprint(portal.blp, url_prefix="/api")
+    installed = identity_web.install(app, engine, identity)
+    limiter = portal.install(app, installed.settings)
+    console.install(app, engine, tracking_limits=lambda view: portal.limit_tracking(limiter, installed.settings, view))
 
     @app.get("/")
     @requires(PUBLIC)

@@ -86,19 +86,26 @@ class DossierStatusSchema(ma.Schema):
     attachments = fields.List(fields.Nested(AttachmentSchema))
 
 
+class FiledDossierSchema(DossierStatusSchema):
+    trackingSecret = fields.String(metadata={
+        "description": "Given once, here and by SMS to the requester's phone: with the code, it lets anyone holding it "
+                       "follow the dossier without an account (POST /api/tracking). Only its hash is stored."})
+
+
 _FILING_BODY = {
     "required": True,
     "content": {
         _JSON: {"schema": {"type": "object", "required": ["procedure", "declaration"], "properties": {
             "procedure": {"type": "string", "enum": ["birth", "death"]},
-            "agencyCode": {"type": "string", "description": "Receiving agency (default: LIENTHONG_AGENCY_CODE)"},
+            "agencyCode": {"type": "string", "description": "Receiving agency, one of GET /api/agencies "
+                                                          "(default: LIENTHONG_AGENCY_CODE; an officer's own agency)"},
             "declaration": {"type": "object", "description": "The citizen's one declaration (see examples/birth_declaration.json "
                                                            "and examples/death_declaration.json)"},
         }}},
         _MULTIPART: {"schema": {"type": "object", "required": ["dossier"], "properties": {
             "dossier": {"type": "string", "description": "The JSON body above, as text"},
             "attachments": {"type": "string", "format": "binary",
-                            "description": "Any number of file parts (PDF, JPEG, PNG, ≤ 10 MB each); the part name is the "
+                            "description": "File parts (PDF, JPEG, PNG, ≤ 10 MB each; ≤ 30 files, 50 MB a dossier by default); the part name is the "
                                            "document kind, e.g. giay-chung-sinh"},
         }}},
     },
@@ -135,7 +142,8 @@ def _visible(code: str) -> None:
 
 
 def _status_response(status: dict, code: int) -> Response:
-    response = Response(json.dumps(DossierStatusSchema().dump(status), ensure_ascii=False), status=code, mimetype=_JSON)
+    schema = FiledDossierSchema() if code == 201 else DossierStatusSchema()
+    response = Response(json.dumps(schema.dump(status), ensure_ascii=False), status=code, mimetype=_JSON)
     if code == 201:
         response.headers["Location"] = url_for("dossiers.dossier_status", code=status["code"])
     return response
@@ -144,7 +152,8 @@ def _status_response(status: dict, code: int) -> Response:
 @blp.route("/dossiers", methods=["POST"])
 @requires("dossier.file")
 @blp.doc(requestBody=_FILING_BODY)
-@blp.response(201, DossierStatusSchema, description="Filed: the dossier code, its parts and their due dates")
+@blp.response(201, FiledDossierSchema, description="Filed: the dossier code, its parts and their due dates, and the "
+                                                  "tracking secret (given this once)")
 @blp.alt_response(400, schema=ErrorSchema, description="Invalid: `fieldErrors` names every field (nothing is stored)")
 def file_dossier():
     """File a dossier: the citizen declares once (JSON, or multipart with attachments).
@@ -229,7 +238,8 @@ def declaration_pdf(code, form):
 @requires("dossier.update")
 @blp.doc(requestBody=_FILES_BODY)
 @blp.response(201, AttachmentSchema(many=True))
-@blp.alt_response(400, schema=ErrorSchema, description="A file that is not a PDF, JPEG or PNG, empty, or over 10 MB")
+@blp.alt_response(400, schema=ErrorSchema, description="A file that is not a PDF, JPEG or PNG, empty, or over 10 MB; "
+                                                       "or more than the dossier may hold (30 files, 50 MB by default)")
 @blp.alt_response(409, schema=ErrorSchema, description="The dossier has ended")
 def attach_files(code):
     """Attach more documents to a dossier (the separate upload call)."""
@@ -241,7 +251,7 @@ def attach_files(code):
 @requires("dossier.update")
 @blp.doc(requestBody=_FILES_BODY)
 @blp.response(200, DossierStatusSchema)
-@blp.alt_response(400, schema=ErrorSchema, description="Invalid part or files")
+@blp.alt_response(400, schema=ErrorSchema, description="Invalid part or files, or more than the dossier may hold")
 @blp.alt_response(409, schema=ErrorSchema, description="That part is not waiting for a supplement")
 def supplement(code):
     """Send the documents an officer asked for; the part goes back to the same officer.

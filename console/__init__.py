@@ -9,10 +9,13 @@ from __future__ import annotations
 from flask import Flask
 
 
-def install(app: Flask, engine) -> None:
-    """Register the console's blueprint and its translations on the API's app."""
+def install(app: Flask, engine, tracking_limits=None) -> None:
+    """Register the console's blueprint and its translations on the API's app; `tracking_limits`
+    puts the API's tracking rate limits on the console's tracking page too."""
     from . import i18n
-    from .views import bp
+    from .views import bp, track
 
     i18n.install(app)
+    if tracking_limits is not None:
+        tracking_limits(track)
     app.register_blueprint(bp)

@@ -19,6 +19,12 @@ resend after a crash between sending and marking. Outcomes:
 * the gateway cannot answer: the row stays ``pending`` with ``last_error``, and the job fails,
   so it is retried and then becomes an incident.
 
+An SMS can also be queued by a command in its own transaction (``queue_in``: the tracking secret,
+at filing). The dossier's next ``notify.sms`` job sends it before its own SMS (the receipt or
+rejection notice, which every diagram sends right after filing). Such an SMS may hold a secret:
+the outbox stores it between ``[[`` and ``]]``, the gateway gets the text without the brackets,
+logs never show it, and the row keeps it masked once sent (or refused).
+
 The gateway is ``HttpSmsGateway`` when ``LIENTHONG_SMS_GATEWAY_URL`` is set, else ``LogSink``,
 which writes each SMS as a structured log line. Tests swap it with ``use_gateway(...)``.
 """
@@ -37,6 +43,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from engine.handlers import TaskContext, handler
+from engine.redaction import hide_credentials
 from forms.common import VIETNAM
 
 from .adapters import AdapterSlot
@@ -101,6 +108,13 @@ class Sms:
     text: str
     reference: str  # the outbox key; the gateway drops a second SMS with the same one
     dossier_code: str
+    secrets: tuple[str, ...] = ()  # parts of the text never to log (a tracking secret)
+
+    def loggable_text(self) -> str:
+        text = self.text
+        for secret in self.secrets:
+            text = text.replace(secret, "*" * len(secret))
+        return text
 
 
 class SmsRejected(Exception):
@@ -121,7 +135,7 @@ class LogSink:
     """Sends nothing: logs each SMS (phone masked), for development and for sites without a gateway."""
 
     def send(self, sms: Sms) -> None:
-        log.info("sms", extra={"dossier": sms.dossier_code, "phone": mask(sms.to), "text": sms.text,
+        log.info("sms", extra={"dossier": sms.dossier_code, "phone": mask(sms.to), "text": sms.loggable_text(),
                                "reference": sms.reference})
 
 
@@ -207,18 +221,63 @@ def _new_row(task: TaskContext, code: str) -> SmsOutbox:
                      created=task.engine.clock.now())
 
 
-def _mark(task: TaskContext, sms_id: int, state: str, error: str | None = None) -> None:
+def _mark(task: TaskContext, sms_id: int, state: str, error: str | None = None, text: str | None = None) -> None:
     with task.engine.db.session() as session:
         row = session.get(SmsOutbox, sms_id)
-        row.state, row.last_error = state, error
+        row.state, row.last_error = state, hide_credentials(error) if error else error
+        if text is not None:
+            row.text = text
         if state == "sent":
             row.sent_at = task.engine.clock.now()
+
+
+# --- SMS queued by a command ------------------------------------------------------------------------
+
+QUEUED = "queued:"  # idempotency keys of SMS queued by a command (a job's key is its job id)
+_SECRET = re.compile(r"\[\[(.*?)\]\]")
+
+
+def queue_in(session, *, key: str, dossier_code: str, phone: str | None, text: str, now: datetime) -> None:
+    """Queue an SMS in the caller's transaction; `text` may mark secrets as [[secret]]."""
+    session.add(SmsOutbox(idempotency_key=QUEUED + key, dossier_code=dossier_code, phone=phone,
+                          text=text if phone else _masked(text), state="pending" if phone else "failed", attempts=0,
+                          last_error=None if phone else "the declaration gives no phone number", created=now))
+
+
+def _masked(text: str) -> str:
+    return _SECRET.sub(lambda m: "*" * len(m.group(1)), text)
+
+
+def _send_queued(task: TaskContext, code: str) -> None:
+    """Send what commands queued for this dossier, oldest first; an unavailable gateway fails the job."""
+    with task.engine.db.session() as session:
+        rows = session.scalars(select(SmsOutbox).where(
+            SmsOutbox.dossier_code == code, SmsOutbox.state == "pending",
+            SmsOutbox.idempotency_key.startswith(QUEUED)).order_by(SmsOutbox.id)).all()
+        for row in rows:
+            row.attempts += 1
+        pending = [(row.id, row.phone, row.text, row.idempotency_key) for row in rows]
+    for sms_id, phone, text, key in pending:
+        sms = Sms(to=phone, text=_SECRET.sub(r"\1", text), reference=key, dossier_code=code,
+                  secrets=tuple(_SECRET.findall(text)))
+        try:
+            current_gateway().send(sms)
+        except SmsRejected as exc:
+            _mark(task, sms_id, "failed", str(exc), text=_masked(text))
+            log.warning("sms refused", extra={"dossier": code, "sms": sms_id, "error": str(exc)})
+            continue
+        except Exception as exc:
+            _mark(task, sms_id, "pending", str(exc)[:4000])
+            raise
+        _mark(task, sms_id, "sent", text=_masked(text))
+        log.info("sms sent", extra={"dossier": code, "sms": sms_id, "phone": mask(phone)})
 
 
 @handler("notify.sms")
 def send_sms(task: TaskContext) -> dict:
     code = task.variables.get("dossierCode") or task.business_key
     context = {"dossier": code, "activity": task.activity_id}
+    _send_queued(task, code)
     queued = _queue(task, code)
     if queued.state != "pending":  # sent by an earlier run, or failed for good
         if queued.state == "failed":

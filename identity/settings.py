@@ -47,7 +47,10 @@ class IdentitySettings:
     # The address users reach (behind a TLS proxy: https://...); the OIDC callback is built on it.
     public_url: str | None = None
     oidc: tuple[OidcSettings, ...] = field(default_factory=tuple)
-    tracking_limit: str = "10 per minute"
+    # Tracking without an account, per client address and per dossier code (Flask-Limiter's notation).
+    tracking_limit: str = "10 per minute; 30 per hour"
+    # Where the limits' counters live: one process's memory, or a store API processes share.
+    rate_limit_storage: str = "memory://"
 
     @property
     def staff_oidc(self) -> OidcSettings | None:
@@ -85,7 +88,8 @@ class IdentitySettings:
         return cls(secret_key=secret, production=production, oidc=tuple(oidc),
                    secure_cookies=public_url.startswith("https://") or production,
                    public_url=public_url.rstrip("/") or None,
-                   tracking_limit=environ.get("LIENTHONG_TRACKING_RATE_LIMIT", "10 per minute"))
+                   tracking_limit=environ.get("LIENTHONG_TRACKING_RATE_LIMIT", cls.tracking_limit),
+                   rate_limit_storage=environ.get("LIENTHONG_RATE_LIMIT_STORAGE", cls.rate_limit_storage))
 
 
 def _check_issuer(name: str, issuer: str, production: bool) -> None:
