@@ -120,8 +120,12 @@ def install(app: Flask, settings: IdentitySettings | None = None) -> Limiter:
     return limiter
 
 
-def limit_tracking(limiter: Limiter, settings: IdentitySettings, target) -> None:
-    """The tracking limits, per client address and per dossier code, on a blueprint or a view."""
+def limit_tracking(limiter: Limiter, settings: IdentitySettings, target):
+    """The tracking limits, per client address and per dossier code, on a blueprint, or on a view
+    (answers the limited view, which must be the one the app calls)."""
     for scope, key in (("tracking-address", get_remote_address), ("tracking-code", _dossier_code)):
-        limiter.limit(settings.tracking_limit, key_func=key, error_message=LIMIT_MESSAGE, scope=scope,
-                      exempt_when=_not_tracking)(target)
+        # Shared: the API's route and the console's page count against the same counters.
+        limited = limiter.shared_limit(settings.tracking_limit, scope, key_func=key, error_message=LIMIT_MESSAGE,
+                                       exempt_when=_not_tracking)(target)
+        target = target if limited is None else limited
+    return target

@@ -13,9 +13,9 @@ def install(app: Flask, engine, tracking_limits=None) -> None:
     """Register the console's blueprint and its translations on the API's app; `tracking_limits`
     puts the API's tracking rate limits on the console's tracking page too."""
     from . import i18n
-    from .views import bp, track
+    from .views import bp
 
     i18n.install(app)
-    if tracking_limits is not None:
-        tracking_limits(track)
     app.register_blueprint(bp)
+    if tracking_limits is not None:
+        app.view_functions["console.track"] = tracking_limits(app.view_functions["console.track"])

@@ -135,6 +135,10 @@ def build_world(database: Database) -> World:
                        json={"procedure": "birth", "agencyCode": AGENCY_A, "declaration": birth_declaration()})
     assert filed.status_code == 201, filed.get_data(as_text=True)
     ids["dossier"] = filed.get_json()["code"]
+    attached = world.call("POST", f"/api/dossiers/{ids['dossier']}/attachments", "citizen", data=pdf_upload(),
+                          content_type="multipart/form-data")
+    assert attached.status_code == 201, attached.get_data(as_text=True)
+    ids["attachment"] = attached.get_json()[0]["id"]
     while engine.run_due_jobs(50):
         pass
     admin = "admin"

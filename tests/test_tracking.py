@@ -167,6 +167,18 @@ def test_the_hourly_limit(service, monkeypatch):
     assert statuses == [404, 404, 404, 429]
 
 
+def test_the_consoles_tracking_page_counts_against_the_same_limits(service):
+    """Guessing through the citizens' page is no way around the API's limits."""
+    filed = file(service)
+    anonymous = service.app.test_client()
+    for n in range(5):
+        assert track(anonymous, filed["code"], "ABCDE-FGHJK", REMOTE_ADDR=f"192.0.2.{n}").status_code == 404
+    statuses = [anonymous.post("/console/track", data={"code": filed["code"], "secret": "ABCDE-FGHJK"},
+                               environ_base={"REMOTE_ADDR": f"192.0.2.{50 + n}"}).status_code for n in range(6)]
+    assert statuses[:5] != [429] * 5 and statuses[5] == 429
+    assert anonymous.get("/console/track").status_code == 200  # showing the form is not a try
+
+
 def test_tracking_sends_security_headers(service):
     response = track(service.app.test_client(), "H19.87.001-261130-0001", "ABCDE-FGHJK")
     assert response.status_code == 404
