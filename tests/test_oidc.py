@@ -428,3 +428,20 @@ def test_behind_a_proxy_the_provider_sends_the_browser_back_to_the_public_addres
     assert response.status_code == 302
     query = parse_qs(urlparse(response.headers["Location"]).query)
     assert query["redirect_uri"] == ["https://lienthong.example.gov.vn/auth/callback"]
+
+
+def test_tokens_of_the_citizens_issuer_are_citizens_named_by_their_subject(engine, tmp_path):
+    """VNeID's tokens (LIENTHONG_CITIZEN_OIDC_ISSUER): the role is citizen and the subject is the
+    login, whatever roles or topics the token carries, so they reach only a citizen's routes."""
+    provider = OidcProvider(tmp_path, port=free_port())
+    settings = IdentitySettings(secret_key=SECRET, oidc=(OidcSettings(
+        issuer=provider.issuer, audience="lienthong", citizens=True, leeway_seconds=0),))
+    with provider, serving(engine, worker=False, identity=settings) as base:
+        token = provider.client_credentials(WORKER, scope="topic:clients.score")
+        me = requests.get(base + "/auth/me", headers=bearer(token), timeout=10).json()
+        assert (me["id"], me["roles"], me["groups"], me["agency"]) == (WORKER[0], ["citizen"], [], None)
+        assert requests.get(base + "/api/dossiers", headers=bearer(token), timeout=10).json() == []
+        assert requests.get(base + "/engine-rest/task", headers=bearer(token), timeout=10).status_code == 403
+        fetch = {"workerId": "w", "maxTasks": 1, "topics": [{"topicName": "clients.score", "lockDuration": 1000}]}
+        assert requests.post(base + "/engine-rest/external-task/fetchAndLock", json=fetch, headers=bearer(token),
+                             timeout=10).status_code == 403
