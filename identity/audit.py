@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import re
 
-from flask import g, request
+from flask import current_app, g, request
 
 from .models import AuditEntry
 
@@ -46,7 +46,10 @@ def record(db, clock, principal, response) -> None:
     if status in (401, 403):
         entries.append(AuditEntry(action="denied", resource=_resource(), resource_id=resource_id, dossier_code=dossier,
                                   detail=request.path[:1000], **base))
-    elif request.method not in _SAFE and status < 500 and request.endpoint:
+    elif request.endpoint in _LOGINS and status < 400:
+        entries.append(AuditEntry(action="login", resource="session", resource_id=principal.id if principal else None,
+                                  detail=request.path[:1000], **base))
+    elif request.method not in _SAFE and status < 500 and request.endpoint and not _public(request.endpoint):
         entries.append(AuditEntry(action="change" if status < 400 else "refused", resource=_resource(),
                                   resource_id=resource_id or g.get("audit_created"), dossier_code=dossier or g.get("audit_dossier"),
                                   detail=request.path[:1000], **base))
@@ -61,6 +64,17 @@ def record(db, clock, principal, response) -> None:
             session.add_all(entries)
     except Exception:  # noqa: BLE001 - the trail must not turn a done change into an error; it is logged loudly
         log.exception("audit entry could not be written", extra={"endpoint": request.endpoint})
+
+
+# Logging in is recorded as such; the other public posts (tracking with a code and its secret)
+# change nothing and answer no personal data, and a flood of them must not be a flood of writes.
+_LOGINS = frozenset({"auth.login", "auth.oidc_callback"})
+
+
+def _public(endpoint: str) -> bool:
+    from .permissions import PUBLIC, required
+
+    return required(current_app.view_functions.get(endpoint)) == PUBLIC
 
 
 def _resource() -> str | None:

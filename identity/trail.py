@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from .models import AuditEntry
 
-ACTIONS = ("read", "change", "refused", "denied")
+ACTIONS = ("read", "change", "refused", "denied", "login")
 
 
 def _query(*, actor: str | None = None, action: str | None = None, dossier_code: str | None = None,

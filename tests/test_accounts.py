@@ -146,3 +146,24 @@ def test_every_answer_carries_the_security_headers(client, anonymous):
         assert "default-src 'self'" in response.headers["Content-Security-Policy"]
         assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     assert anonymous.get("/engine-rest/task").headers["WWW-Authenticate"].startswith("Basic")
+
+
+def test_logins_are_on_the_trail_and_public_tracking_tries_are_not_writes(engine):
+    from sqlalchemy import func, select
+
+    from identity.models import AuditEntry
+    from tests.auth import ensure_account
+
+    user, password = ensure_account(engine.db, "dung", roles=("officer",), agency="H19.87.001")
+    with live_server(engine, worker=False) as base:
+        browser = requests.Session()
+        token = re.search(r'name="csrf_token" value="([^"]+)"', browser.get(f"{base}/auth/login", timeout=10).text).group(1)
+        assert browser.post(f"{base}/auth/login", data={"username": user, "password": password, "csrf_token": token},
+                            timeout=10).status_code == 200
+        for _ in range(3):
+            requests.post(f"{base}/api/tracking", json={"code": "H19.87.001-261130-0001", "secret": "ABCDE-FGHJK"},
+                          timeout=10)
+    with engine.db.reading() as session:
+        rows = session.execute(select(AuditEntry.action, AuditEntry.actor, AuditEntry.endpoint)).all()
+        assert ("login", "dung", "auth.login") in rows
+        assert session.scalar(select(func.count()).where(AuditEntry.endpoint == "portal.track")) == 0
