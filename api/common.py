@@ -11,7 +11,7 @@ from webargs import core
 from webargs.flaskparser import FlaskParser
 
 from engine.errors import InvalidRequest, NotFound
-from engine.forms import flatten_errors
+from engine.form_registry import flatten_errors
 from engine.variables import to_typed_map
 
 EXTENSION = "lienthong"

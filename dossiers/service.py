@@ -16,8 +16,8 @@ from marshmallow import Schema, ValidationError
 from sqlalchemy import func, select
 
 from engine.errors import ConcurrentModification, InvalidRequest, NotFound
-from engine.forms import flatten_errors
-from engine.forms import registry as form_registry
+from engine.form_registry import flatten_errors
+from engine.form_registry import registry as form_registry
 from engine.runtime import new_id
 from forms.common import VIETNAM
 
@@ -59,7 +59,7 @@ class Procedure:
 
     key: str
     process_key: str
-    schema_name: str  # in engine.forms.registry (forms/ registers them)
+    schema_name: str  # in engine.form_registry.registry (forms/ registers them)
     part_names: dict[str, str]
     form_titles: dict[str, str]
     # Start variables beyond the common ones, e.g. {"wantsBhyt": True}: what the diagram's gateways read.

@@ -16,7 +16,7 @@ from sqlalchemy import delete, or_, select
 
 from . import models as m
 from .errors import InvalidRequest, NotFound
-from .handlers import BpmnError
+from .handler_registry import BpmnError
 from .jobs import open_incident, throw_bpmn_error
 from .runtime import Runtime
 

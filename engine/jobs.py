@@ -30,7 +30,7 @@ from . import models as m
 from .bpmn.script_engine import scope_of
 from .bpmn.specs import duration_from
 from .errors import EngineError
-from .handlers import BpmnError, TaskContext
+from .handler_registry import BpmnError, TaskContext
 from .runtime import Runtime, new_id
 
 log = logging.getLogger("lienthong.jobs")
@@ -174,7 +174,8 @@ class JobExecutor:
         try:
             result = handler(job.context) or {}
         except BpmnError as error:
-            return self.engine.retrying(lambda: self._complete(job, error=error))
+            raised = error  # the except clause unbinds `error` before a retried lambda could read it
+            return self.engine.retrying(lambda: self._complete(job, error=raised))
         if not isinstance(result, dict):
             raise EngineError(f"the handler of '{job.topic}' returned {type(result).__name__}; it must return a dict of variables")
         # Only the completion is rerun after a lost race, never the handler (its side effects).

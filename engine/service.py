@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
-from SpiffWorkflow.util.task import TaskState
 
-from . import dmn, forms
+from . import dmn
+from . import form_registry as forms
 from . import models as m
 from .bpmn.script_engine import ExpressionScriptEngine
 from .bpmn.specs import first_start
@@ -39,9 +40,9 @@ from .errors import (
     Problem,
     TaskAlreadyClaimed,
 )
-from .handlers import HandlerRegistry
-from .handlers import registry as default_handlers
 from .external_tasks import ExternalTasks
+from .handler_registry import HandlerRegistry
+from .handler_registry import registry as default_handlers
 from .jobs import JobExecutor, RetryPolicy, open_incident
 from .runtime import Runtime, new_id
 

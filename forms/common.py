@@ -3,7 +3,7 @@ ones extracted from them (birth_registration, residence, bhyt, death_registratio
 
 Conventions: keys are English (they become process variables); every error message is Vietnamese
 and addressed to the citizen; problems are keyed by field path, e.g. errors["mother"]["idNumber"],
-so the portal can point at the field (engine.forms flattens them to "mother.idNumber"); unknown
+so the portal can point at the field (engine.form_registry flattens them to "mother.idNumber"); unknown
 keys are refused. The loaded result is plain JSON: dates stay ISO strings "YYYY-MM-DD" (and a
 date-time "YYYY-MM-DDTHH:MM"), because it is stored as process variables and in the audit log,
 whose JSON columns cannot hold `date` objects.
@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from .identity import check_personal_id
+from .personal_id import check_personal_id
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 SEX_CHOICES = ("male", "female")

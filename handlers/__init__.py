@@ -5,8 +5,8 @@ from . import (
     eligibility,  # noqa: F401
     extraction,  # noqa: F401
     handoff,  # noqa: F401
-    identity,  # noqa: F401
     models,  # noqa: F401  (their tables join the engine's metadata)
     notify,  # noqa: F401
+    population_check,  # noqa: F401
     printing,  # noqa: F401
 )

@@ -56,7 +56,7 @@ import holidays
 from sqlalchemy import select
 
 from engine import models as m
-from engine.handlers import TaskContext, handler
+from engine.handler_registry import TaskContext, handler
 from forms.common import VIETNAM as VN_ZONE
 
 # A dossier received after this local time counts from the next working day (inclusive: 15:00:00

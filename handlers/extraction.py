@@ -8,7 +8,7 @@ Reads the process variables
   time dates the declarations (``declaredOn``);
 * ``householdId`` (optional, set by ``identity.check``): the mother's household (birth) or the
   deceased's (death); when the citizen chose the residence part, the population register's answer
-  for it fills the CT01 head of household fields (handlers/identity.py, ``current_register(db).household(...)``,
+  for it fills the CT01 head of household fields (registers/population.py, ``current_register(db).household(...)``,
   read like identity.check reads it: the local register with the changes recorded in the task's database).
 
 Returns ``{"declarations": {part: extracted}}`` for each part in ``declaration["parts"]`` that has a
@@ -25,12 +25,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from engine.handlers import TaskContext, handler
+from engine.handler_registry import TaskContext, handler
 from forms.common import VIETNAM
 from forms.extraction import PROCEDURES, extract_declarations
+from registers.population import current_register
 
 from .deadlines import parse_received_at
-from .identity import current_register
 
 TOPIC = "declarations.extract"
 

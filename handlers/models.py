@@ -1,69 +1,16 @@
-"""The handlers' own tables: what the local agency stand-ins recorded, the changes they made to
-the local population register, and the SMS outbox.
+"""The handlers' own table: the SMS outbox.
 
-They share the engine's metadata (one Alembic history), but no engine command writes them: a
-handler runs outside any engine transaction and opens its own (``task.engine.db.session()``).
+It shares the engine's metadata (one Alembic history), but no engine command writes it: a handler
+runs outside any engine transaction and opens its own (``task.session()``).
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 
-from sqlalchemy import JSON, Date, Integer, String, Text, UniqueConstraint, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.models import Base, UTCDateTime
-
-
-class AgencyRecord(Base):
-    """One hand-off a local agency stand-in received (a birth registered, a parcel posted...).
-
-    Keyed by the job's idempotency key, so a retried job finds its first answer instead of
-    registering a birth twice. `issued_number` and (`book`, `entry`) carry the numbers that must
-    never repeat, so the database itself refuses a duplicate drawn by two workers at once.
-    """
-
-    __tablename__ = "agency_record"
-    __table_args__ = (
-        UniqueConstraint("agency", "idempotency_key"),
-        UniqueConstraint("agency", "issued_number"),
-        UniqueConstraint("agency", "book", "entry"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    agency: Mapped[str] = mapped_column(String(32))  # birth | residence | bhyt | post
-    idempotency_key: Mapped[str] = mapped_column(String(255))
-    dossier_code: Mapped[str] = mapped_column(String(64), index=True)
-    request: Mapped[dict] = mapped_column(JSON)
-    result: Mapped[dict] = mapped_column(JSON)
-    # A number the agency issued: a personal ID number, a BHYT card, a postal tracking number.
-    issued_number: Mapped[str | None] = mapped_column(String(64))
-    # A register book and the entry in it: the birth register of a year ("2026") and its sequence.
-    book: Mapped[str | None] = mapped_column(String(32))
-    entry: Mapped[int | None] = mapped_column(Integer)
-    created: Mapped[datetime] = mapped_column(UTCDateTime())
-
-
-class PopulationChange(Base):
-    """What the local agency stand-ins changed in the local population register, one row a person.
-
-    The shipped sample (handlers/data/population_sample.json) is read-only data; the local register
-    (handlers/identity.py, LocalRegister) lays these rows over it, so every API and worker process
-    sharing the database sees the same register. A death marks the person deceased
-    (`deceased_on`: the date of death); deleting the permanent residence takes them out of their
-    household (`left_household_on`). One row a person, so the database itself refuses a second
-    death recorded by two workers at once. `dossier_code` is the dossier that first changed it.
-    """
-
-    __tablename__ = "population_change"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    id_number: Mapped[str] = mapped_column(String(12), unique=True)
-    deceased_on: Mapped[date | None] = mapped_column(Date)
-    left_household_on: Mapped[date | None] = mapped_column(Date)
-    dossier_code: Mapped[str] = mapped_column(String(64), index=True)
-    created: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class SmsOutbox(Base):
@@ -81,27 +28,3 @@ class SmsOutbox(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-
-def record_once(database, agency: str, idempotency_key: str, issue: Callable[[Session], AgencyRecord],
-                *, tries: int = 5) -> dict:
-    """The result recorded under (agency, idempotency key); `issue` makes it the first time.
-
-    `issue(session)` builds the record (it may read the session, e.g. for the next entry in a
-    book). A unique constraint refusing it means a concurrent redo of the same job, or a number
-    another worker drew at the same moment: look again, and draw again if it was the number.
-    """
-    for _ in range(tries):
-        try:
-            with database.session() as session:
-                existing = session.scalars(select(AgencyRecord).where(
-                    AgencyRecord.agency == agency, AgencyRecord.idempotency_key == idempotency_key)).first()
-                if existing is not None:
-                    return existing.result
-                record = issue(session)
-                session.add(record)
-                session.flush()
-                return record.result
-        except IntegrityError:
-            continue
-    raise RuntimeError(f"{agency}: could not record the hand-off {idempotency_key} after {tries} tries")

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from datetime import date
 
 from dossiers.documents import save_document
-from engine.handlers import TaskContext, handler
+from engine.handler_registry import TaskContext, handler
 from forms.printing import FORMS, render_declaration
 
 TOPIC = "declarations.print"

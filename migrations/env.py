@@ -2,7 +2,9 @@
 from alembic import context
 
 import dossiers.models  # noqa: F401 - the dossier tables share the engine's metadata
-import handlers.models  # noqa: F401 - so do the agency adapters' records and the SMS outbox
+import agencies.models  # noqa: F401 - so do the agency stand-ins' records,
+import handlers.models  # noqa: F401 - the SMS outbox
+import registers.models  # noqa: F401 - and the local population register's changes
 from engine.models import Base
 
 connection = context.config.attributes.get("connection")

@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from engine.clock import ManualClock
 from engine.db import Database
-from engine.handlers import HandlerRegistry
+from engine.handler_registry import HandlerRegistry
 from engine.models import Base
 
 FIXTURES = Path(__file__).parent / "fixtures"

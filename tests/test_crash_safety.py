@@ -34,7 +34,7 @@ from sqlalchemy import func, select, text
 
 from engine import models as m
 from engine.db import Database
-from engine.handlers import HandlerRegistry
+from engine.handler_registry import HandlerRegistry
 from engine.service import ProcessEngine
 from tests.conftest import POSTGRES_URL
 from tests.crash.receiver import Receiver

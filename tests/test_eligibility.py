@@ -7,22 +7,22 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from engine.handlers import TaskContext, registry
-from handlers import eligibility
-from handlers.eligibility import (
+from engine.handler_registry import TaskContext, registry
+from registers import social as eligibility
+from forms.death import died_on
+from handlers.eligibility import age_on, look_up_eligibility
+
+from registers.social import (
+    load_sample,
     HttpSocialRegisters,
     LocalSocialRegisters,
     ReceivedBenefits,
     SocialRegisters,
     SocialRegistersUnavailable,
-    age_on,
-    died_on,
-    load_sample,
-    look_up_eligibility,
     social_registers_from_environment,
     use_social_registers,
 )
-from handlers.identity import LocalRegister, RegisterUnavailable, record_death, use_register
+from registers.population import LocalRegister, RegisterUnavailable, record_death, use_register
 from tests.death_cases import CASES, NOTHING
 from tests.loopback import loopback_server
 

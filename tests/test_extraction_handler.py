@@ -5,11 +5,11 @@ import re
 
 import pytest
 
-from engine.handlers import TaskContext, registry
+from engine.handler_registry import TaskContext, registry
 from forms.birth import BirthDeclarationSchema
 from forms.death import DeathDeclarationSchema
 from handlers.extraction import TOPIC, extract
-from handlers.identity import Citizen, Household, HouseholdMember, LocalRegister, RegisterUnavailable, use_register
+from registers.population import Citizen, Household, HouseholdMember, LocalRegister, RegisterUnavailable, use_register
 from tests.birth_examples import birth_declaration
 from tests.death_examples import death_declaration
 
@@ -199,7 +199,7 @@ def test_the_household_is_read_with_the_changes_recorded_in_the_database(engine,
     from dataclasses import replace
     from datetime import date, datetime, timezone
 
-    from handlers.identity import record_leaving_household
+    from registers.population import record_leaving_household
 
     context = task(procedure="death", declaration=loaded_death(), receivedAt="2026-11-23T09:00:00+07:00",
                    householdId="HGD-087-000777")

@@ -9,7 +9,7 @@ import pytest
 from marshmallow import ValidationError
 
 import forms  # noqa: F401  (registers the schemas)
-from engine import forms as engine_forms
+from engine import form_registry as engine_forms
 from engine.errors import InvalidRequest
 from forms.death import DeathDeclarationSchema
 from forms.birth import today_in_vietnam

@@ -13,9 +13,9 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from dossiers.models import Dossier, DossierDocument
-from engine.handlers import TaskContext, registry
+from engine.handler_registry import TaskContext, registry
 from forms.extraction import extract_declarations
-from handlers.identity import LocalRegister
+from registers.population import LocalRegister
 from handlers.printing import ENVIRONMENT_VARIABLE, TOPIC, print_declarations, printing_enabled
 from tests.birth_examples import birth_declaration
 from tests.death_examples import death_declaration
