@@ -3,6 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+# Where dossiers are received: the zone of dates written without one, unless LIENTHONG_TIMEZONE says
+# otherwise (lienthong/settings.py). The one place the name is written.
+DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+
 
 class SystemClock:
     def now(self) -> datetime:

@@ -1,18 +1,13 @@
 """The `lienthong` command: serve the API (with an embedded worker), run workers, deploy, migrate.
 
-Configuration comes from the environment, with defaults that work on a fresh machine:
-  DATABASE_URL                default sqlite:///var/lienthong.db
-  LIENTHONG_EXTERNAL_TOPICS   topics served by remote workers (comma-separated, * allowed)
-  LIENTHONG_TIMEZONE          zone of dates written without one (default Asia/Ho_Chi_Minh)
-  LIENTHONG_JOB_LOCK_SECONDS  how long a worker's claim on a job lasts (default 300)
-  LIENTHONG_HANDLER_MODULES   more modules with @handler functions to import (comma-separated)
-  LIENTHONG_LOG_FORMAT        json (default) or text
+Configuration comes from the environment, read once into Settings (lienthong/settings.py, which
+lists the variables), with defaults that work on a fresh machine; LIENTHONG_LOG_FORMAT is json
+(default) or text.
 """
 from __future__ import annotations
 
 import importlib
 import logging
-import os
 import signal
 import sys
 from pathlib import Path
@@ -27,20 +22,21 @@ from engine.service import ProcessEngine
 from engine.worker import Worker
 
 from . import logs
+from .settings import Settings
 
 log = logging.getLogger("lienthong")
 WORKFLOWS = Path("workflows")
 
 
-def build_engine(url: str | None = None) -> ProcessEngine:
+def build_engine(url: str | None = None, settings: Settings | None = None) -> ProcessEngine:
+    settings = settings or Settings.from_env()
     # Importing the packages registers their handlers (@handler) and form schemas (@form_schema);
     # LIENTHONG_HANDLER_MODULES names more modules to import (comma-separated).
-    extra = [name.strip() for name in os.environ.get("LIENTHONG_HANDLER_MODULES", "").split(",") if name.strip()]
-    for module in ["handlers", "forms", *extra]:
+    for module in ["handlers", "forms", *settings.handler_modules]:
         importlib.import_module(module)
-    database = Database(url or default_url())
+    database = Database(url or settings.database_url)
     database.migrate()
-    engine = ProcessEngine(database)
+    engine = ProcessEngine(database, **settings.engine_options())
     dossiers.service.install(engine)  # a standalone worker keeps the dossiers' status too
     return engine
 
