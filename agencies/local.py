@@ -37,12 +37,12 @@ CHILD_CARD_PREFIX = "TE1"
 
 
 def _today(task: TaskContext) -> date:
-    return task.engine.clock.now().astimezone(task.engine.timezone).date()
+    return task.today()
 
 
 def _record(task: TaskContext, agency: str, request: Mapping, result: dict, **numbers) -> AgencyRecord:
     return AgencyRecord(agency=agency, idempotency_key=task.idempotency_key, dossier_code=request["dossierCode"],
-                        request=dict(request), result=result, created=task.engine.clock.now(), **numbers)
+                        request=dict(request), result=result, created=task.now(), **numbers)
 
 
 def _next_entry(session, agency: str, book: str) -> int:
@@ -76,7 +76,7 @@ class LocalCivilStatusRegister:
                       "birthRegisteredOn": today.isoformat()}
             return _record(task, self.agency, request, result, issued_number=child_id, book=book, entry=entry)
 
-        return record_once(task.engine.db, self.agency, task.idempotency_key, register)
+        return record_once(task.database, self.agency, task.idempotency_key, register)
 
 
 class LocalResidenceDatabase:
@@ -95,7 +95,7 @@ class LocalResidenceDatabase:
                 result["householdId"] = task.variables["householdId"]
             return _record(task, self.agency, request, result)
 
-        return record_once(task.engine.db, self.agency, task.idempotency_key, register)
+        return record_once(task.database, self.agency, task.idempotency_key, register)
 
 
 def child_card_number(child_id_number: str) -> str:
@@ -127,14 +127,14 @@ class LocalSocialInsurance:
             # handed off again (a new job) repeats it, and that is the same card, not a duplicate.
             return _record(task, self.agency, request, result)
 
-        result = record_once(task.engine.db, self.agency, task.idempotency_key, hand_off)
+        result = record_once(task.database, self.agency, task.idempotency_key, hand_off)
         if os.environ.get("LIENTHONG_BHYT_CARD_AUTO", "on").strip().lower() != "off":
             # On every run, not only the first: a redo after a crash between recording and
             # scheduling must still send the card. The job id makes it one message: that job stays
             # until delivered, and it is delivered only to an instance waiting for the card, that
             # is, once this hand-off has completed (a redo comes before that).
             delay = timedelta(seconds=float(os.environ.get("LIENTHONG_BHYT_CARD_DELAY_SECONDS", "1")))
-            task.engine.schedule_message(CARD_ISSUED, business_key=request["dossierCode"], variables=card,
+            task.schedule_message(CARD_ISSUED, business_key=request["dossierCode"], variables=card,
                                          delay=delay, job_id=f"{task.idempotency_key}:card")
         return result
 
@@ -150,13 +150,13 @@ class LocalDeathRegistration:
     agency = "death"
 
     def submit(self, task: TaskContext, request: Mapping[str, Any]) -> dict:
-        id_number, died = deceased_and_day_of_death(citizen_declaration(task), task.topic)
-        register = current_register(task.engine.db)
+        id_number, died = deceased_and_day_of_death(citizen_declaration(task), task.topic, task.timezone)
+        register = current_register(task.database)
 
         def register_death(session) -> AgencyRecord:
             citizen = register.find(id_number)
             already = citizen is not None and citizen.deceased
-            if already or not record_death(session, id_number, died, request["dossierCode"], task.engine.clock.now()):
+            if already or not record_death(session, id_number, died, request["dossierCode"], task.now()):
                 raise refused(self.agency, f"Người có số định danh cá nhân {id_number} đã được đăng ký khai tử.")
             today = _today(task)
             book = str(today.year)
@@ -164,7 +164,7 @@ class LocalDeathRegistration:
             result = {"deathExtractNumber": f"{entry}/{book}", "deathRegisteredOn": today.isoformat()}
             return _record(task, self.agency, request, result, book=book, entry=entry)
 
-        return record_once(task.engine.db, self.agency, task.idempotency_key, register_death)
+        return record_once(task.database, self.agency, task.idempotency_key, register_death)
 
 
 class LocalResidenceDeletion:
@@ -177,12 +177,12 @@ class LocalResidenceDeletion:
 
         def delete(session) -> AgencyRecord:
             today = _today(task)
-            if not record_leaving_household(session, id_number, today, request["dossierCode"], task.engine.clock.now()):
+            if not record_leaving_household(session, id_number, today, request["dossierCode"], task.now()):
                 raise refused(self.agency, f"Đăng ký thường trú của người có số định danh cá nhân {id_number} "
                                            f"đã được xóa trước đó.")
             return _record(task, self.agency, request, {"residenceDeletedOn": today.isoformat()})
 
-        return record_once(task.engine.db, self.agency, task.idempotency_key, delete)
+        return record_once(task.database, self.agency, task.idempotency_key, delete)
 
 
 class LocalFuneralPayment:
@@ -201,7 +201,7 @@ class LocalFuneralPayment:
             result = {"funeralPaymentReference": reference, "funeralPaidOn": today.isoformat()}
             return _record(task, self.agency, request, result, issued_number=reference, book=book, entry=entry)
 
-        return record_once(task.engine.db, self.agency, task.idempotency_key, pay)
+        return record_once(task.database, self.agency, task.idempotency_key, pay)
 
 
 class LocalSurvivorAllowance:
@@ -217,7 +217,7 @@ class LocalSurvivorAllowance:
             return _record(task, self.agency, request, {"survivorReference": reference},
                            issued_number=reference, book=str(year), entry=entry)
 
-        return record_once(task.engine.db, self.agency, task.idempotency_key, take)
+        return record_once(task.database, self.agency, task.idempotency_key, take)
 
 
 LOCAL_GATEWAYS = {"birth": LocalCivilStatusRegister, "residence": LocalResidenceDatabase, "bhyt": LocalSocialInsurance,

@@ -50,9 +50,9 @@ class LocalPostOffice:
             number = tracking_number(secrets.randbelow(10**8))
             return AgencyRecord(agency=self.agency, idempotency_key=task.idempotency_key,
                                 dossier_code=shipment.dossier_code, request=asdict(shipment),
-                                result={"trackingNumber": number}, issued_number=number, created=task.engine.clock.now())
+                                result={"trackingNumber": number}, issued_number=number, created=task.now())
 
-        return record_once(task.engine.db, self.agency, task.idempotency_key, book)["trackingNumber"]
+        return record_once(task.database, self.agency, task.idempotency_key, book)["trackingNumber"]
 
 
 _post_offices: AdapterSlot[PostOffice] = AdapterSlot(LocalPostOffice)

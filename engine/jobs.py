@@ -111,7 +111,7 @@ class JobExecutor:
                 topic=r.topic, variables=MappingProxyType(dict(variables[r.instance_id])),
                 properties=MappingProxyType(dict(task_spec.extensions.get("properties") or {})),
                 instance_id=r.instance_id, business_key=instance.business_key, activity_id=r.activity_id,
-                definition_key=instance.definition_key, idempotency_key=r.id, attempt=r.attempt + 1, engine=engine)
+                definition_key=instance.definition_key, idempotency_key=r.id, attempt=r.attempt + 1, services=engine)
         return contexts
 
     def execute(self, job: ClaimedJob) -> str:

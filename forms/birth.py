@@ -22,7 +22,6 @@ from . import common
 from .common import (  # noqa: F401  (re-exported: imported from forms.birth elsewhere)
     DELIVERY_CHOICES,
     SEX_CHOICES,
-    VIETNAM,
     CitizenForm,
     IsoDate,
     MobilePhone,
@@ -34,7 +33,6 @@ from .common import (  # noqa: F401  (re-exported: imported from forms.birth els
     add_months,
     normalise_mobile,
     section_of,
-    today_in_vietnam,
 )
 from .common import Form as _Form
 from .common import choice as _choice

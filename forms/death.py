@@ -29,16 +29,16 @@ the death. No time limit for declaring a death is imposed.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 from marshmallow import validates_schema
 
+from engine.clock import default_zone
 from engine.form_registry import form_schema
 
 from . import common
 from .common import (
-    VIETNAM,
     CitizenForm,
     Form,
     IsoDate,
@@ -169,8 +169,8 @@ class DeathDeclarationSchema(CitizenForm):
 
 # --- reading a filed death declaration (the handlers and the agency stand-ins) ---------------
 
-def died_on(value: Any) -> date:
-    """The day of death from ``death.diedAt``: an ISO date, or an ISO date-time (Vietnam's day)."""
+def died_on(value: Any, zone: tzinfo | None = None) -> date:
+    """The day of death from ``death.diedAt``: an ISO date, or an ISO date-time (its day in `zone`)."""
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, date):
@@ -188,7 +188,7 @@ def died_on(value: Any) -> date:
     else:
         raise ValueError(f"the date of death is missing or not an ISO date: {value!r}")
     if moment.tzinfo is not None and moment.utcoffset() is not None:
-        moment = moment.astimezone(VIETNAM)
+        moment = moment.astimezone(zone or default_zone())
     return moment.date()
 
 
@@ -208,13 +208,13 @@ def deceased_id_number(declaration: Any, where: str) -> str:
     return id_number
 
 
-def deceased_and_day_of_death(declaration: Any, where: str) -> tuple[str, date]:
+def deceased_and_day_of_death(declaration: Any, where: str, zone: tzinfo) -> tuple[str, date]:
     """The deceased's personal ID number and the day of death, from the death declaration."""
     id_number = deceased_id_number(declaration, where)
     death = declaration.get("death")
     if not isinstance(death, Mapping):
         raise ValueError(f"{where}: the declaration gives no death section")
     try:
-        return id_number, died_on(death.get("diedAt"))
+        return id_number, died_on(death.get("diedAt"), zone)
     except ValueError as exc:
         raise ValueError(f"{where}: death.diedAt: {exc}") from None

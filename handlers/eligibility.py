@@ -2,7 +2,7 @@
 
 Topic ``eligibility.lookup``. Reads the process variable ``declaration`` (the death declaration):
 ``declaration.deceased.idNumber`` and ``declaration.death.diedAt`` (an ISO date, or an ISO
-date-time: with a UTC offset it is taken in Vietnam time, without one it is Vietnam time already).
+date-time: with a UTC offset it is taken in the service's zone (LIENTHONG_TIMEZONE), without one it is that zone's already).
 The deceased's date of birth comes from the population register (registers/population.py), what
 they received on the day of death from the social registers: eligibility data comes from the
 registers, never from the citizen's declaration.
@@ -42,8 +42,8 @@ def age_on(born: date, day: date) -> int:
 @handler(TOPIC)
 def look_up_eligibility(task: TaskContext) -> dict:
     where = f"service task '{task.activity_id}' ({TOPIC})"
-    id_number, day = deceased_and_day_of_death(task.variables.get("declaration"), where)
-    citizen = current_register(getattr(task.engine, "db", None)).find(id_number)
+    id_number, day = deceased_and_day_of_death(task.variables.get("declaration"), where, task.timezone)
+    citizen = current_register(task.database).find(id_number)
     if citizen is None:
         raise ValueError(f"{where}: the population register does not know the deceased {id_number}")
     born = date.fromisoformat(citizen.date_of_birth)

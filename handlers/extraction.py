@@ -26,7 +26,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from engine.handler_registry import TaskContext, handler
-from forms.common import VIETNAM
 from forms.extraction import PROCEDURES, extract_declarations
 from registers.population import current_register
 
@@ -49,13 +48,13 @@ def extract(task: TaskContext) -> dict:
                          f"or not an object")
     if task.variables.get("receivedAt") in (None, ""):
         raise ValueError(f"{where}: process variable 'receivedAt' is missing")
-    received_on = parse_received_at(task.variables["receivedAt"], where).astimezone(VIETNAM).date()
+    received_on = parse_received_at(task.variables["receivedAt"], where).astimezone(task.timezone).date()
 
     household = None
     household_id = task.variables.get("householdId")
     parts = declaration.get("parts")
     if household_id not in (None, "") and isinstance(parts, list) and "residence" in parts:
-        found = current_register(getattr(task.engine, "db", None)).household(str(household_id))
+        found = current_register(task.database).household(str(household_id))
         if found is None:
             raise ValueError(f"{where}: the population register has no household {household_id!r} "
                              f"(process variable 'householdId')")

@@ -27,7 +27,7 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import select
@@ -35,7 +35,7 @@ from sqlalchemy.exc import IntegrityError
 
 from agencies.sms import Sms, SmsRejected, current_gateway, mask
 from engine.handler_registry import TaskContext, handler
-from forms.common import VIETNAM
+from engine.clock import default_zone
 
 from .models import SmsOutbox
 
@@ -50,9 +50,9 @@ TEMPORAL_SUFFIXES = ("Due", "At")
 
 # --- the text ------------------------------------------------------------------------------------
 
-def render(template: str, variables: Mapping[str, Any]) -> str:
+def render(template: str, variables: Mapping[str, Any], zone: tzinfo | None = None) -> str:
     """Fill each {name} / {name.path} of `template` from `variables`, in one pass."""
-    return PLACEHOLDER.sub(lambda match: _as_text(match.group(1), _lookup(variables, match.group(1))), template)
+    return PLACEHOLDER.sub(lambda match: _as_text(match.group(1), _lookup(variables, match.group(1)), zone or default_zone()), template)
 
 
 def _lookup(variables: Mapping[str, Any], path: str) -> Any:
@@ -64,7 +64,7 @@ def _lookup(variables: Mapping[str, Any], path: str) -> Any:
     return value
 
 
-def _as_text(path: str, value: Any) -> str:
+def _as_text(path: str, value: Any, zone: tzinfo) -> str:
     if isinstance(value, (Mapping, list)):
         raise ValueError(f"the SMS text names {{{path}}}, which is not a single value")
     if not isinstance(value, str):
@@ -79,8 +79,8 @@ def _as_text(path: str, value: Any) -> str:
             moment = datetime.fromisoformat(value)
         except ValueError:
             return value
-        # A moment without an offset is taken as Vietnam time, the only time citizens read.
-        local = moment.replace(tzinfo=VIETNAM) if moment.tzinfo is None else moment.astimezone(VIETNAM)
+        # A moment without an offset is taken in the service's zone, the only time citizens read.
+        local = moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone)
         return f"{local:%H:%M} ngày {local:%d/%m/%Y}"
     return value
 
@@ -98,7 +98,7 @@ def _queue(task: TaskContext, code: str) -> Queued:
     """The job's outbox row, written on its first run; a pending one counts one more attempt."""
     for _ in range(2):  # a concurrent redo of the same job may insert first: then read its row
         try:
-            with task.engine.db.session() as session:
+            with task.session() as session:
                 row = session.scalars(select(SmsOutbox).where(SmsOutbox.idempotency_key == task.idempotency_key)).first()
                 if row is None:
                     row = _new_row(task, code)
@@ -116,21 +116,21 @@ def _new_row(task: TaskContext, code: str) -> SmsOutbox:
     template = task.properties.get("text")
     if not template:
         raise ValueError(f"the service task {task.activity_id} has no camunda property 'text' for the SMS")
-    text = render(template, task.variables)
+    text = render(template, task.variables, task.timezone)
     requester = (task.variables.get("declaration") or {}).get("requester") or {}
     phone = requester.get("phone") or None
     return SmsOutbox(idempotency_key=task.idempotency_key, dossier_code=code, phone=phone, text=text,
                      state="pending" if phone else "failed", attempts=0,
                      last_error=None if phone else "the declaration gives no phone number",
-                     created=task.engine.clock.now())
+                     created=task.now())
 
 
 def _mark(task: TaskContext, sms_id: int, state: str, error: str | None = None) -> None:
-    with task.engine.db.session() as session:
+    with task.session() as session:
         row = session.get(SmsOutbox, sms_id)
         row.state, row.last_error = state, error
         if state == "sent":
-            row.sent_at = task.engine.clock.now()
+            row.sent_at = task.now()
 
 
 @handler("notify.sms")

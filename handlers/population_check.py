@@ -65,7 +65,7 @@ def check_identity(task: TaskContext) -> dict:
     declaration = task.variables.get("declaration")
     if not isinstance(declaration, Mapping):
         raise TypeError("identity.check needs the process variable 'declaration' (the citizen's declaration)")
-    register = current_register(getattr(task.engine, "db", None))
+    register = current_register(task.database)
     problems, found = find_problems(declaration, register, roles)
     if problems:
         raise BpmnError(MISMATCH, "; ".join(entry["message"] for entry in problems) + ".",

@@ -354,7 +354,7 @@ _registers: AdapterSlot[PopulationRegister] = AdapterSlot(register_from_environm
 def current_register(database=None) -> PopulationRegister:
     """The module's register, created on first use from the environment.
 
-    Given the database the task runs on (``task.engine.db``), the local register answers with the
+    Given the database the task runs on (``task.database``), the local register answers with the
     changes recorded there (a death, a deleted residence); the others answer as they are.
     """
     register = _registers.current()

@@ -23,7 +23,7 @@ def task(engine, delivery: str, key: str = "job-1", **results) -> TaskContext:
     return TaskContext(topic="results.deliver", variables={"dossierCode": CODE, "declaration": declaration,
                                                            **(results or RESULTS)},
                        properties={}, instance_id="pi-1", business_key=CODE, activity_id="Task_Deliver",
-                       definition_key="birth_linked", idempotency_key=key, engine=engine)
+                       definition_key="birth_linked", idempotency_key=key, services=engine)
 
 
 def shipments(engine) -> list[AgencyRecord]:

@@ -38,7 +38,7 @@ def declaration(case: dict, **death) -> dict:
 def task(variables: dict, engine=None) -> TaskContext:
     return TaskContext(topic="eligibility.lookup", variables=variables, properties={}, instance_id="pi-1",
                        business_key="UBND-MYAN-261123-0001", activity_id="Task_Eligibility",
-                       definition_key="death_linked", idempotency_key="job-1", engine=engine)
+                       definition_key="death_linked", idempotency_key="job-1", services=engine)
 
 
 @pytest.fixture(autouse=True)

@@ -203,10 +203,10 @@ def test_the_household_is_read_with_the_changes_recorded_in_the_database(engine,
 
     context = task(procedure="death", declaration=loaded_death(), receivedAt="2026-11-23T09:00:00+07:00",
                    householdId="HGD-087-000777")
-    assert extract(replace(context, engine=engine))["declarations"]["residence"]["members"][0]["relationship"] == "Bố"
+    assert extract(replace(context, services=engine))["declarations"]["residence"]["members"][0]["relationship"] == "Bố"
     with engine.db.session() as session:
         record_leaving_household(session, "087040000888", date(2026, 11, 21), "H19.87.001-261121-0001",
                                  datetime(2026, 11, 21, tzinfo=timezone.utc))
     with pytest.raises(ValueError, match="household 'HGD-087-000777' does not list the deceased 087040000888"):
-        extract(replace(context, engine=engine))
+        extract(replace(context, services=engine))
     assert extract(context)["declarations"]["residence"]["members"][0]["idNumber"] == "087040000888"  # no database

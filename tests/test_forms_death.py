@@ -12,7 +12,7 @@ import forms  # noqa: F401  (registers the schemas)
 from engine import form_registry as engine_forms
 from engine.errors import InvalidRequest
 from forms.death import DeathDeclarationSchema
-from forms.birth import today_in_vietnam
+from forms.common import today_in as today_in_vietnam
 from tests.death_examples import DELETE
 from tests.death_examples import death_declaration as declaration
 

@@ -68,7 +68,7 @@ DECLARATIONS = {"birth": {"form": "birth", "child": {"fullName": "Nguyễn Minh 
 def task(engine, topic: str, key: str = "job-1", **variables) -> TaskContext:
     values = {"dossierCode": CODE, "declaration": declaration(), "declarations": DECLARATIONS, **variables}
     return TaskContext(topic=topic, variables=values, properties={}, instance_id="pi-1", business_key=CODE,
-                       activity_id="Task_Handoff", definition_key="birth_linked", idempotency_key=key, engine=engine)
+                       activity_id="Task_Handoff", definition_key="birth_linked", idempotency_key=key, services=engine)
 
 
 def records(engine, agency: str) -> list[AgencyRecord]:
@@ -412,7 +412,7 @@ def death_task(engine, topic: str, key: str = "job-1", code: str = DEATH_CODE, *
     values = {"dossierCode": code, "declaration": death_declaration(), "declarations": DEATH_DECLARATIONS,
               "funeralDecision": DECISION, **variables}
     return TaskContext(topic=topic, variables=values, properties={}, instance_id="pi-2", business_key=code,
-                       activity_id="Task_Handoff", definition_key="death_linked", idempotency_key=key, engine=engine)
+                       activity_id="Task_Handoff", definition_key="death_linked", idempotency_key=key, services=engine)
 
 
 def test_local_death_registration_issues_an_extract_and_marks_the_person_deceased(engine):

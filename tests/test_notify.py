@@ -31,7 +31,7 @@ def task(engine, text: str = "Ho so {dossierCode} da duoc tiep nhan. Han tra ket
          key: str = "job-1", **changes) -> TaskContext:
     return TaskContext(topic="notify.sms", variables={**VARIABLES, **changes}, properties={"text": text},
                        instance_id="pi-1", business_key=CODE, activity_id="Task_NotifyReceived",
-                       definition_key="birth_linked", idempotency_key=key, engine=engine)
+                       definition_key="birth_linked", idempotency_key=key, services=engine)
 
 
 class Recorder:

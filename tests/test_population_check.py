@@ -158,7 +158,7 @@ def declaration(**changes) -> dict:
 def task(variables: dict, engine=None, **properties: str) -> TaskContext:
     return TaskContext(topic="identity.check", variables=variables, properties=properties, instance_id="pi-1",
                        business_key="000.00.00.H00-240615-0001", activity_id="CheckIdentity",
-                       definition_key="birth_linked", idempotency_key="job-1", engine=engine)
+                       definition_key="birth_linked", idempotency_key="job-1", services=engine)
 
 
 @pytest.fixture

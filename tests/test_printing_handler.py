@@ -33,7 +33,7 @@ def declarations(parts=("birth", "residence", "bhyt")) -> dict[str, dict]:
 def task(engine, **variables) -> TaskContext:
     return TaskContext(topic=TOPIC, variables=variables, properties={}, instance_id="pi-1", business_key=CODE,
                        activity_id="Task_Print", definition_key="birth_linked", idempotency_key="job-1",
-                       engine=engine)
+                       services=engine)
 
 
 def add_dossier(engine, code: str = CODE) -> None:
