@@ -123,7 +123,8 @@ class Deployments:
             for item in items:
                 row = latest(session, model, item.key)
                 definitions.append(DeployedDefinition(row.id, row.key, row.version, row.name, row.resource_name, kind))
-        first = session.get(m.ProcessDefinition, definitions[0].id) if definitions[0].kind == "process" else session.get(m.DecisionDefinition, definitions[0].id)
+        first_model = m.ProcessDefinition if definitions[0].kind == "process" else m.DecisionDefinition
+        first = session.get(first_model, definitions[0].id)
         deployment = session.get(m.Deployment, first.deployment_id)
         return DeploymentResult(deployment.id, deployment.name, deployment.source, deployment.deployment_time, definitions, unchanged=True)
 

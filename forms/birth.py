@@ -35,7 +35,6 @@ from .common import (  # noqa: F401  (re-exported: imported from forms.birth els
     section_of,
 )
 from .common import Form as _Form
-from .common import choice as _choice
 from .common import year as _year
 from .personal_id import PersonalIdField, check_personal_id
 

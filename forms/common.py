@@ -25,7 +25,7 @@ from .personal_id import check_personal_id
 
 # The zone a declaration is judged in (its "today", a date-time typed with an offset): the one
 # the form is given, the service's (DossierService passes the engine's); set while it loads.
-_LOADING_ZONE: ContextVar[tzinfo] = ContextVar("loading_zone", default=default_zone())
+_LOADING_ZONE: ContextVar[tzinfo | None] = ContextVar("loading_zone", default=None)
 
 
 def today_in(zone: tzinfo | None = None) -> date:
@@ -121,7 +121,7 @@ class IsoDateTime(fields.String):
         except ValueError:  # e.g. 2026-02-30 or 25:00
             raise self.make_error("invalid") from None
         if moment.tzinfo is not None:
-            moment = moment.astimezone(_LOADING_ZONE.get()).replace(tzinfo=None)
+            moment = moment.astimezone(_LOADING_ZONE.get() or default_zone()).replace(tzinfo=None)
         return moment.isoformat(timespec="minutes")
 
 

@@ -39,6 +39,8 @@ from engine.service import ProcessEngine
 from tests.conftest import POSTGRES_URL
 from tests.crash.receiver import Receiver
 
+pytestmark = pytest.mark.slow  # `pytest -m 'not slow'` leaves it out
+
 ROOT = Path(__file__).resolve().parent.parent
 DIAGRAM = Path(__file__).parent / "crash" / "crash_flow.bpmn"
 

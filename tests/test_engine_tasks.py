@@ -32,7 +32,7 @@ def fill_task(engine, instance_id) -> m.Task:
 
 def links(engine, task_id) -> tuple[list, list]:
     found = rows(engine, m.IdentityLink, m.IdentityLink.task_id == task_id)
-    return sorted(l.group_id for l in found if l.group_id), sorted(l.user_id for l in found if l.user_id)
+    return sorted(k.group_id for k in found if k.group_id), sorted(k.user_id for k in found if k.user_id)
 
 
 # --- the inbox row -----------------------------------------------------------------------------

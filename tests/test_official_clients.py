@@ -39,7 +39,7 @@ INCIDENT_MESSAGE = "Scoring rules missing"
 DELIVERIES = 6  # ACCEPT 1, RETRY 2, REJECT 1, INCIDENT 2
 
 # camunda-external-task-client-python3 4.5.0 uses pydantic v1-style validators.
-pytestmark = pytest.mark.filterwarnings("ignore:Pydantic V1 style:DeprecationWarning")
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:Pydantic V1 style:DeprecationWarning")]
 
 
 def deploy_and_start(rest: Rest, prefix: str) -> dict[str, str]:
