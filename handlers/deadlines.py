@@ -1,6 +1,6 @@
 """Statutory deadlines in Vietnamese working days.
 
-Rules (see also /work/shared/domain.md, "Deadlines"):
+Rules:
 
 * A **working day** is Monday to Friday that is not a Vietnamese public holiday, plus a weekend day
   the Government has made a working day in exchange for a bridge day off (a "hoán đổi ngày làm
@@ -30,14 +30,13 @@ Rules (see also /work/shared/domain.md, "Deadlines"):
   Fri 13 Feb 10:00 (before Tết)   2     Tue 24 Feb 17:00 (16–20 Feb are Tết)
   ==============================  ====  ===============================
 
-What the `holidays` package covers for Vietnam (checked with holidays 0.109, 2025–2027):
-New Year; Tết as five weekdays off (the eve/29 Tết to the 4th or 5th day, with a weekend day inside
-the span moved to an adjacent weekday, so 2025: 27–31 Jan, 2026: 16–20 Feb, 2027: 4–10 Feb less the
-weekend); Hùng Kings' day (10/3 lunar: 7 Apr 2025, 26 Apr 2026 -> observed Mon 27 Apr, 16 Apr 2027);
-30 April; 1 May; National Day as two days (2 Sep plus 1 or 3 Sep); Vietnam Cultural Day (24 Nov,
-from 2026); compensatory days off ("nghỉ bù") when a holiday falls on a weekend (Labour Code 2019
-art. 111(3)); and the Government's announced day swaps for public servants (bridge day off plus the
-worked Saturday, exposed as ``weekend_workdays``), which apply to the one-stop desks.
+What the `holidays` package covers for Vietnam: New Year; Tết as five weekdays off (a weekend day
+inside the span moved to an adjacent weekday); Hùng Kings' day (10/3 lunar); 30 April; 1 May;
+National Day as two days; Vietnam Cultural Day (24 Nov, from 2026); compensatory days off ("nghỉ
+bù") when a holiday falls on a weekend (Labour Code 2019 art. 111(3)); and the Government's
+announced day swaps for public servants (bridge day off plus the worked Saturday, exposed as
+``weekend_workdays``), which apply to the one-stop desks. tests/test_deadlines.py pins the
+2025–2027 dates this module relies on, so an update of the package that changes them fails there.
 What it cannot know, and so neither can this module:
 
 * swaps or extra days the Government announces for a year *after* the installed package version
