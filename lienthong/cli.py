@@ -16,7 +16,7 @@ import click
 
 import dossiers.service
 
-from engine.db import Database, default_url
+from engine.db import Database
 from engine.errors import DeploymentError
 from engine.service import ProcessEngine
 from engine.worker import Worker
@@ -124,7 +124,7 @@ def deploy(paths: tuple[str, ...]) -> None:
 @main.command()
 def migrate() -> None:
     """Bring the database schema up to date."""
-    Database(default_url()).migrate()
+    Database(Settings.from_env().database_url).migrate()
     click.echo("schema is up to date")
 
 
@@ -143,7 +143,7 @@ def jobs(limit: int) -> None:
 
     from engine import models as m
 
-    database = Database(default_url())
+    database = Database(Settings.from_env().database_url)
     with database.reading() as session:
         rows = session.scalars(select(m.Job).order_by(m.Job.due_at).limit(limit)).all()
         _table([[j.id[:8], j.type, j.definition_key, j.activity_id, (j.instance_id or "-")[:8],
@@ -159,7 +159,7 @@ def incidents() -> None:
 
     from engine import models as m
 
-    database = Database(default_url())
+    database = Database(Settings.from_env().database_url)
     with database.reading() as session:
         rows = session.scalars(select(m.Incident).order_by(m.Incident.created)).all()
         _table([[i.created.isoformat(timespec="seconds"), i.type, (i.instance_id or "-")[:8], i.activity_id, i.configuration,

@@ -19,7 +19,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from engine.clock import DEFAULT_TIMEZONE
-from engine.db import default_url
+from engine.db import DEFAULT_URL
 
 
 def _names(text: str) -> tuple[str, ...]:
@@ -37,7 +37,7 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
         return cls(
-            database_url=environ.get("DATABASE_URL") or default_url(),
+            database_url=environ.get("DATABASE_URL") or DEFAULT_URL,
             external_topics=_names(environ.get("LIENTHONG_EXTERNAL_TOPICS", "")),
             timezone=ZoneInfo(environ.get("LIENTHONG_TIMEZONE") or DEFAULT_TIMEZONE),
             job_lock=timedelta(seconds=float(environ.get("LIENTHONG_JOB_LOCK_SECONDS") or 300)),
