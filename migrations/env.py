@@ -9,9 +9,10 @@ from engine.models import Base
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # `alembic` run by hand: read DATABASE_URL like the service does
-    from engine.db import Database, default_url
+    from engine.db import Database
+    from lienthong.settings import Settings
 
-    connection = Database(default_url()).engine.connect()
+    connection = Database(Settings.from_env().database_url).engine.connect()
 
 context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
 with context.begin_transaction():
