@@ -1,14 +1,16 @@
-"""What the local agency stand-ins recorded: one row a hand-off, keyed by the job's idempotency key.
+"""What the local agency stand-ins recorded (one row a hand-off, keyed by the job's idempotency key),
+and the SMS outbox in front of the gateway (agencies/sms.py).
 
-It shares the engine's metadata (one Alembic history), but no engine command writes it: a stand-in
-runs inside a handler, outside any engine transaction, and opens its own (``task.session()``).
+They share the engine's metadata (one Alembic history), but no engine command writes them: a
+stand-in or the SMS handler runs outside any engine transaction and opens its own
+(``task.session()``); a dossier command queues an SMS in its own transaction (``sms.queue_in``).
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import JSON, Integer, String, UniqueConstraint, select
+from sqlalchemy import JSON, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -66,3 +68,20 @@ def record_once(database, agency: str, idempotency_key: str, issue: Callable[[Se
         except IntegrityError:
             continue
     raise RuntimeError(f"{agency}: could not record the hand-off {idempotency_key} after {tries} tries")
+
+
+class SmsOutbox(Base):
+    """An SMS to send, written before the gateway is called: a retried job reuses its row."""
+
+    __tablename__ = "sms_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
+    dossier_code: Mapped[str] = mapped_column(String(64), index=True)
+    phone: Mapped[str | None] = mapped_column(String(32))  # None: the declaration gave no phone
+    text: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), index=True)  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,15 +1,24 @@
 """The SMS gateway: ``HttpSmsGateway`` when ``LIENTHONG_SMS_GATEWAY_URL`` is set, else ``LogSink``,
-which writes each SMS as a structured log line. Tests swap it with ``use_gateway(...)``."""
+which writes each SMS as a structured log line. Tests swap it with ``use_gateway(...)``.
+
+Also the one way into the outbox (agencies/models.py ``SmsOutbox``) for a command: ``queue_in``
+adds an SMS in the caller's transaction (the tracking secret, at filing); the handler
+``notify.sms`` sends it. Its text marks a secret as ``[[secret]]``: the gateway gets the text
+without the brackets, logs and the row once sent show the secret as asterisks."""
 from __future__ import annotations
 
 import logging
 import os
+import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 import requests
 
 from registers.adapter_slot import AdapterSlot
+
+from .models import SmsOutbox
 
 log = logging.getLogger("lienthong.handlers.notify")
 
@@ -28,6 +37,13 @@ class Sms:
     text: str
     reference: str  # the outbox key; the gateway drops a second SMS with the same one
     dossier_code: str
+    secrets: tuple[str, ...] = ()  # parts of the text never to log (a tracking secret)
+
+    def loggable_text(self) -> str:
+        text = self.text
+        for secret in self.secrets:
+            text = text.replace(secret, "*" * len(secret))
+        return text
 
 
 class SmsRejected(Exception):
@@ -48,7 +64,7 @@ class LogSink:
     """Sends nothing: logs each SMS (phone masked), for development and for sites without a gateway."""
 
     def send(self, sms: Sms) -> None:
-        log.info("sms", extra={"dossier": sms.dossier_code, "phone": mask(sms.to), "text": sms.text,
+        log.info("sms", extra={"dossier": sms.dossier_code, "phone": mask(sms.to), "text": sms.loggable_text(),
                                "reference": sms.reference})
 
 
@@ -94,3 +110,28 @@ def use_gateway(gateway: SmsGateway):
 
 
 # --- the outbox -----------------------------------------------------------------------------------
+
+QUEUED = "queued:"  # idempotency keys of SMS queued by a command (a job's key is its job id)
+_SECRET = re.compile(r"\[\[(.*?)\]\]")
+
+
+def queue_in(session, *, key: str, dossier_code: str, phone: str | None, text: str, now: datetime) -> None:
+    """Queue an SMS in the caller's transaction; `text` may mark secrets as [[secret]]."""
+    session.add(SmsOutbox(idempotency_key=QUEUED + key, dossier_code=dossier_code, phone=phone,
+                          text=text if phone else masked_secrets(text), state="pending" if phone else "failed",
+                          attempts=0, last_error=None if phone else "the declaration gives no phone number",
+                          created=now))
+
+
+def masked_secrets(text: str) -> str:
+    """The text as the outbox keeps it once sent: each [[secret]] as asterisks."""
+    return _SECRET.sub(lambda m: "*" * len(m.group(1)), text)
+
+
+def unmarked(text: str) -> str:
+    """The text the citizen gets: the secrets without their brackets."""
+    return _SECRET.sub(r"\1", text)
+
+
+def secrets_in(text: str) -> tuple[str, ...]:
+    return tuple(_SECRET.findall(text))

@@ -8,8 +8,14 @@ import swagger_ui_bundle
 from flask import Flask, redirect, send_from_directory, url_for
 from flask_smorest import Api
 
+import console
+from identity import web as identity_web
+from identity.permissions import PUBLIC, requires
+from identity.settings import IdentitySettings
+
+from . import audit as audit_api
 from . import dossiers as dossiers_api
-from . import errors
+from . import errors, portal
 from .common import EXTENSION
 from .engine_rest import BLUEPRINTS
 from .schemas import TypedValueSchema
@@ -34,8 +40,9 @@ class _Api(Api):
     ERROR_SCHEMA = errors.ErrorSchema
 
 
-def create_app(engine, config: Mapping[str, Any] | None = None) -> Flask:
-    """The API over one ProcessEngine; `config` overrides the defaults above."""
+def create_app(engine, config: Mapping[str, Any] | None = None, identity: IdentitySettings | None = None) -> Flask:
+    """The API over one ProcessEngine; `config` overrides the defaults above; `identity` the
+    identity settings read from the environment."""
     app = Flask(__name__)
     app.config.update(DEFAULTS)
     app.config.update(config or {})
@@ -49,12 +56,19 @@ def create_app(engine, config: Mapping[str, Any] | None = None) -> Flask:
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint, url_prefix=URL_PREFIX)
     api.register_blueprint(dossiers_api.blp, url_prefix="/api")
+    api.register_blueprint(audit_api.blp, url_prefix="/api")
+    api.register_blueprint(portal.blp, url_prefix="/api")
+    installed = identity_web.install(app, engine, identity)
+    limiter = portal.install(app, installed.settings)
+    console.install(app, engine, tracking_limits=lambda view: portal.limit_tracking(limiter, installed.settings, view))
 
     @app.get("/")
+    @requires(PUBLIC)
     def index():
         return redirect(url_for("api-docs.openapi_swagger_ui"))
 
     @app.get("/swagger-ui-assets/<path:filename>")
+    @requires(PUBLIC)
     def swagger_ui_assets(filename):
         return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename, max_age=86400)
 

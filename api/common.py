@@ -13,9 +13,10 @@ from webargs.flaskparser import FlaskParser
 from engine.errors import InvalidRequest, NotFound
 from engine.form_registry import flatten_errors
 from engine.variables import to_typed_map
+from identity import web as identity_web
+from identity.principal import Principal
 
 EXTENSION = "lienthong"
-USER_HEADER = "X-User-Id"
 _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
@@ -29,8 +30,13 @@ def reading() -> AbstractContextManager[Session]:
 
 
 def actor() -> str | None:
-    """Who acts: the X-User-Id header (authentication, if any, happens in front of this service)."""
-    return request.headers.get(USER_HEADER) or None
+    """Who acts: the authenticated caller (identity.web has checked who it is)."""
+    who = identity_web.current()
+    return who.id if who else None
+
+
+def caller() -> Principal:
+    return identity_web.principal()
 
 
 def found(row: Any, message: str) -> Any:

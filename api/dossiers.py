@@ -9,9 +9,14 @@ from flask import Response, request, url_for
 from marshmallow import fields
 
 from dossiers.service import DossierService, Upload
-from engine.errors import InvalidRequest
+from engine.errors import Forbidden, InvalidRequest, NotFound
 
-from .common import Blueprint, engine
+from identity.permissions import requires
+
+from identity import audit, scope
+from identity.principal import AGENCY_BOUND
+
+from .common import Blueprint, caller, engine
 from .errors import ErrorSchema
 
 blp = Blueprint("dossiers", __name__, description="Dossiers (hồ sơ liên thông): filing, status, declarations, supplements")
@@ -81,19 +86,26 @@ class DossierStatusSchema(ma.Schema):
     attachments = fields.List(fields.Nested(AttachmentSchema))
 
 
+class FiledDossierSchema(DossierStatusSchema):
+    trackingSecret = fields.String(metadata={
+        "description": "Given once, here and by SMS to the requester's phone: with the code, it lets anyone holding it "
+                       "follow the dossier without an account (POST /api/tracking). Only its hash is stored."})
+
+
 _FILING_BODY = {
     "required": True,
     "content": {
         _JSON: {"schema": {"type": "object", "required": ["procedure", "declaration"], "properties": {
             "procedure": {"type": "string", "enum": ["birth", "death"]},
-            "agencyCode": {"type": "string", "description": "Receiving agency (default: LIENTHONG_AGENCY_CODE)"},
+            "agencyCode": {"type": "string", "description": "Receiving agency, one of GET /api/agencies "
+                                                          "(default: LIENTHONG_AGENCY_CODE; an officer's own agency)"},
             "declaration": {"type": "object", "description": "The citizen's one declaration (see examples/birth_declaration.json "
                                                            "and examples/death_declaration.json)"},
         }}},
         _MULTIPART: {"schema": {"type": "object", "required": ["dossier"], "properties": {
             "dossier": {"type": "string", "description": "The JSON body above, as text"},
             "attachments": {"type": "string", "format": "binary",
-                            "description": "Any number of file parts (PDF, JPEG, PNG, ≤ 10 MB each); the part name is the "
+                            "description": "File parts (PDF, JPEG, PNG, ≤ 10 MB each; ≤ 30 files, 50 MB a dossier by default); the part name is the "
                                            "document kind, e.g. giay-chung-sinh"},
         }}},
     },
@@ -123,16 +135,25 @@ def _json_field(text: str | None, name: str):
         raise InvalidRequest(f"'{name}' is not valid JSON: {exc}", {name: ["Dữ liệu hồ sơ không đúng định dạng JSON."]}) from None
 
 
+def _visible(code: str) -> None:
+    """404 unless the caller may see this dossier: its citizen, or its receiving agency's staff."""
+    if not _service().visible(code, **scope.dossiers(caller())):
+        raise NotFound(f"Không tìm thấy hồ sơ có mã {code}.")
+
+
 def _status_response(status: dict, code: int) -> Response:
-    response = Response(json.dumps(DossierStatusSchema().dump(status), ensure_ascii=False), status=code, mimetype=_JSON)
+    schema = FiledDossierSchema() if code == 201 else DossierStatusSchema()
+    response = Response(json.dumps(schema.dump(status), ensure_ascii=False), status=code, mimetype=_JSON)
     if code == 201:
         response.headers["Location"] = url_for("dossiers.dossier_status", code=status["code"])
     return response
 
 
 @blp.route("/dossiers", methods=["POST"])
+@requires("dossier.file")
 @blp.doc(requestBody=_FILING_BODY)
-@blp.response(201, DossierStatusSchema, description="Filed: the dossier code, its parts and their due dates")
+@blp.response(201, FiledDossierSchema, description="Filed: the dossier code, its parts and their due dates, and the "
+                                                  "tracking secret (given this once)")
 @blp.alt_response(400, schema=ErrorSchema, description="Invalid: `fieldErrors` names every field (nothing is stored)")
 def file_dossier():
     """File a dossier: the citizen declares once (JSON, or multipart with attachments).
@@ -148,23 +169,64 @@ def file_dossier():
         except ValueError as exc:
             raise InvalidRequest(f"Malformed JSON body: {exc}", {"body": ["Dữ liệu hồ sơ không đúng định dạng JSON."]}) from None
         uploads = []
-    return _status_response(_service().submit(body, uploads), 201)
+    who = caller()
+    owner = who.id if "citizen" in who.roles else None
+    agency = who.agency if who.roles & AGENCY_BOUND and not who.is_admin else None
+    if agency is None and who.roles & AGENCY_BOUND and not who.is_admin:
+        raise Forbidden(f"The user '{who.id}' belongs to no agency and cannot receive dossiers.")
+    status = _service().submit(body, uploads, owner_id=owner, agency_code=agency)
+    audit.concerns(status["code"], status["code"])
+    audit.read("dossier", status["code"], status["code"])
+    return _status_response(status, 201)
+
+
+class DossierSummarySchema(ma.Schema):
+    code = fields.String()
+    procedure = fields.String()
+    state = fields.String()
+    stateLabel = fields.String()
+    agencyCode = fields.String()
+    receivedAt = fields.String()
+    dueAt = fields.String(allow_none=True)
+    completedAt = fields.String(allow_none=True)
+
+
+class DossierListArgs(ma.Schema):
+    state = fields.String(load_default=None)
+    firstResult = fields.Integer(load_default=0, validate=ma.validate.Range(min=0, max=10_000_000))
+    maxResults = fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=500))
+
+
+@blp.route("/dossiers", methods=["GET"])
+@requires("dossier.list")
+@blp.arguments(DossierListArgs, location="query")
+@blp.response(200, DossierSummarySchema(many=True))
+def list_dossiers(args):
+    """The dossiers the caller may see, newest first: a citizen's own, or the agency's."""
+    return _service().list(**scope.dossiers(caller()), state=args["state"], first=args["firstResult"],
+                           max_results=args["maxResults"])
 
 
 @blp.route("/dossiers/<code>", methods=["GET"])
+@requires("dossier.read")
 @blp.response(200, DossierStatusSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No dossier has this code")
 def dossier_status(code):
     """Where the dossier stands: overall and per part (state, agency, received, due, result), the
     timeline, and the printed declarations."""
+    _visible(code)
+    audit.read("dossier", code, code)
     return _status_response(_service().status(code), 200)
 
 
 @blp.route("/dossiers/<code>/declarations/<form>.pdf", methods=["GET"])
+@requires("dossier.read")
 @blp.response(200, description="The printed declaration (application/pdf)")
 @blp.alt_response(404, schema=ErrorSchema, description="No such dossier, or the declaration is not printed yet")
 def declaration_pdf(code, form):
     """One printed declaration of the dossier: birth, residence or bhyt."""
+    _visible(code)
+    audit.read("declaration", f"{code}/{form}", code)
     document = _service().document(code, form)
     response = Response(document.content, mimetype=document.media_type)
     response.headers["Content-Disposition"] = f'inline; filename="{code}-{form}.pdf"'
@@ -173,22 +235,27 @@ def declaration_pdf(code, form):
 
 
 @blp.route("/dossiers/<code>/attachments", methods=["POST"])
+@requires("dossier.update")
 @blp.doc(requestBody=_FILES_BODY)
 @blp.response(201, AttachmentSchema(many=True))
-@blp.alt_response(400, schema=ErrorSchema, description="A file that is not a PDF, JPEG or PNG, empty, or over 10 MB")
+@blp.alt_response(400, schema=ErrorSchema, description="A file that is not a PDF, JPEG or PNG, empty, or over 10 MB; "
+                                                       "or more than the dossier may hold (30 files, 50 MB by default)")
 @blp.alt_response(409, schema=ErrorSchema, description="The dossier has ended")
 def attach_files(code):
     """Attach more documents to a dossier (the separate upload call)."""
+    _visible(code)
     return _service().add_attachments(code, _uploads())
 
 
 @blp.route("/dossiers/<code>/supplements", methods=["POST"])
+@requires("dossier.update")
 @blp.doc(requestBody=_FILES_BODY)
 @blp.response(200, DossierStatusSchema)
-@blp.alt_response(400, schema=ErrorSchema, description="Invalid part or files")
+@blp.alt_response(400, schema=ErrorSchema, description="Invalid part or files, or more than the dossier may hold")
 @blp.alt_response(409, schema=ErrorSchema, description="That part is not waiting for a supplement")
 def supplement(code):
     """Send the documents an officer asked for; the part goes back to the same officer.
     409 when that part is not waiting for a supplement."""
+    _visible(code)
     status = _service().supplement(code, request.form.get("part"), _uploads(), request.form.get("note"))
     return _status_response(status, 200)

@@ -18,6 +18,7 @@ from engine.errors import (
     EngineError,
     ExpressionError,
     ExecutionError,
+    Forbidden,
     InvalidRequest,
     NotFound,
 )
@@ -29,6 +30,7 @@ _STATUS_BY_CLASS = (
     # The caller's data could not run through the diagram (e.g. a condition on a variable it did
     # not send); the command was rolled back and the message names the element.
     (ExecutionError, 400),
+    (Forbidden, 403),
     (NotFound, 404),
     # TaskAlreadyClaimed among them: Camunda answers 500 for a claim race; a conflict is what it
     # is, so it is 409 here.

@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import signal
+import secrets
 import socket
 import statistics
 import subprocess
@@ -209,10 +210,18 @@ def service_environment(database_url: str, **extra) -> dict:
     return env
 
 
+# The benchmarks' clients log in as one administrator (Camunda's camunda-admin), created by
+# prepare() with a password generated for this run.
+BENCH_AUTH = ("bench", secrets.token_urlsafe(16))
+
+
 def prepare(database_url: str, deploy: bool = True) -> None:
-    """What a release step does once before the processes start: migrate, deploy workflows/."""
+    """What a release step does once before the processes start: migrate, deploy workflows/, and
+    the benchmark's account."""
     env = service_environment(database_url)
     subprocess.run([str(VENV_BIN / "lienthong"), "migrate"], env=env, check=True, cwd=ROOT, capture_output=True)
+    subprocess.run([str(VENV_BIN / "lienthong"), "users", "add", BENCH_AUTH[0], "--role", "admin", "--password-stdin"],
+                   env=env, check=True, cwd=ROOT, capture_output=True, input=BENCH_AUTH[1] + "\n", text=True)
     if deploy:
         subprocess.run([str(VENV_BIN / "lienthong"), "deploy", "workflows"], env=env, check=True, cwd=ROOT,
                        capture_output=True)
@@ -262,7 +271,7 @@ class Stack:
                 if process.poll() is not None:
                     raise RuntimeError(f"{process.args[0]} exited with {process.returncode}; see {self.logs}")
             try:
-                if requests.get(self.base + "/engine-rest/version", timeout=2).status_code == 200 and \
+                if requests.get(self.base + "/engine-rest/version", auth=BENCH_AUTH, timeout=2).status_code == 200 and \
                         self._workers_started():
                     return
             except requests.RequestException:

@@ -32,12 +32,21 @@ from pathlib import Path
 import requests
 
 from . import raw
-from .common import (RESULTS, ROOT, VENV_BIN, FreshDatabase, Stack, emit, own_cpu, postgres_available, postgres_cpu, prepare,
+from .common import (BENCH_AUTH, RESULTS, ROOT, VENV_BIN, FreshDatabase, Stack, emit, own_cpu, postgres_available, postgres_cpu, prepare,
                      save, scale, size, summary_ms, table)
 
 KINDS = ("file", "inbox", "complete", "status")
 GROUPS = (("tu-phap-ho-tich", "birth"), ("cong-an", "residence"), ("bhxh", "bhyt"))
 AGENCIES = [f"H19.87.{n:03d}" for n in range(1, 101)]  # many communes share one database
+
+
+def agency_catalogue(folder: Path) -> Path:
+    """The benchmark's communes as the service's agency catalogue (filing accepts listed agencies only)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "agencies.json"
+    path.write_text(json.dumps([{"code": code, "name": f"Xã thử nghiệm {n}", "province": "Tỉnh thử nghiệm"}
+                                for n, code in enumerate(AGENCIES, 1)], ensure_ascii=False), encoding="utf-8")
+    return path
 
 
 class Failed(Exception):
@@ -54,7 +63,7 @@ class Client:
     def __init__(self, base: str, declaration: dict, poll: float, timeout: float, latencies: dict, lock):
         self.base = base
         self.http = requests.Session()
-        self.http.headers["X-User-Id"] = "bench"
+        self.http.auth = BENCH_AUTH
         self.declaration = declaration
         self.poll = poll
         self.timeout = timeout
@@ -160,7 +169,7 @@ def run_stack(kind: str, printing: bool, *, clients: int, dossiers: int, poll: f
     with FreshDatabase(kind, "bench_lifecycle") as database:
         prepare(database.url)
         stack = Stack(database.url, logs / f"{kind}-{'print' if printing else 'noprint'}", job_workers=job_workers,
-                      LIENTHONG_PRINTING="on" if printing else "off")
+                      LIENTHONG_PRINTING="on" if printing else "off", LIENTHONG_AGENCY_CATALOGUE=agency_catalogue(logs))
         with stack:
             warm = drive(stack.base, min(dossiers, max(2, clients // 4)), clients, poll, timeout=300)
             if warm["failures"]:

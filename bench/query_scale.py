@@ -19,6 +19,7 @@ process, so without network): a group's inbox first page; a dossier's status by 
 """
 from __future__ import annotations
 
+import base64
 import argparse
 import json
 import os
@@ -30,7 +31,7 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 
-from .common import FreshDatabase, emit, postgres_available, prepare, quiet_logs, save, scale, size, summary_ms, table
+from .common import BENCH_AUTH, FreshDatabase, emit, postgres_available, prepare, quiet_logs, save, scale, size, summary_ms, table
 
 # state -> share of the seeded dossiers: about six months of national volume, ~2.5% still open.
 MIX = {"completed": 0.95, "refused": 0.025, "birth-review": 0.01, "parts-review": 0.008,
@@ -372,6 +373,7 @@ def measure(engine, app, codes: list[str], samples: int) -> tuple[dict, dict]:
 
     service = DossierService(engine)
     client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = "Basic " + base64.b64encode(":".join(BENCH_AUTH).encode()).decode()
     rng = random.Random(7)
     now = datetime.now(timezone.utc)
     camunda_now = now.strftime("%Y-%m-%dT%H:%M:%S.000+0000")

@@ -26,6 +26,10 @@ class Dossier(Base):
     delivery: Mapped[str] = mapped_column(String(32))
     phone: Mapped[str | None] = mapped_column(String(32))
     declaration: Mapped[dict] = mapped_column(JSON)
+    # The citizen who filed it (their personal ID number, the subject of their login), if one did.
+    owner_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    # Tracking without an account: the code and this secret, sent by SMS at receipt (stored hashed).
+    tracking_secret_hash: Mapped[str | None] = mapped_column(String(255))
 
 
 class DossierPart(Base):

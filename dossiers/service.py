@@ -15,11 +15,13 @@ from typing import Any
 from marshmallow import Schema, ValidationError
 from sqlalchemy import func, select
 
+from agencies.sms import queue_in as queue_sms
 from engine.errors import ConcurrentModification, InvalidRequest, NotFound
 from engine.form_registry import FormRegistry, flatten_errors
 from engine.runtime import new_id
 
-from . import codes
+from . import codes, tracking
+from .agencies import AgencyCatalogue, catalogue
 from .models import Dossier, DossierAttachment, DossierDocument, DossierEvent, DossierPart
 
 log = logging.getLogger("lienthong.dossiers")
@@ -41,13 +43,15 @@ STATE_LABELS = {
     "not-eligible": "Không thuộc diện được hưởng",
     "cancelled": "Đã hủy",
 }
+# A part in one of these states has its outcome; its last change is when it was completed.
+FINAL_PART_STATES = frozenset({"approved", "refused", "rejected", "not-processed", "not-eligible", "completed", "cancelled"})
 ATTACHMENT_TYPES = {  # media type -> the bytes a real file of that type starts with
     "application/pdf": (b"%PDF-",),
     "image/jpeg": (b"\xff\xd8\xff",),
     "image/png": (b"\x89PNG\r\n\x1a\n",),
 }
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
-MAX_ATTACHMENTS = 20
+MAX_ATTACHMENTS = 20  # in one request
 
 
 @dataclass(frozen=True)
@@ -107,15 +111,59 @@ def agency_code_from_environment() -> str:
     return os.environ.get("LIENTHONG_AGENCY_CODE", "").strip() or DEFAULT_AGENCY_CODE
 
 
+@dataclass(frozen=True)
+class UploadLimits:
+    """What one dossier may hold in all (at filing, attachments and supplements together), beside
+    the per-file limit: a dossier is a few scans, not storage anyone can fill."""
+
+    files: int = 30
+    total_bytes: int = 50 * 1024 * 1024
+
+    @classmethod
+    def from_environment(cls) -> "UploadLimits":
+        """LIENTHONG_DOSSIER_MAX_FILES (default 30), LIENTHONG_DOSSIER_MAX_MB (default 50)."""
+        def number(name: str, default: float) -> float:
+            text = os.environ.get(name, "").strip()
+            try:
+                value = float(text) if text else default
+            except ValueError:
+                raise ValueError(f"{name} must be a number, not {text!r}") from None
+            if value <= 0:
+                raise ValueError(f"{name} must be above 0")
+            return value
+        return cls(files=int(number("LIENTHONG_DOSSIER_MAX_FILES", cls.files)),
+                   total_bytes=int(number("LIENTHONG_DOSSIER_MAX_MB", cls.total_bytes / 1024 / 1024) * 1024 * 1024))
+
+    def check(self, uploads, held_files: int = 0, held_bytes: int = 0) -> dict[str, list[str]]:
+        files, size = held_files + len(uploads), held_bytes + sum(len(u.content) for u in uploads)
+        if files <= self.files and size <= self.total_bytes:
+            return {}
+        held = f" (hồ sơ đã có {held_files} tệp, {_megabytes(held_bytes)})" if held_files else ""
+        return {"files": [f"Mỗi hồ sơ nhận tối đa {self.files} tệp, tổng cộng {_megabytes(self.total_bytes)}{held}; "
+                          f"không thể nhận thêm {len(uploads)} tệp ({_megabytes(size - held_bytes)})."]}
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f} MB".replace(".0 MB", " MB")
+
+
 class DossierService:
-    def __init__(self, engine, agency_code: str | None = None):
+    def __init__(self, engine, agency_code: str | None = None, agencies: AgencyCatalogue | None = None,
+                 upload_limits: UploadLimits | None = None):
         self.engine = engine
         self.agency_code = agency_code or agency_code_from_environment()
+        self.agencies = agencies or catalogue()
+        self.upload_limits = upload_limits or UploadLimits.from_environment()
 
     # --- commands ------------------------------------------------------------------------------
 
-    def submit(self, body: Any, uploads: list[Upload] = ()) -> dict:
-        """Validate everything, then store the dossier and start its process in one transaction."""
+    def submit(self, body: Any, uploads: list[Upload] = (), *, owner_id: str | None = None,
+               agency_code: str | None = None) -> dict:
+        """Validate everything, then store the dossier and start its process in one transaction.
+        The answer is the dossier's status plus `trackingSecret`, given this once (and by SMS).
+
+        `owner_id`: the citizen filing it (they alone, and the receiving agency, see it later);
+        `agency_code`: the receiving agency when the filer is bound to one (an officer at the desk)."""
         if not isinstance(body, dict):
             raise InvalidRequest("The dossier must be a JSON object", {"body": ["Dữ liệu gửi lên không đúng dạng."]})
         errors: dict[str, list[str]] = {}
@@ -125,9 +173,15 @@ class DossierService:
         procedure = PROCEDURES.get(body.get("procedure"))
         if procedure is None:
             errors["procedure"] = [f"Vui lòng chọn thủ tục liên thông: {', '.join(sorted(PROCEDURES))}."]
-        agency_code = body.get("agencyCode", self.agency_code)
+        bound_agency = agency_code
+        agency_code = body.get("agencyCode", bound_agency or self.agency_code)
         if not isinstance(agency_code, str) or not codes.AGENCY_CODE.match(agency_code):
             errors["agencyCode"] = ["Mã cơ quan tiếp nhận chỉ gồm chữ in hoa, chữ số và dấu chấm, ví dụ H19.87.001."]
+        elif bound_agency is not None and agency_code != bound_agency:
+            errors["agencyCode"] = [f"Cán bộ chỉ tiếp nhận hồ sơ cho cơ quan của mình ({bound_agency})."]
+        elif agency_code not in self.agencies:
+            errors["agencyCode"] = [f"Cơ quan tiếp nhận {agency_code} không có trong danh mục; "
+                                    "chọn một cơ quan trong danh sách GET /api/agencies."]
         declaration = None
         if procedure is not None:
             if "declaration" not in body:
@@ -137,19 +191,25 @@ class DossierService:
                     declaration = procedure.schema(self.engine.forms, self.engine.timezone).load(body["declaration"])
                 except ValidationError as exc:
                     errors.update(flatten_errors(exc.messages, "declaration"))
-        errors.update(_check_uploads(uploads))
+        errors.update(_check_uploads(uploads) or self.upload_limits.check(uploads))
         if errors:
             raise InvalidRequest("Hồ sơ chưa hợp lệ: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()), errors)
 
         engine = self.engine
+        secret = tracking.new_secret()
+        secret_hash = tracking.hash_secret(secret)  # before the transaction: Argon2 takes a while
+        phone = (declaration.get("requester") or {}).get("phone")
         with engine.command() as session:
             now = engine.clock.now()
             code = codes.new_code(session, agency_code, now, engine.timezone)
             parts = list(declaration["parts"])
             session.add(Dossier(code=code, procedure=procedure.key, agency_code=agency_code, instance_id="",
                                 state="received", received_at=now, delivery=declaration.get("delivery", "desk"),
-                                phone=(declaration.get("requester") or {}).get("phone"), declaration=declaration))
+                                phone=phone, declaration=declaration, owner_id=owner_id,
+                                tracking_secret_hash=secret_hash))
             session.flush()
+            queue_sms(session, key=f"tracking:{code}", dossier_code=code, phone=phone,
+                      text=tracking.sms_text(code, f"[[{secret}]]"), now=now)
             for part in parts:
                 session.add(DossierPart(dossier_code=code, part=part, state="received", updated_at=now))
             for upload in uploads:
@@ -157,11 +217,12 @@ class DossierService:
             session.flush()
             variables = {"dossierCode": code, "receivedAt": now.astimezone(engine.timezone).isoformat(),
                          "declaration": declaration, **procedure.variables(declaration)}
-            instance_id = engine.start_in(session, procedure.process_key, variables, business_key=code)
+            instance_id = engine.start_in(session, procedure.process_key, variables, business_key=code,
+                                          user_id=owner_id, tenant_id=agency_code)
             session.get(Dossier, code).instance_id = instance_id  # when no element of the diagram is marked
         log.info("dossier filed", extra={"dossier": code, "instance": instance_id, "procedure": procedure.key,
                                          "parts": parts, "attachments": len(uploads)})
-        return self.status(code)
+        return {**self.status(code), "trackingSecret": secret}
 
     def add_attachments(self, code: str, uploads: list[Upload]) -> list[dict]:
         if not uploads:
@@ -170,9 +231,10 @@ class DossierService:
         if errors:
             raise InvalidRequest("Tệp đính kèm chưa hợp lệ", errors)
         with self.engine.command() as session:
-            dossier = _dossier(session, code)
+            dossier = _dossier(session, code, lock=True)
             if dossier.state in ("completed", "rejected", "refused", "cancelled"):
                 raise ConcurrentModification(f"Hồ sơ {code} đã kết thúc ({STATE_LABELS[dossier.state]}); không thể đính kèm thêm.")
+            self._within_limits(session, code, uploads)
             rows = [_attachment(code, None, upload, self.engine.clock.now()) for upload in uploads]
             session.add_all(rows)
             return [_attachment_view(code, row) for row in rows]
@@ -192,7 +254,7 @@ class DossierService:
 
         def command():
             with engine.command() as session:
-                dossier = _dossier(session, code)
+                dossier = _dossier(session, code)  # not locked: the engine's own save orders the locks here
                 row = session.get(DossierPart, (code, part))
                 names = PROCEDURES[dossier.procedure].part_names
                 if row is None:
@@ -201,6 +263,7 @@ class DossierService:
                 if row.state != "awaiting-supplement":
                     raise ConcurrentModification(f"Thủ tục {names.get(part, part)} của hồ sơ {code} không chờ bổ sung "
                                                  f"(trạng thái: {STATE_LABELS.get(row.state, row.state)}).")
+                self._within_limits(session, code, uploads)
                 now = engine.clock.now()
                 for upload in uploads:
                     session.add(_attachment(code, part, upload, now))
@@ -220,7 +283,47 @@ class DossierService:
         log.info("dossier supplemented", extra={"dossier": code, "part": part, "attachments": len(uploads)})
         return self.status(code)
 
+    def _within_limits(self, session, code: str, uploads: list[Upload]) -> None:
+        """400 when these files would take the dossier over its limits. Attachments lock the dossier
+        row first, so two at once cannot both pass; two supplements at once could, by one
+        request's worth at most (the app refuses a request over MAX_CONTENT_LENGTH, 16 MB)."""
+        held_files, held_bytes = session.execute(
+            select(func.count(), func.coalesce(func.sum(DossierAttachment.size), 0))
+            .where(DossierAttachment.dossier_code == code)).one()
+        errors = self.upload_limits.check(uploads, held_files, int(held_bytes))
+        if errors:
+            raise InvalidRequest(f"Hồ sơ {code} đã đạt giới hạn tệp đính kèm", errors)
+
     # --- queries -------------------------------------------------------------------------------
+
+    def visible(self, code: str, *, owner_id: str | None = None, agency_codes: list[str] | None = None) -> bool:
+        """Whether a dossier with this code is within these filters (a citizen's own, an agency's)."""
+        stmt = select(Dossier.code).where(Dossier.code == code)
+        if owner_id is not None:
+            stmt = stmt.where(Dossier.owner_id == owner_id)
+        if agency_codes is not None:
+            stmt = stmt.where(Dossier.agency_code.in_(agency_codes))
+        with self.engine.db.reading() as session:
+            return session.execute(stmt).first() is not None
+
+    def list(self, *, owner_id: str | None = None, agency_codes: list[str] | None = None,
+             state: str | None = None, first: int = 0, max_results: int = 50) -> list[dict]:
+        """The dossiers within these filters, newest first: code, procedure, state, dates."""
+        stmt = select(Dossier.code, Dossier.procedure, Dossier.state, Dossier.agency_code, Dossier.received_at,
+                      Dossier.due_at, Dossier.completed_at)
+        if owner_id is not None:
+            stmt = stmt.where(Dossier.owner_id == owner_id)
+        if agency_codes is not None:
+            stmt = stmt.where(Dossier.agency_code.in_(agency_codes))
+        if state is not None:
+            stmt = stmt.where(Dossier.state == state)
+        stmt = stmt.order_by(Dossier.received_at.desc(), Dossier.code.desc()).offset(first).limit(max_results)
+        zone = self.engine.timezone
+        with self.engine.db.reading() as session:
+            return [{"code": r.code, "procedure": r.procedure, "state": r.state,
+                     "stateLabel": STATE_LABELS.get(r.state, r.state), "agencyCode": r.agency_code,
+                     "receivedAt": _local(r.received_at, zone), "dueAt": _local(r.due_at, zone),
+                     "completedAt": _local(r.completed_at, zone)} for r in session.execute(stmt)]
 
     def status(self, code: str) -> dict:
         zone = self.engine.timezone
@@ -252,6 +355,41 @@ class DossierService:
                 "attachments": [_attachment_view(code, a) for a in attachments],
             }
 
+    def track(self, code: Any, secret: Any) -> dict:
+        """Tracking without an account: the dossier's progress for its code and tracking secret.
+        No personal data: no names, ID numbers, addresses, phone, results, notes or attachments.
+        An unknown code and a wrong secret are the same NotFound."""
+        with self.engine.db.reading() as session:
+            dossier = session.get(Dossier, code) if isinstance(code, str) and isinstance(secret, str) else None
+            stored = dossier.tracking_secret_hash if dossier is not None else None
+        if not tracking.verify(stored, secret if isinstance(secret, str) else ""):
+            raise NotFound("Không tìm thấy hồ sơ với mã hồ sơ và mã tra cứu này.")
+        zone = self.engine.timezone
+        with self.engine.db.reading() as session:
+            dossier = _dossier(session, code)
+            parts = {row.part: row for row in session.scalars(select(DossierPart).where(DossierPart.dossier_code == code))}
+            events = session.scalars(select(DossierEvent).where(DossierEvent.dossier_code == code).order_by(DossierEvent.seq))
+            procedure = PROCEDURES[dossier.procedure]
+            agency = self.agencies.get(dossier.agency_code)
+            return {
+                "code": dossier.code,
+                "procedure": dossier.procedure,
+                "state": dossier.state,
+                "stateLabel": STATE_LABELS.get(dossier.state, dossier.state),
+                "agencyCode": dossier.agency_code,
+                "agencyName": agency.name if agency else None,
+                "receivedAt": _local(dossier.received_at, zone),
+                "dueAt": _local(dossier.due_at, zone),
+                "completedAt": _local(dossier.completed_at, zone),
+                "parts": [{"part": row.part, "name": procedure.part_names.get(row.part, row.part), "state": row.state,
+                           "stateLabel": STATE_LABELS.get(row.state, row.state), "agency": row.agency,
+                           "receivedAt": _local(dossier.received_at, zone), "dueAt": _local(row.due_at, zone),
+                           "completedAt": _local(row.updated_at, zone) if row.state in FINAL_PART_STATES else None,
+                           "overdue": row.overdue}
+                          for name in dossier.declaration["parts"] if (row := parts.get(name)) is not None],
+                "timeline": [{"at": _local(e.at, zone), "part": e.part, "state": e.state, "title": e.title} for e in events],
+            }
+
     def document(self, code: str, form: str) -> DossierDocument:
         with self.engine.db.reading() as session:
             _dossier(session, code)
@@ -262,8 +400,8 @@ class DossierService:
             return row
 
 
-def _dossier(session, code: str) -> Dossier:
-    dossier = session.get(Dossier, code) if isinstance(code, str) else None
+def _dossier(session, code: str, lock: bool = False) -> Dossier:
+    dossier = session.get(Dossier, code, with_for_update=lock) if isinstance(code, str) else None
     if dossier is None:
         raise NotFound(f"Không tìm thấy hồ sơ có mã {code}.")
     return dossier

@@ -57,6 +57,12 @@ class NotFound(EngineError):
     kind = "RestException"
 
 
+class Forbidden(EngineError):
+    """The caller is known but may not do this (Camunda's AuthorizationException, HTTP 403)."""
+
+    kind = "AuthorizationException"
+
+
 class InvalidRequest(EngineError):
     """The caller asked for something that cannot be done as asked (HTTP 400)."""
 

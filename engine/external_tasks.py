@@ -18,6 +18,7 @@ from . import models as m
 from .errors import InvalidRequest, NotFound
 from .handler_registry import BpmnError
 from .jobs import open_incident, throw_bpmn_error
+from .redaction import hide_credentials
 from .runtime import Runtime, stored_variables
 
 log = logging.getLogger("lienthong.external")
@@ -144,7 +145,10 @@ class ExternalTasks:
         with engine.command() as session:
             item = self._locked(session, task_id, worker_id)
             now = engine.clock.now()
-            item.error_message, item.error_details = error_message, error_details
+            # A remote worker's message may quote its own configured URLs, credentials included.
+            error_message = hide_credentials(error_message) if error_message else error_message
+            item.error_message = error_message
+            item.error_details = hide_credentials(error_details) if error_details else error_details
             item.retries = retries if retries is not None else item.retries
             item.worker_id, item.lock_expires_at = None, None
             item.retry_at = now + timedelta(milliseconds=retry_timeout or 0)

@@ -29,6 +29,7 @@ from . import models as m
 from .bpmn.script_engine import scope_of
 from .errors import EngineError
 from .handler_registry import BpmnError, TaskContext
+from .redaction import hide_credentials
 from .retries import RetryPolicy, parse_retry_cycle  # noqa: F401 - imported from here too
 from .runtime import Runtime, new_id
 
@@ -181,8 +182,9 @@ class JobExecutor:
             _, delay = engine.retry_policy(row.retry_cycle)
             row.attempt += 1
             row.retries = 0 if isinstance(exc, UncaughtBpmnError) else max(row.retries - 1, 0)
-            row.exception_message = str(exc)[:4000]
-            row.exception_stacktrace = "".join(traceback.format_exception(exc))[-20000:]
+            # An adapter's message quotes its URL, credentials included (user:password@, ?token=).
+            row.exception_message = hide_credentials(str(exc))[:4000]
+            row.exception_stacktrace = hide_credentials("".join(traceback.format_exception(exc)))[-20000:]
             row.lock_owner, row.lock_expires_at = None, None
             if row.retries > 0:
                 row.due_at = now + delay(row.attempt)

@@ -128,6 +128,8 @@ class ProcessInstance(Base):
     end_time: Mapped[datetime | None] = mapped_column(UTCDateTime())
     start_activity_id: Mapped[str | None] = mapped_column(String(255))
     start_user_id: Mapped[str | None] = mapped_column(String(255))
+    # Camunda's tenant: here the agency that received the dossier; queries filter on it (jurisdiction).
+    tenant_id: Mapped[str | None] = mapped_column(String(64), index=True)
     delete_reason: Mapped[str | None] = mapped_column(Text)
     # Which version of each called process and decision this instance runs on (pinned at start).
     bindings: Mapped[dict] = mapped_column(JSON, default=dict)

@@ -107,7 +107,7 @@ class Runtime:
 
     @classmethod
     def start(cls, context: RuntimeContext, session: Session, definition: m.ProcessDefinition, variables: dict,
-              business_key: str | None, user_id: str | None) -> "Runtime":
+              business_key: str | None, user_id: str | None, tenant_id: str | None = None) -> "Runtime":
         resolver = context.resolver
         bindings = resolver.bindings_for(session, definition)
         spec, subprocess_specs = resolver.specs_for(session, definition.id, bindings)
@@ -116,6 +116,7 @@ class Runtime:
         row = m.ProcessInstance(
             id=new_id(), definition_id=definition.id, definition_key=definition.key, business_key=business_key,
             state="ACTIVE", start_time=context.clock.now(), bindings=bindings, start_user_id=user_id, revision=1,
+            tenant_id=tenant_id,
         )
         session.add(row)
         return cls(context, session, row, workflow, RowImage.empty())

@@ -141,17 +141,18 @@ class ProcessEngine:
     # --- instances -----------------------------------------------------------------------------
 
     def start_instance(self, key: str, variables: dict | None = None, business_key: str | None = None,
-                       user_id: str | None = None) -> str:
+                       user_id: str | None = None, tenant_id: str | None = None) -> str:
         with self.command() as session:
-            return self.start_in(session, key, variables, business_key, user_id)
+            return self.start_in(session, key, variables, business_key, user_id, tenant_id)
 
     def start_in(self, session: Session, key: str, variables: dict | None = None, business_key: str | None = None,
-                 user_id: str | None = None) -> str:
+                 user_id: str | None = None, tenant_id: str | None = None) -> str:
         """start_instance inside the caller's transaction (a domain row and its instance, or neither)."""
         definition = latest(session, m.ProcessDefinition, key)
         if not definition.startable:
             raise InvalidRequest(f"Process '{key}' has no none start event; it starts when its message arrives")
-        runtime = Runtime.start(self.runtime_context, session, definition, dict(variables or {}), business_key, user_id)
+        runtime = Runtime.start(self.runtime_context, session, definition, dict(variables or {}), business_key, user_id,
+                                tenant_id)
         runtime.step()
         runtime.save()
         self.record_operation(session, "Create", "ProcessInstance", user_id, instance_id=runtime.row.id,
@@ -234,6 +235,13 @@ class ProcessEngine:
             self.record_operation(session, "Complete", "Task", actor, instance_id=row.instance_id, task_id=task_id, variables=changed)
             log.info("task completed", extra={"instance": row.instance_id, "task": task_id, "activity": row.activity_id})
             return dict(runtime.variables())
+
+    def task_form(self, task_id: str):
+        """The open task's camunda:formData as the diagram declares it (None when it has none)."""
+        with self.db.reading() as session:
+            row = self._open_task(session, task_id)
+            task_spec = self.resolver.task_spec_of(session, session.get(m.ProcessInstance, row.instance_id), row.activity_id)
+            return getattr(task_spec, "form", None)
 
     def form_variables(self, task_id: str) -> dict:
         """The task's formData fields (defaults, then current values), or all variables if it has none."""

@@ -19,7 +19,13 @@ resend after a crash between sending and marking. Outcomes:
 * the gateway cannot answer: the row stays ``pending`` with ``last_error``, and the job fails,
   so it is retried and then becomes an incident.
 
-The gateway is agencies/sms.py's.
+An SMS can also be queued by a command in its own transaction (agencies/sms.py ``queue_in``: the
+tracking secret, at filing). The dossier's next ``notify.sms`` job sends it before its own SMS (the
+receipt or rejection notice, which every diagram sends right after filing). Such an SMS may hold a
+secret: the outbox stores it between ``[[`` and ``]]``, the gateway gets the text without the
+brackets, logs never show it, and the row keeps it masked once sent (or refused).
+
+The gateway and the outbox are agencies/sms.py's.
 """
 from __future__ import annotations
 
@@ -33,11 +39,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from agencies.sms import Sms, SmsRejected, current_gateway, mask
-from engine.handler_registry import TaskContext, handler
+from agencies.models import SmsOutbox
+from agencies.sms import QUEUED, Sms, SmsRejected, current_gateway, mask, masked_secrets, secrets_in, unmarked
 from engine.clock import default_zone
+from engine.handler_registry import TaskContext, handler
+from engine.redaction import hide_credentials
 
-from .models import SmsOutbox
 
 log = logging.getLogger("lienthong.handlers.notify")
 
@@ -125,18 +132,45 @@ def _new_row(task: TaskContext, code: str) -> SmsOutbox:
                      created=task.now())
 
 
-def _mark(task: TaskContext, sms_id: int, state: str, error: str | None = None) -> None:
+def _mark(task: TaskContext, sms_id: int, state: str, error: str | None = None, text: str | None = None) -> None:
     with task.session() as session:
         row = session.get(SmsOutbox, sms_id)
-        row.state, row.last_error = state, error
+        row.state, row.last_error = state, hide_credentials(error) if error else error
+        if text is not None:
+            row.text = text
         if state == "sent":
             row.sent_at = task.now()
+
+
+def _send_queued(task: TaskContext, code: str) -> None:
+    """Send what commands queued for this dossier, oldest first; an unavailable gateway fails the job."""
+    with task.session() as session:
+        rows = session.scalars(select(SmsOutbox).where(
+            SmsOutbox.dossier_code == code, SmsOutbox.state == "pending",
+            SmsOutbox.idempotency_key.startswith(QUEUED)).order_by(SmsOutbox.id)).all()
+        for row in rows:
+            row.attempts += 1
+        pending = [(row.id, row.phone, row.text, row.idempotency_key) for row in rows]
+    for sms_id, phone, text, key in pending:
+        sms = Sms(to=phone, text=unmarked(text), reference=key, dossier_code=code, secrets=secrets_in(text))
+        try:
+            current_gateway().send(sms)
+        except SmsRejected as exc:
+            _mark(task, sms_id, "failed", str(exc), text=masked_secrets(text))
+            log.warning("sms refused", extra={"dossier": code, "sms": sms_id, "error": str(exc)})
+            continue
+        except Exception as exc:
+            _mark(task, sms_id, "pending", str(exc)[:4000])
+            raise
+        _mark(task, sms_id, "sent", text=masked_secrets(text))
+        log.info("sms sent", extra={"dossier": code, "sms": sms_id, "phone": mask(phone)})
 
 
 @handler("notify.sms")
 def send_sms(task: TaskContext) -> dict:
     code = task.variables.get("dossierCode") or task.business_key
     context = {"dossier": code, "activity": task.activity_id}
+    _send_queued(task, code)
     queued = _queue(task, code)
     if queued.state != "pending":  # sent by an earlier run, or failed for good
         if queued.state == "failed":

@@ -21,7 +21,7 @@ from engine.errors import DeploymentError
 from engine.service import ProcessEngine
 from engine.worker import Worker
 
-from . import logs
+from . import cli_accounts, logs
 from .settings import Settings
 
 log = logging.getLogger("lienthong")
@@ -80,17 +80,36 @@ def serve(host: str, port: int, worker: bool, folder: str) -> None:
     from waitress import serve as waitress_serve
 
     from api.app import create_app
+    from identity.accounts import Accounts
+    from identity.bootstrap import bootstrap
+    from identity.settings import IdentitySettings, SettingsError
 
+    try:
+        identity = IdentitySettings.from_env()
+    except SettingsError as exc:
+        click.echo(f"lienthong cannot start: {exc}", err=True)
+        sys.exit(2)
     engine = build_engine()
     if Path(folder).is_dir():
         deploy_folder(engine, Path(folder))
+    created = bootstrap(Accounts(engine.db, engine.clock), engine.db, dossiers.service.agency_code_from_environment())
     if worker:
         Worker(engine).start_in_background()
     base = f"http://{host}:{port}"
     click.echo(f"lienthong is serving {base}  (database: {engine.db.url.split('@')[-1]})")
+    click.echo(f"  Log in:       {base}/auth/login")
+    click.echo(f"  Console:      {base}/console/  (officers, supervisors, operators; citizens track at {base}/console/track)")
     click.echo(f"  Swagger UI:   {base}/swagger-ui")
-    click.echo(f"  Camunda REST: {base}/engine-rest")
-    waitress_serve(create_app(engine), host=host, port=port, threads=8, ident="lienthong")
+    click.echo(f"  Camunda REST: {base}/engine-rest  (HTTP Basic with an account below, or an OIDC bearer token)")
+    if created:
+        click.echo("  Accounts created on this new database (the passwords are shown only now; "
+                   "`lienthong users passwd NAME` sets a new one):")
+        for account in created:
+            click.echo(f"    {account.id:40} {account.password}   {','.join(account.roles)}"
+                       + (f" of {','.join(account.groups)}" if account.groups else ""))
+    else:
+        click.echo("  Accounts: `lienthong users list`; a forgotten password: `lienthong users passwd NAME`")
+    waitress_serve(create_app(engine, identity=identity), host=host, port=port, threads=8, ident="lienthong")
 
 
 @main.command("worker")
@@ -167,6 +186,10 @@ def incidents() -> None:
         click.echo(f"{len(rows)} open incident(s)")
 
 
+main.add_command(cli_accounts.users)
+main.add_command(cli_accounts.groups)
+
+
 @main.group()
 def demo() -> None:
     """Run a dossier through every step over HTTP and print its timeline."""
@@ -178,10 +201,12 @@ def _demo_command(procedure: str, example_name: str):
     @click.option("--example", default=None, type=click.Path(exists=True, dir_okay=False),
                   help=f"The declaration to file (default: examples/{example_name}).")
     @click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for each step.")
-    def run(url: str | None, example: str | None, timeout: float) -> None:
+    @click.option("--user", envvar="LIENTHONG_USER", default=None, help="With --url: an administrator's account.")
+    @click.option("--password", envvar="LIENTHONG_PASSWORD", default=None, help="With --url: its password.")
+    def run(url: str | None, example: str | None, timeout: float, user: str | None, password: str | None) -> None:
         from .demo import run_demo
 
-        run_demo(procedure, url, Path(example) if example else None, timeout)
+        run_demo(procedure, url, Path(example) if example else None, timeout, user, password)
 
     return run
 

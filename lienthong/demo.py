@@ -1,13 +1,16 @@
 """`lienthong demo birth|death`: one dossier through every step, over HTTP, as the portal and the
 officers would drive it (every officer approves), printing each step and then the timeline.
 
-Against a running service (`--url http://127.0.0.1:8080`, e.g. the one `make run` starts), or, by
-default, against a private service started for the demo on a temporary SQLite database.
+Against a running service (`--url http://127.0.0.1:8080`, e.g. the one `make run` starts, with
+`--user`/`--password` of an account that may file and decide: an administrator), or, by default,
+against a private service started for the demo on a temporary SQLite database, where the citizen
+(the requester's ID number) files and each group's officer decides with their own account.
 """
 from __future__ import annotations
 
 import json
 import logging
+import secrets
 import tempfile
 import time
 from contextlib import contextmanager
@@ -26,14 +29,18 @@ class DemoFailed(click.ClickException):
 
 
 class Demo:
-    def __init__(self, base: str, timeout: float):
+    """`citizen` files and follows the dossier; `staff` finds the open tasks; `officers[group]` (or
+    `staff` when a group has none) claims and decides them. Each is (user, password)."""
+
+    def __init__(self, base: str, timeout: float, *, citizen, staff, officers: dict | None = None):
         self.base = base.rstrip("/")
         self.http = requests.Session()
-        self.http.headers["X-User-Id"] = "demo"
+        self.citizen, self.staff, self.officers = citizen, staff, officers or {}
         self.timeout = timeout
 
-    def call(self, method: str, path: str, expect: int, **kwargs):
-        response = self.http.request(method, self.base + path, timeout=30, **kwargs)
+    def call(self, method: str, path: str, expect: int, as_user=None, **kwargs):
+        user = as_user or self.staff
+        response = self.http.request(method, self.base + path, timeout=30, auth=user, **kwargs)
         if response.status_code != expect:
             raise DemoFailed(f"{method} {path} answered {response.status_code}: {response.text[:500]}")
         return response.json() if response.content else None
@@ -49,11 +56,12 @@ class Demo:
             time.sleep(0.2)
 
     def status(self, code: str) -> dict:
-        return self.call("GET", f"/api/dossiers/{code}", 200)
+        return self.call("GET", f"/api/dossiers/{code}", 200, as_user=self.citizen)
 
     def run(self, procedure: str, declaration: dict) -> dict:
         started = time.monotonic()
-        filed = self.call("POST", "/api/dossiers", 201, json={"procedure": procedure, "declaration": declaration})
+        filed = self.call("POST", "/api/dossiers", 201, as_user=self.citizen,
+                          json={"procedure": procedure, "declaration": declaration})
         code = filed["code"]
         click.echo(f"filed {procedure} dossier {code} (parts: {', '.join(p['part'] for p in filed['parts'])})")
         # Whatever officer task the dossier has open, its officer approves it, until the dossier ends.
@@ -67,8 +75,9 @@ class Demo:
             for task in tasks:
                 groups = [link["groupId"] for link in self.call("GET", f"/engine-rest/task/{task['id']}/identity-links", 200)
                           if link.get("groupId")]
-                self.call("POST", f"/engine-rest/task/{task['id']}/claim", 204, json={"userId": f"{groups[0]}-demo"})
-                self.call("POST", f"/engine-rest/task/{task['id']}/complete", 204,
+                officer = next((self.officers[g] for g in groups if g in self.officers), self.staff)
+                self.call("POST", f"/engine-rest/task/{task['id']}/claim", 204, as_user=officer, json={"userId": officer[0]})
+                self.call("POST", f"/engine-rest/task/{task['id']}/complete", 204, as_user=officer,
                           json={"variables": {"decision": {"value": "approve"}, "note": {"value": "Hồ sơ hợp lệ"}}})
                 click.echo(f"  {', '.join(groups)}: '{task['name']}' approved")
         final = self.wait("the dossier to end", lambda: self.status(code), lambda s: s["state"] in FINAL)
@@ -85,28 +94,44 @@ class Demo:
 
 
 @contextmanager
-def private_service():
-    """A service of its own on a temporary SQLite database, on a free loopback port."""
+def private_service(citizen_id: str):
+    """A service of its own on a temporary SQLite database, on a free loopback port, with the
+    accounts a new database gets (bootstrap) and the citizen's; yields (base URL, Demo kwargs)."""
+    from dossiers.service import agency_code_from_environment
+    from identity.accounts import Accounts
+    from identity.bootstrap import bootstrap
+    from identity.settings import IdentitySettings
+
     from .cli import build_engine, deploy_folder
     from .loopback import serving
 
     with tempfile.TemporaryDirectory(prefix="lienthong-demo-") as folder:
         engine = build_engine(f"sqlite:///{folder}/demo.db")
         deploy_folder(engine, ROOT / "workflows")
+        accounts = Accounts(engine.db, engine.clock)
+        created = bootstrap(accounts, engine.db, agency_code_from_environment())
+        officers = {a.groups[0]: (a.id, a.password) for a in created if "officer" in a.roles}
+        supervisor = next((a.id, a.password) for a in created if "supervisor" in a.roles)
+        citizen = (citizen_id, accounts.add(citizen_id, roles=["citizen"]))
+        settings = IdentitySettings(secret_key=secrets.token_urlsafe(48))
         try:
-            with serving(engine, idle_seconds=0.05) as base:
-                yield base
+            with serving(engine, idle_seconds=0.05, identity=settings) as base:
+                yield base, {"citizen": citizen, "staff": supervisor, "officers": officers}
         finally:
             engine.db.dispose()
 
 
-def run_demo(procedure: str, url: str | None, example: Path | None, timeout: float) -> dict:
+def run_demo(procedure: str, url: str | None, example: Path | None, timeout: float,
+             user: str | None = None, password: str | None = None) -> dict:
     declaration = json.loads((example or EXAMPLES[procedure]).read_text(encoding="utf-8"))
     # The demo's own lines are the output; the service's request and job logs would bury them.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     logging.getLogger("lienthong").setLevel(max(logging.WARNING, logging.getLogger("lienthong").getEffectiveLevel()))
     if url:
-        return Demo(url, timeout).run(procedure, declaration)
+        if not user or not password:
+            raise DemoFailed("--url needs --user and --password (or LIENTHONG_USER and LIENTHONG_PASSWORD) of an "
+                             "administrator: `lienthong users add demo --role admin` creates one")
+        return Demo(url, timeout, citizen=(user, password), staff=(user, password)).run(procedure, declaration)
     click.echo("starting a private service on a temporary SQLite database (use --url for a running one)")
-    with private_service() as base:
-        return Demo(base, timeout).run(procedure, declaration)
+    with private_service(declaration["requester"]["idNumber"]) as (base, accounts):
+        return Demo(base, timeout, **accounts).run(procedure, declaration)

@@ -13,9 +13,9 @@ from engine.worker import Worker
 
 
 @contextmanager
-def serving(engine, *, worker: bool = True, idle_seconds: float = 0.02) -> Iterator[str]:
+def serving(engine, *, worker: bool = True, idle_seconds: float = 0.02, identity=None) -> Iterator[str]:
     """Yields the base URL; the API answers there, and a job worker runs beside it unless told not to."""
-    server = make_server("127.0.0.1", 0, create_app(engine), threaded=True)
+    server = make_server("127.0.0.1", 0, create_app(engine, identity=identity), threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="loopback-server", daemon=True)
     thread.start()
     runner = Worker(engine, idle_seconds=idle_seconds) if worker else None

@@ -2,8 +2,8 @@
 from alembic import context
 
 import dossiers.models  # noqa: F401 - the dossier tables share the engine's metadata
-import agencies.models  # noqa: F401 - so do the agency stand-ins' records,
-import handlers.models  # noqa: F401 - the SMS outbox
+import agencies.models  # noqa: F401 - so do the agency stand-ins' records and the SMS outbox,
+import identity.models  # noqa: F401 - the accounts and the audit trail
 import registers.models  # noqa: F401 - and the local population register's changes
 from engine.models import Base
 

@@ -19,6 +19,8 @@ from engine.db import Database
 from engine.handler_registry import HandlerRegistry
 from engine.models import Base
 
+# Argon2 at its cheapest: the suite creates an account in most tests (production uses RFC 9106's profile).
+os.environ.setdefault("LIENTHONG_PASSWORD_HASH", "cheapest")
 FIXTURES = Path(__file__).parent / "fixtures"
 # Every log call builds its record in tests, as in production (a bad `extra` key fails loudly).
 logging.getLogger("lienthong").setLevel(logging.DEBUG)
@@ -97,14 +99,23 @@ def engine(database, handlers, clock):
 @pytest.fixture
 def app(engine):
     from api.app import create_app
+    from tests.auth import SETTINGS
 
-    application = create_app(engine)
+    application = create_app(engine, identity=SETTINGS)
     application.config["TESTING"] = True
     return application
 
 
 @pytest.fixture
-def client(app):
+def client(app, engine):
+    """A client logged in as an administrator (tests of access use `anonymous` and their own accounts)."""
+    from tests.auth import logged_in
+
+    return logged_in(app, engine.db)
+
+
+@pytest.fixture
+def anonymous(app):
     return app.test_client()
 
 

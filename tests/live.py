@@ -6,11 +6,14 @@ import time
 import requests
 
 from lienthong.loopback import serving
+from tests.auth import ADMIN, SETTINGS, ensure_account
 
 
 def live_server(engine, *, worker: bool = True):
-    """A real HTTP server on loopback, with an embedded job worker unless told not to."""
-    return serving(engine, worker=worker)
+    """A real HTTP server on loopback, with an embedded job worker unless told not to; the
+    administrator account of tests/auth.py exists in its database."""
+    ensure_account(engine.db, ADMIN[0], password=ADMIN[1])
+    return serving(engine, worker=worker, identity=SETTINGS)
 
 
 def wait_for(fetch, predicate, timeout: float = 10.0, interval: float = 0.05):
@@ -28,11 +31,10 @@ def wait_for(fetch, predicate, timeout: float = 10.0, interval: float = 0.05):
 class Rest:
     """requests against /engine-rest, failing loudly on unexpected statuses."""
 
-    def __init__(self, base: str, user: str | None = None):
+    def __init__(self, base: str, auth: tuple[str, str] | None = ADMIN):
         self.base = base + "/engine-rest"
         self.session = requests.Session()
-        if user:
-            self.session.headers["X-User-Id"] = user
+        self.session.auth = auth
 
     def call(self, method: str, path: str, expect: int | tuple = (200, 204), **kwargs):
         response = self.session.request(method, self.base + path, timeout=30, **kwargs)

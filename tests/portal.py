@@ -13,6 +13,7 @@ import handlers  # noqa: F401 - registers the handlers the diagrams name
 from dossiers.service import install as install_dossiers
 from engine.service import ProcessEngine
 from lienthong.cli import diagram_files
+from tests.auth import ADMIN
 from tests.live import Rest, live_server, wait_for
 
 WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
@@ -42,7 +43,8 @@ class Portal:
         self.base = base
         self.procedure = procedure
         self.http = requests.Session()
-        self.rest = Rest(base, user="officer")
+        self.http.auth = ADMIN
+        self.rest = Rest(base)
 
     def file(self, declaration: dict, expect: int = 201, **extra) -> dict:
         body = {"procedure": self.procedure, "declaration": declaration, **extra}

@@ -29,9 +29,15 @@ def test_openapi_document_lists_the_engine_rest_and_dossier_paths(rows_client):
         "/api/dossiers/{code}/declarations/{form}.pdf",
         "/api/dossiers/{code}/attachments",
         "/api/dossiers/{code}/supplements",
+        "/api/audit",
+        "/api/agencies",
+        "/api/tracking",
     ):
         assert path in paths, path
-    assert all(path.startswith(("/engine-rest/", "/api/dossiers")) for path in paths)
+    assert all(path.startswith(("/engine-rest/", "/api/dossiers", "/api/audit", "/api/agencies", "/api/tracking"))
+               for path in paths)
+    assert "trackingSecret" in spec["components"]["schemas"]["FiledDossier"]["properties"]
+    assert {"404", "429"} <= set(paths["/api/tracking"]["post"]["responses"])
     filing = paths["/api/dossiers"]["post"]
     assert set(filing["requestBody"]["content"]) == {"application/json", "multipart/form-data"}
     assert "201" in filing["responses"] and "400" in filing["responses"]

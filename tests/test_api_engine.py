@@ -10,6 +10,8 @@ import re
 
 import pytest
 
+from tests.auth import as_user
+
 API = "/engine-rest"
 CAMUNDA_DATE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000$")
 
@@ -82,7 +84,7 @@ def start_birth(client, business_key="HS-2026-001", user="an", **variables):
     response = client.post(
         f"{API}/process-definition/key/birth/start",
         json={"businessKey": business_key, "variables": typed},
-        headers={"X-User-Id": user},
+        headers=as_user(client, user),
     )
     assert response.status_code == 200, response.get_json()
     return response.get_json()["id"]
@@ -151,7 +153,7 @@ def test_start_with_variables_in_return(client, deployed):
                           "weight": {"value": 3200, "type": "Integer"}},
             "withVariablesInReturn": True,
         },
-        headers={"X-User-Id": "an"},
+        headers=as_user(client, "an"),
     )
     assert response.status_code == 200
     started = response.get_json()
@@ -179,7 +181,7 @@ def test_start_unknown_key_is_404(client, deployed):
 
 def test_cancel_instance(client, deployed):
     pi = start_birth(client)
-    response = client.delete(f"{API}/process-instance/{pi}", headers={"X-User-Id": "chi"})
+    response = client.delete(f"{API}/process-instance/{pi}", headers=as_user(client, "chi"))
     assert response.status_code == 204
     assert client.get(f"{API}/process-instance/{pi}").status_code == 404
     assert client.get(f"{API}/history/process-instance/{pi}").get_json()["state"] == "EXTERNALLY_TERMINATED"
@@ -202,7 +204,7 @@ def test_claim_and_candidate_queries(client, deployed):
     assert task["assignee"] is None
     assert CAMUNDA_DATE.match(task["created"])
 
-    assert client.post(f"{API}/task/{task['id']}/claim", json={"userId": "an"}, headers={"X-User-Id": "an"}).status_code == 204
+    assert client.post(f"{API}/task/{task['id']}/claim", json={"userId": "an"}, headers=as_user(client, "an")).status_code == 204
     assert client.get(f"{API}/task", query_string={"candidateGroup": "civil-registry"}).get_json() == []
     claimed = only_task(client, candidateGroup="civil-registry", includeAssignedTasks="true")
     assert claimed["assignee"] == "an"

@@ -8,6 +8,8 @@ import io
 
 import pytest
 
+from tests.auth import SETTINGS, logged_in
+
 from api.app import create_app
 from engine.errors import (
     ConcurrentModification,
@@ -28,9 +30,9 @@ def failing(database, clock):
 
     def make(error: Exception):
         engine = RowsOnlyEngine(database, clock, error)
-        app = create_app(engine)
+        app = create_app(engine, identity=SETTINGS)
         app.config["TESTING"] = True
-        return app.test_client(), engine
+        return logged_in(app, database), engine
 
     return make
 
@@ -181,16 +183,6 @@ def test_cancel_with_fail_if_not_exists_false(failing):
 # --- what reaches the engine -------------------------------------------------------------------
 
 
-def test_acting_user_comes_from_the_header(failing):
-    client, engine = failing(NotFound("x"))
-    client.post("/engine-rest/task/t1/claim", json={"userId": "an"}, headers={"X-User-Id": "chi"})
-    client.post("/engine-rest/task/t1/complete", json={"variables": {"ok": {"value": True, "type": "Boolean"}}})
-    assert engine.calls == [
-        ("claim", ("t1", "an"), {"actor": "chi"}),
-        ("complete_task", ("t1", {"ok": True}), {"actor": None}),
-    ]
-
-
 def test_correlation_arguments_are_plain_values(failing):
     client, engine = failing(InvalidRequest("Cannot correlate message 'paid': No process definition or execution "
                                             "matches the parameters"))
@@ -212,4 +204,4 @@ def test_bodies_may_be_left_out_where_nothing_is_required(failing):
     client, engine = failing(NotFound("x"))
     assert client.post("/engine-rest/task/t1/complete").status_code == 404
     assert client.post("/engine-rest/task/t1/claim").status_code == 400
-    assert engine.calls == [("complete_task", ("t1", {}), {"actor": None})]
+    assert engine.calls == [("complete_task", ("t1", {}), {"actor": "admin"})]

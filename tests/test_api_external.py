@@ -5,6 +5,7 @@ import io
 import threading
 import time
 
+from tests.auth import logged_in
 from tests.conftest import FIXTURES
 
 REST = "/engine-rest"
@@ -59,14 +60,14 @@ def test_only_the_lock_owner_completes(client):
     assert accepted["taskDefinitionKey"] == "Task_Accepted"
 
 
-def test_long_polling_waits_for_work_and_answers_when_it_comes(app, client):
+def test_long_polling_waits_for_work_and_answers_when_it_comes(app, client, engine):
     _deploy_and_start(client, [])
     started = time.monotonic()
     assert _fetch(client, timeout=300) == []
     assert time.monotonic() - started >= 0.28, "an empty long poll waits for its timeout"
 
     # A task that arrives while a worker is polling is handed to it before the timeout.
-    other = app.test_client()
+    other = logged_in(app, engine.db)
     threading.Timer(0.3, lambda: other.post(f"{REST}/process-definition/key/remote_worker/start", json={"businessKey": "LATE"})).start()
     started = time.monotonic()
     tasks = _fetch(client, timeout=10000)

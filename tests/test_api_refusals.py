@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from tests.auth import ensure_account
 from tests.conftest import FIXTURES
 from tests.live import Rest, live_server
 
@@ -74,10 +75,11 @@ def test_two_officers_completing_one_task_one_wins_the_other_gets_409(engine):
         rest.post("/message", {"messageName": "showcase.start", "businessKey": "HS-9"})
         [task] = rest.get("/task", params={"processInstanceBusinessKey": "HS-9"})
         barrier, statuses = threading.Barrier(2), []
+        users = {user: ensure_account(engine.db, user) for user in ("an", "binh")}
 
         def complete(user):
             barrier.wait()
-            response = rest.session.post(f"{rest.base}/task/{task['id']}/complete", json={}, headers={"X-User-Id": user}, timeout=30)
+            response = rest.session.post(f"{rest.base}/task/{task['id']}/complete", json={}, auth=users[user], timeout=30)
             statuses.append(response.status_code)
 
         threads = [threading.Thread(target=complete, args=(u,)) for u in ("an", "binh")]

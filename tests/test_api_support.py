@@ -42,9 +42,11 @@ def rows_engine(database, clock) -> RowsOnlyEngine:
 def rows_client(rows_engine):
     from api.app import create_app
 
-    app = create_app(rows_engine)
+    from tests.auth import SETTINGS, logged_in
+
+    app = create_app(rows_engine, identity=SETTINGS)
     app.config["TESTING"] = True
-    return app.test_client()
+    return logged_in(app, rows_engine.db)
 
 
 class Rows:

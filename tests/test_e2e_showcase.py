@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import FIXTURES
+from tests.auth import ensure_account
 from tests.live import Rest, live_server, wait_for
 
 FILES = ["dialect_showcase.bpmn", "dialect_child.bpmn", "dialect_message_start.bpmn", "showcase_fee.dmn"]
@@ -51,7 +52,7 @@ def open_tasks(rest: Rest, instance_id: str):
 
 def test_showcase_runs_to_the_end_over_http(engine, showcase_handlers):
     with live_server(engine) as base:
-        rest = Rest(base, user="alice")
+        rest = Rest(base, auth=ensure_account(engine.db, "alice"))
         deployment = deploy(rest)
         assert sorted(d["key"] for d in deployment["deployedProcessDefinitions"].values()) == [
             "dialect_child", "dialect_message_start", "dialect_showcase"]

@@ -8,7 +8,7 @@ import pytest
 
 from engine.handler_registry import TaskContext, registry
 from agencies import sms
-from handlers.models import SmsOutbox
+from agencies.models import SmsOutbox
 from agencies.sms import gateway_from_environment, use_gateway
 from agencies.sms import HttpSmsGateway, LogSink, Sms, SmsUnavailable, mask
 from handlers.notify import render, send_sms

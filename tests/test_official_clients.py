@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.auth import ensure_account
 from tests.live import Rest, live_server, wait_for
 
 CLIENTS = Path(__file__).parent / "clients"
@@ -144,7 +145,8 @@ def test_python_client_completes_fails_and_throws(engine):
                 return task.failure(FAILURE_MESSAGE, "HTTP 503 from the scoring service", max_retries=2, retry_timeout=0)
             if case == "RETRY":
                 # The failure was recorded on the task: the engine reports it while we hold the lock.
-                seen_on_retry.append(requests.get(f"{base}/engine-rest/external-task/{task.get_task_id()}", timeout=10).json())
+                seen_on_retry.append(requests.get(f"{base}/engine-rest/external-task/{task.get_task_id()}",
+                                                  auth=(user, password), timeout=10).json())
                 return task.complete({"score": 20})
             if case == "REJECT":
                 assert task.get_variable("age") == 15
@@ -153,8 +155,10 @@ def test_python_client_completes_fails_and_throws(engine):
                 return task.failure(INCIDENT_MESSAGE, "no rule for age 50", max_retries=0, retry_timeout=0)
             return task.complete({"score": 90})
 
+        user, password = ensure_account(engine.db, "scoring-service", roles=("service",), topics=(TOPIC,))
         worker = ExternalTaskWorker(worker_id="py-worker", base_url=f"{base}/engine-rest", config={
-            "maxTasks": 1, "lockDuration": 10_000, "asyncResponseTimeout": 300, "httpTimeoutMillis": 10_000})
+            "auth_basic": {"username": user, "password": password}, "maxTasks": 1, "lockDuration": 10_000,
+            "asyncResponseTimeout": 300, "httpTimeoutMillis": 10_000})
         stop = threading.Event()
 
         def serve():
@@ -209,9 +213,11 @@ def test_js_client_completes_fails_and_throws(engine):
     with live_server(engine) as base:
         rest = Rest(base)
         ids = deploy_and_start(rest, "JS")
+        user, password = ensure_account(engine.db, "scoring-service", roles=("service",), topics=(TOPIC,))
         process = subprocess.Popen(
             ["node", str(JS_WORKER), f"{base}/engine-rest", str(DELIVERIES)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "LIENTHONG_WORKER_USER": user, "LIENTHONG_WORKER_PASSWORD": password})
 
         def check_worker():
             if process.poll() not in (None, 0):

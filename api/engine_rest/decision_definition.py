@@ -5,6 +5,8 @@ from flask import jsonify
 
 from engine.variables import to_typed_map
 
+from identity.permissions import requires
+
 from ..common import Blueprint, engine
 from ..errors import ErrorSchema
 from ..schemas import Body, TypedVariables
@@ -25,6 +27,7 @@ def _answer(results: list[dict]):
 
 
 @blp.route("/decision-definition/key/<key>/evaluate", methods=["POST"])
+@requires("decision.evaluate")
 @blp.arguments(EvaluateBody)
 @blp.response(200, _RESULT_DOC)
 @blp.alt_response(400, schema=ErrorSchema, description="The variables do not fit the decision")
@@ -35,6 +38,7 @@ def evaluate_by_key(body, key):
 
 
 @blp.route("/decision-definition/<definition_id>/evaluate", methods=["POST"])
+@requires("decision.evaluate")
 @blp.arguments(EvaluateBody)
 @blp.response(200, _RESULT_DOC)
 @blp.alt_response(400, schema=ErrorSchema, description="The variables do not fit the decision")

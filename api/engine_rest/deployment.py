@@ -8,6 +8,8 @@ from marshmallow import fields
 from engine import queries
 from engine.errors import InvalidRequest
 
+from identity.permissions import requires
+
 from ..common import Blueprint, actor, engine, found, reading, self_link
 from ..schemas import CamundaDate, CountSchema, ListArgs, RowSchema, null_field, sort_field
 from .process_definition import ProcessDefinitionSchema
@@ -126,6 +128,7 @@ def _resources() -> dict[str, bytes]:
 
 
 @blp.route("/deployment/create", methods=["POST"])
+@requires("deployment.create")
 @blp.arguments(DeploymentForm, location="form", content_type="multipart/form-data")
 @blp.response(200, DeploymentWithDefinitionsSchema)
 def create_deployment(form):
@@ -137,6 +140,7 @@ def create_deployment(form):
 
 
 @blp.route("/deployment", methods=["GET"])
+@requires("definition.read")
 @blp.arguments(DeploymentListArgs, location="query")
 @blp.response(200, DeploymentSchema(many=True))
 def list_deployments(args):
@@ -145,6 +149,7 @@ def list_deployments(args):
 
 
 @blp.route("/deployment/count", methods=["GET"])
+@requires("definition.read")
 @blp.arguments(DeploymentFilter, location="query")
 @blp.response(200, CountSchema)
 def count_deployments(args):
@@ -153,6 +158,7 @@ def count_deployments(args):
 
 
 @blp.route("/deployment/<deployment_id>", methods=["GET"])
+@requires("definition.read")
 @blp.response(200, DeploymentSchema)
 def get_deployment(deployment_id):
     with reading() as session:

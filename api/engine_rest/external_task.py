@@ -9,10 +9,13 @@ from marshmallow import fields, validate
 from sqlalchemy import select
 
 from engine import models as m
-from engine.errors import NotFound
+from engine.errors import Forbidden, NotFound
 from engine.variables import to_typed_map
 
-from ..common import Blueprint, engine, no_content, reading
+from identity import audit
+from identity.permissions import requires
+
+from ..common import Blueprint, caller, engine, no_content, reading
 from ..schemas import Body, TypedVariables, camunda_date
 
 blp = Blueprint("external-task", __name__, description="External tasks for remote workers")
@@ -124,6 +127,7 @@ def _task_json(item) -> dict:
 
 
 @blp.route("/external-task/fetchAndLock", methods=["POST"])
+@requires("external-task.work")
 @blp.arguments(FetchBody)
 @blp.response(200, LockedTaskSchema(many=True))
 def fetch_and_lock(body):
@@ -133,59 +137,77 @@ def fetch_and_lock(body):
                "processDefinitionKeyIn": t["process_definition_key_in"], "processDefinitionIdIn": t["process_definition_id_in"],
                "processVariables": t["process_variables"], "includeExtensionProperties": t["include_extension_properties"]}
               for t in body["topics"]]
+    who = caller()
+    refused = sorted({t["topicName"] for t in topics if not who.may_fetch(t["topicName"])})
+    if refused:
+        raise Forbidden(f"The user '{who.id}' may not fetch the topics {', '.join(refused)}.")
     deadline = time.monotonic() + (body["async_response_timeout"] or 0) / 1000
     while True:
         locked = engine().external_tasks.fetch_and_lock(body["worker_id"], body["max_tasks"], topics, body["use_priority"])
         if locked or time.monotonic() >= deadline or body["max_tasks"] == 0:
             break
         time.sleep(min(POLL_SECONDS, max(deadline - time.monotonic(), 0)))
+    for item in locked:
+        if item.variables:  # personal data handed to the worker
+            audit.read("external-task-variables", item.id, item.business_key)
     return jsonify([{**_task_json(item), "errorDetails": item.error_details, "variables": to_typed_map(item.variables),
                      **({"extensionProperties": item.extension_properties} if item.extension_properties is not None else {})}
                     for item in locked])
 
 
 @blp.route("/external-task/<task_id>/complete", methods=["POST"])
+@requires("external-task.work")
 @blp.arguments(CompleteBody)
 @blp.response(204)
 def complete(body, task_id):
+    _workable(task_id)
     engine().external_tasks.complete(task_id, body["worker_id"], body["variables"], body["local_variables"])
     return no_content()
 
 
 @blp.route("/external-task/<task_id>/failure", methods=["POST"])
+@requires("external-task.work")
 @blp.arguments(FailureBody)
 @blp.response(204)
 def failure(body, task_id):
     """The worker decides the retries left; 0 opens an incident."""
+    _workable(task_id)
     engine().external_tasks.failure(task_id, body["worker_id"], body["error_message"], body["error_details"],
                                     body["retries"], body["retry_timeout"])
     return no_content()
 
 
 @blp.route("/external-task/<task_id>/bpmnError", methods=["POST"])
+@requires("external-task.work")
 @blp.arguments(BpmnErrorBody)
 @blp.response(204)
 def bpmn_error(body, task_id):
+    _workable(task_id)
     engine().external_tasks.bpmn_error(task_id, body["worker_id"], body["error_code"], body["error_message"], body["variables"])
     return no_content()
 
 
 @blp.route("/external-task/<task_id>/extendLock", methods=["POST"])
+@requires("external-task.work")
 @blp.arguments(ExtendLockBody)
 @blp.response(204)
 def extend_lock(body, task_id):
+    _workable(task_id)
     engine().external_tasks.extend_lock(task_id, body["worker_id"], body["new_duration"])
     return no_content()
 
 
 @blp.route("/external-task/<task_id>/unlock", methods=["POST"])
+@requires("external-task.work")
 @blp.response(204)
 def unlock(task_id):
+    _workable(task_id)
     engine().external_tasks.unlock(task_id)
     return no_content()
 
 
 @blp.route("/external-task/<task_id>/retries", methods=["PUT"])
+@requires("external-task.manage")
 @blp.arguments(RetriesBody)
 @blp.response(204)
 def set_retries(body, task_id):
@@ -194,11 +216,12 @@ def set_retries(body, task_id):
 
 
 @blp.route("/external-task/<task_id>", methods=["GET"])
+@requires("external-task.read")
 @blp.response(200, ExternalTaskSchema)
 def get_one(task_id):
     with reading() as session:
         item = session.get(m.ExternalTask, task_id)
-        if item is None:
+        if item is None or not _sees(caller(), item.topic):
             raise NotFound(f"External task with id {task_id} does not exist")
         return jsonify(_task_json(item))
 
@@ -218,10 +241,14 @@ def _query(args):
         query = query.where((m.ExternalTask.retries.is_(None)) | (m.ExternalTask.retries > 0))
     if args.get("noRetriesLeft"):
         query = query.where(m.ExternalTask.retries == 0)
+    who = caller()
+    if not who.has("operator") and "*" not in who.topics:
+        query = query.where(m.ExternalTask.topic.in_(sorted(who.topics)))
     return query
 
 
 @blp.route("/external-task", methods=["GET"])
+@requires("external-task.read")
 @blp.arguments(ExternalTaskQuery, location="query")
 @blp.response(200, ExternalTaskSchema(many=True))
 def list_tasks(args):
@@ -231,9 +258,23 @@ def list_tasks(args):
 
 
 @blp.route("/external-task/count", methods=["GET"])
+@requires("external-task.read")
 @blp.arguments(ExternalTaskQuery, location="query")
 def count(args):
     from sqlalchemy import func
 
     with reading() as session:
         return jsonify({"count": session.scalar(select(func.count()).select_from(_query(args).subquery()))})
+
+
+def _sees(who, topic: str) -> bool:
+    """Operators see every external task; a service account only those of its topics."""
+    return who.has("operator") or who.may_fetch(topic)
+
+
+def _workable(task_id: str) -> None:
+    """404 unless the external task exists and is of a topic this service account serves."""
+    with reading() as session:
+        topic = session.scalar(select(m.ExternalTask.topic).where(m.ExternalTask.id == task_id))
+    if topic is None or not caller().may_fetch(topic):
+        raise NotFound(f"External task with id {task_id} does not exist")

@@ -6,7 +6,11 @@ from marshmallow import fields
 
 from engine import queries
 
-from ..common import Blueprint, found, reading
+from identity.permissions import requires
+
+from identity import scope
+
+from ..common import Blueprint, caller, found, reading
 from ..schemas import (
     CamundaDate,
     CountSchema,
@@ -67,26 +71,29 @@ class HistoricInstanceListArgs(HistoricInstanceFilter, ListArgs):
 
 
 @blp.route("/history/process-instance", methods=["GET"])
+@requires("history.read")
 @blp.arguments(HistoricInstanceListArgs, location="query")
 @blp.response(200, HistoricProcessInstanceSchema(many=True))
 def list_historic_instances(args):
     with reading() as session:
-        return queries.historic_instances.list(session, **args)
+        return queries.historic_instances.list(session, **args, **scope.instances(caller()))
 
 
 @blp.route("/history/process-instance/count", methods=["GET"])
+@requires("history.read")
 @blp.arguments(HistoricInstanceFilter, location="query")
 @blp.response(200, CountSchema)
 def count_historic_instances(args):
     with reading() as session:
-        return {"count": queries.historic_instances.count(session, **args)}
+        return {"count": queries.historic_instances.count(session, **args, **scope.instances(caller()))}
 
 
 @blp.route("/history/process-instance/<instance_id>", methods=["GET"])
+@requires("history.read")
 @blp.response(200, HistoricProcessInstanceSchema)
 def get_historic_instance(instance_id):
     with reading() as session:
-        row = queries.historic_instances.first(session, instance_id=instance_id)
+        row = queries.historic_instances.first(session, instance_id=instance_id, **scope.instances(caller()))
     return found(row, f"Historic process instance with id {instance_id} does not exist")
 
 
@@ -138,19 +145,21 @@ class ActivityListArgs(ActivityFilter, ListArgs):
 
 
 @blp.route("/history/activity-instance", methods=["GET"])
+@requires("history.read")
 @blp.arguments(ActivityListArgs, location="query")
 @blp.response(200, HistoricActivityInstanceSchema(many=True))
 def list_activity_instances(args):
     with reading() as session:
-        return queries.activity_instances.list(session, **args)
+        return queries.activity_instances.list(session, **args, **scope.instances(caller()))
 
 
 @blp.route("/history/activity-instance/count", methods=["GET"])
+@requires("history.read")
 @blp.arguments(ActivityFilter, location="query")
 @blp.response(200, CountSchema)
 def count_activity_instances(args):
     with reading() as session:
-        return {"count": queries.activity_instances.count(session, **args)}
+        return {"count": queries.activity_instances.count(session, **args, **scope.instances(caller()))}
 
 
 # --- user operation log ------------------------------------------------------------------------
@@ -193,6 +202,7 @@ class UserOperationListArgs(UserOperationFilter, ListArgs):
 
 
 @blp.route("/history/user-operation", methods=["GET"])
+@requires("audit.read")
 @blp.arguments(UserOperationListArgs, location="query")
 @blp.response(200, UserOperationSchema(many=True))
 def list_user_operations(args):
@@ -201,6 +211,7 @@ def list_user_operations(args):
 
 
 @blp.route("/history/user-operation/count", methods=["GET"])
+@requires("audit.read")
 @blp.arguments(UserOperationFilter, location="query")
 @blp.response(200, CountSchema)
 def count_user_operations(args):

@@ -6,6 +6,8 @@ from marshmallow import fields
 
 from engine import queries
 
+from identity.permissions import requires
+
 from ..common import Blueprint, found, reading
 from ..schemas import CamundaDate, CountSchema, ListArgs, RowSchema, null_field, sort_field
 
@@ -45,6 +47,7 @@ class IncidentListArgs(IncidentFilter, ListArgs):
 
 
 @blp.route("/incident", methods=["GET"])
+@requires("incident.read")
 @blp.arguments(IncidentListArgs, location="query")
 @blp.response(200, IncidentSchema(many=True))
 def list_incidents(args):
@@ -53,6 +56,7 @@ def list_incidents(args):
 
 
 @blp.route("/incident/count", methods=["GET"])
+@requires("incident.read")
 @blp.arguments(IncidentFilter, location="query")
 @blp.response(200, CountSchema)
 def count_incidents(args):
@@ -61,6 +65,7 @@ def count_incidents(args):
 
 
 @blp.route("/incident/<incident_id>", methods=["GET"])
+@requires("incident.read")
 @blp.response(200, IncidentSchema)
 def get_incident(incident_id):
     with reading() as session:

@@ -8,6 +8,8 @@ from marshmallow import fields, validate
 from engine import queries
 from engine.errors import NotFound
 
+from identity.permissions import requires
+
 from ..common import Blueprint, engine, found, no_content, reading
 from ..schemas import Body, CamundaDate, CountSchema, ListArgs, RowSchema, null_field, sort_field
 
@@ -60,6 +62,7 @@ def _missing(job_id: str) -> str:
 
 
 @blp.route("/job", methods=["GET"])
+@requires("job.read")
 @blp.arguments(JobListArgs, location="query")
 @blp.response(200, JobSchema(many=True))
 def list_jobs(args):
@@ -68,6 +71,7 @@ def list_jobs(args):
 
 
 @blp.route("/job/count", methods=["GET"])
+@requires("job.read")
 @blp.arguments(JobFilter, location="query")
 @blp.response(200, CountSchema)
 def count_jobs(args):
@@ -76,6 +80,7 @@ def count_jobs(args):
 
 
 @blp.route("/job/<job_id>", methods=["GET"])
+@requires("job.read")
 @blp.response(200, JobSchema)
 def get_job(job_id):
     with reading() as session:
@@ -84,6 +89,7 @@ def get_job(job_id):
 
 
 @blp.route("/job/<job_id>/stacktrace", methods=["GET"])
+@requires("job.read")
 @blp.response(200, {"type": "string"}, content_type="text/plain")
 def get_stacktrace(job_id):
     with reading() as session:
@@ -94,6 +100,7 @@ def get_stacktrace(job_id):
 
 
 @blp.route("/job/<job_id>/retries", methods=["PUT"])
+@requires("job.manage")
 @blp.arguments(JobRetriesBody)
 @blp.response(204)
 def set_retries(body, job_id):

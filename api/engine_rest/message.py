@@ -7,7 +7,11 @@ from marshmallow import fields, validate
 
 from engine import queries
 
-from ..common import Blueprint, engine, no_content, reading, self_link
+from identity.permissions import requires
+
+from engine.errors import Forbidden
+
+from ..common import Blueprint, caller, engine, no_content, reading, self_link
 from ..schemas import Body, TypedVariables, null_field
 
 blp = Blueprint("message", __name__, description="Message correlation")
@@ -48,11 +52,16 @@ class CorrelationResultSchema(ma.Schema):
 
 
 @blp.route("/message", methods=["POST"])
+@requires("message.correlate")
 @blp.arguments(CorrelationBody)
 @blp.response(204)
 @blp.alt_response(200, schema=CorrelationResultSchema(many=True), description="With resultEnabled")
 def correlate(body):
-    """Correlate by business key, instance id and/or correlation keys (typed); `all` for every match."""
+    """Correlate by business key, instance id and/or correlation keys (typed); `all` for every match.
+    A service account sends only the messages it is allowed (e.g. BHXH's system: bhyt.card-issued)."""
+    who = caller()
+    if not who.may_send(body["message_name"]):
+        raise Forbidden(f"The user '{who.id}' may not send the message '{body['message_name']}'.")
     results = engine().correlate_message(
         body["message_name"],
         business_key=body["business_key"],

@@ -6,7 +6,12 @@ from marshmallow import fields
 
 from engine import queries
 
-from ..common import Blueprint, actor, engine, found, reading
+from identity.permissions import requires
+
+from engine.errors import Forbidden
+from identity.principal import AGENCY_BOUND
+
+from ..common import Blueprint, caller, actor, engine, found, reading
 from ..schemas import Body, CountSchema, ListArgs, RowSchema, TypedVariables, csv_list, null_field, sort_field
 from .process_instance import StartedInstanceSchema, instance_answer
 
@@ -64,6 +69,7 @@ def _latest(key: str):
 
 
 @blp.route("/process-definition", methods=["GET"])
+@requires("definition.read")
 @blp.arguments(DefinitionListArgs, location="query")
 @blp.response(200, ProcessDefinitionSchema(many=True))
 def list_definitions(args):
@@ -72,6 +78,7 @@ def list_definitions(args):
 
 
 @blp.route("/process-definition/count", methods=["GET"])
+@requires("definition.read")
 @blp.arguments(DefinitionFilter, location="query")
 @blp.response(200, CountSchema)
 def count_definitions(args):
@@ -80,6 +87,7 @@ def count_definitions(args):
 
 
 @blp.route("/process-definition/key/<key>", methods=["GET"])
+@requires("definition.read")
 @blp.response(200, ProcessDefinitionSchema)
 def get_latest_definition(key):
     """The latest version of the definition with this key."""
@@ -87,6 +95,7 @@ def get_latest_definition(key):
 
 
 @blp.route("/process-definition/<definition_id>", methods=["GET"])
+@requires("definition.read")
 @blp.response(200, ProcessDefinitionSchema)
 def get_definition(definition_id):
     with reading() as session:
@@ -95,12 +104,14 @@ def get_definition(definition_id):
 
 
 @blp.route("/process-definition/key/<key>/xml", methods=["GET"])
+@requires("definition.read")
 @blp.response(200, XmlSchema)
 def get_latest_xml(key):
     return _xml(_latest(key).id)
 
 
 @blp.route("/process-definition/<definition_id>/xml", methods=["GET"])
+@requires("definition.read")
 @blp.response(200, XmlSchema)
 def get_xml(definition_id):
     return _xml(definition_id)
@@ -112,6 +123,7 @@ def _xml(definition_id: str) -> dict:
 
 
 @blp.route("/process-definition/key/<key>/start", methods=["POST"])
+@requires("instance.start")
 @blp.arguments(StartBody)
 @blp.response(200, StartedInstanceSchema)
 def start_by_key(body, key):
@@ -120,6 +132,7 @@ def start_by_key(body, key):
 
 
 @blp.route("/process-definition/key/<key>/submit-form", methods=["POST"])
+@requires("instance.start")
 @blp.arguments(StartBody)
 @blp.response(200, StartedInstanceSchema)
 def submit_start_form(body, key):
@@ -128,8 +141,14 @@ def submit_start_form(body, key):
 
 
 def _start(key: str, body: dict) -> dict:
+    who = caller()
+    bound = bool(who.roles & AGENCY_BOUND) and not who.is_admin
+    if bound and not who.agency:
+        # Its instance would have no tenant, and so be visible to every agency.
+        raise Forbidden(f"The user '{who.id}' belongs to no agency and cannot start instances.")
     instance_id = engine().start_instance(
-        key, body["variables"], business_key=body["business_key"], user_id=actor()
+        key, body["variables"], business_key=body["business_key"], user_id=actor(),
+        tenant_id=who.agency if bound else None,
     )
     answer = instance_answer(instance_id)
     if body["with_variables_in_return"]:

@@ -8,7 +8,11 @@ from engine import queries
 from engine.errors import NotFound
 from engine.variables import to_typed
 
-from ..common import Blueprint, actor, engine, found, no_content, reading, self_link, typed_variables
+from identity.permissions import requires
+
+from identity import audit, scope
+
+from ..common import Blueprint, caller, actor, engine, found, no_content, reading, self_link, typed_variables
 from ..schemas import (
     TYPED_VARIABLES_DOC,
     CountSchema,
@@ -74,30 +78,34 @@ def instance_answer(instance_id: str) -> dict:
 
 
 @blp.route("/process-instance", methods=["GET"])
+@requires("instance.read")
 @blp.arguments(InstanceListArgs, location="query")
 @blp.response(200, ProcessInstanceSchema(many=True))
 def list_instances(args):
     with reading() as session:
-        return queries.instances.list(session, **args)
+        return queries.instances.list(session, **args, **scope.instances(caller()))
 
 
 @blp.route("/process-instance/count", methods=["GET"])
+@requires("instance.read")
 @blp.arguments(InstanceFilter, location="query")
 @blp.response(200, CountSchema)
 def count_instances(args):
     with reading() as session:
-        return {"count": queries.instances.count(session, **args)}
+        return {"count": queries.instances.count(session, **args, **scope.instances(caller()))}
 
 
 @blp.route("/process-instance/<instance_id>", methods=["GET"])
+@requires("instance.read")
 @blp.response(200, ProcessInstanceSchema)
 def get_instance(instance_id):
     with reading() as session:
-        row = queries.instances.first(session, instance_ids=[instance_id])
+        row = queries.instances.first(session, instance_ids=[instance_id], **scope.instances(caller()))
     return found(row, f"Process instance with id {instance_id} does not exist")
 
 
 @blp.route("/process-instance/<instance_id>", methods=["DELETE"])
+@requires("instance.delete")
 @blp.arguments(CancelArgs, location="query")
 @blp.response(204)
 def cancel_instance(args, instance_id):
@@ -111,15 +119,27 @@ def cancel_instance(args, instance_id):
 
 
 @blp.route("/process-instance/<instance_id>/variables", methods=["GET"])
+@requires("instance.variables")
 @blp.response(200, TYPED_VARIABLES_DOC)
 def get_variables(instance_id):
+    _readable(instance_id)
     return typed_variables(engine().instance_variables(instance_id))
 
 
 @blp.route("/process-instance/<instance_id>/variables/<name>", methods=["GET"])
+@requires("instance.variables")
 @blp.response(200, TypedValueSchema)
 def get_variable(instance_id, name):
+    _readable(instance_id)
     values = engine().instance_variables(instance_id)
     if name not in values:
         raise NotFound(f"process instance variable with name {name} does not exist")
     return to_typed(values[name])
+
+
+def _readable(instance_id: str) -> None:
+    """404 unless the caller may see the instance (running or ended); the read is audited."""
+    with reading() as session:
+        row = queries.historic_instances.first(session, instance_id=instance_id, **scope.instances(caller()))
+    row = found(row, f"Process instance with id {instance_id} does not exist")
+    audit.read("instance-variables", instance_id, row.business_key)

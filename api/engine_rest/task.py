@@ -5,8 +5,14 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from engine import queries
+from engine.errors import Forbidden
 
-from ..common import Blueprint, actor, engine, found, no_content, reading, typed_variables
+from identity.permissions import requires
+
+from identity import audit, scope
+from identity.principal import Principal
+
+from ..common import Blueprint, caller, engine, found, no_content, reading, typed_variables
 from ..errors import ErrorSchema
 from ..schemas import (
     TYPED_VARIABLES_DOC,
@@ -110,45 +116,51 @@ def _missing(task_id: str) -> str:
 
 
 @blp.route("/task", methods=["GET"])
+@requires("task.read")
 @blp.arguments(TaskListArgs, location="query")
 @blp.response(200, TaskSchema(many=True))
 def list_tasks(args):
     """Candidate filters (candidateGroup, candidateUser) list unclaimed tasks unless includeAssignedTasks."""
     with reading() as session:
-        return queries.tasks.list(session, **args)
+        return queries.tasks.list(session, **args, **scope.tasks(caller()))
 
 
 @blp.route("/task/count", methods=["GET"])
+@requires("task.read")
 @blp.arguments(TaskFilter, location="query")
 @blp.response(200, CountSchema)
 def count_tasks(args):
     with reading() as session:
-        return {"count": queries.tasks.count(session, **args)}
+        return {"count": queries.tasks.count(session, **args, **scope.tasks(caller()))}
 
 
 @blp.route("/task/<task_id>", methods=["GET"])
+@requires("task.read")
 @blp.response(200, TaskSchema)
 def get_task(task_id):
-    with reading() as session:
-        row = queries.tasks.first(session, task_id=task_id)
-    return found(row, _missing(task_id))
+    return _visible(task_id)
 
 
 @blp.route("/task/<task_id>/identity-links", methods=["GET"])
+@requires("task.read")
 @blp.arguments(IdentityLinkArgs, location="query")
 @blp.response(200, IdentityLinkSchema(many=True))
 def get_identity_links(args, task_id):
     """Candidate users and groups, plus the assignee and owner as Camunda lists them."""
+    _visible(task_id)
     with reading() as session:
         links = queries.task_identity_links(session, task_id, args["type"])
     return found(links, _missing(task_id))
 
 
 @blp.route("/task/<task_id>/form-variables", methods=["GET"])
+@requires("task.read")
 @blp.arguments(FormVariablesArgs, location="query")
 @blp.response(200, TYPED_VARIABLES_DOC)
 def get_form_variables(args, task_id):
     """The task form's fields with their current or default values (all variables if it has no form)."""
+    task = _visible(task_id)
+    audit.read("task-variables", task_id, task.business_key)
     values = engine().form_variables(task_id)
     if "names" in args:
         values = {name: value for name, value in values.items() if name in args["names"]}
@@ -156,30 +168,45 @@ def get_form_variables(args, task_id):
 
 
 @blp.route("/task/<task_id>/claim", methods=["POST"])
+@requires("task.work")
 @blp.arguments(ClaimBody)
 @blp.response(204)
 @blp.alt_response(409, schema=ErrorSchema, description="Claimed by someone else (TaskAlreadyClaimedException)")
 def claim(body, task_id):
-    engine().claim(task_id, body["userId"], actor=actor())
+    """An officer claims for themselves; a supervisor may claim for any officer."""
+    who = caller()
+    _visible(task_id, gone_ok=True)
+    if body["userId"] != who.id and not who.has("supervisor"):
+        _forbid(who, f"may claim a task only for themselves, not for '{body['userId']}'")
+    engine().claim(task_id, body["userId"], actor=who.id)
     return no_content()
 
 
 @blp.route("/task/<task_id>/unclaim", methods=["POST"])
+@requires("task.work")
 @blp.response(204)
 def unclaim(task_id):
-    engine().unclaim(task_id, actor=actor())
+    who = caller()
+    task = _visible(task_id, gone_ok=True)
+    if task is not None and task.assignee not in (None, who.id) and not who.has("supervisor"):
+        _forbid(who, f"cannot release a task claimed by '{task.assignee}'")
+    engine().unclaim(task_id, actor=who.id)
     return no_content()
 
 
 @blp.route("/task/<task_id>/assignee", methods=["POST"])
+@requires("task.assign")
 @blp.arguments(AssigneeBody)
 @blp.response(204)
 def set_assignee(body, task_id):
-    engine().set_assignee(task_id, body["userId"], actor=actor())
+    """A supervisor (re)assigns a task of their agency."""
+    _visible(task_id, gone_ok=True)
+    engine().set_assignee(task_id, body["userId"], actor=caller().id)
     return no_content()
 
 
 @blp.route("/task/<task_id>/complete", methods=["POST"])
+@requires("task.work")
 @blp.arguments(TaskCompleteBody)
 @blp.response(204)
 @blp.alt_response(200, schema=TYPED_VARIABLES_DOC, description="With withVariablesInReturn: the process variables")
@@ -190,6 +217,7 @@ def complete(body, task_id):
 
 
 @blp.route("/task/<task_id>/submit-form", methods=["POST"])
+@requires("task.work")
 @blp.arguments(TaskCompleteBody)
 @blp.response(204)
 @blp.alt_response(200, schema=TYPED_VARIABLES_DOC, description="With withVariablesInReturn: the process variables")
@@ -199,5 +227,31 @@ def submit_form(body, task_id):
 
 
 def _complete(task_id: str, body: dict):
-    variables = engine().complete_task(task_id, body["variables"], actor=actor())
-    return typed_variables(variables) if body["with_variables_in_return"] else no_content()
+    who = caller()
+    task = _visible(task_id, gone_ok=True)
+    if task is not None and task.assignee not in (None, who.id) and not who.is_admin:
+        _forbid(who, f"cannot complete a task claimed by '{task.assignee}'; only its assignee can "
+                     "(a supervisor may reassign it)")
+    variables = engine().complete_task(task_id, body["variables"], actor=who.id)
+    if not body["with_variables_in_return"]:
+        return no_content()
+    if task is not None:
+        audit.read("instance-variables", task.instance_id, task.business_key)
+    return typed_variables(variables)
+
+
+def _visible(task_id: str, gone_ok: bool = False):
+    """The task if the caller may see it (the same filters as the inbox), else 404. With `gone_ok`,
+    None for a task that is not open at all: the engine's command then answers as Camunda does
+    (404, or 409 for one completed meanwhile)."""
+    with reading() as session:
+        row = queries.tasks.first(session, task_id=task_id, **scope.tasks(caller()))
+        if row is None and gone_ok and queries.tasks.first(session, task_id=task_id) is None:
+            return None
+    row = found(row, _missing(task_id))
+    audit.concerns(dossier_code=row.business_key)
+    return row
+
+
+def _forbid(who: Principal, reason: str):
+    raise Forbidden(f"The user '{who.id}' {reason}.")

@@ -4,6 +4,8 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields
 
+from identity.permissions import requires
+
 from ..common import Blueprint
 
 blp = Blueprint("engine", __name__, description="Engine information")
@@ -21,12 +23,14 @@ class VersionSchema(ma.Schema):
 
 
 @blp.route("/engine", methods=["GET"])
+@requires("authenticated")
 @blp.response(200, EngineSchema(many=True))
 def list_engines():
     return [{"name": "default"}]
 
 
 @blp.route("/version", methods=["GET"])
+@requires("authenticated")
 @blp.response(200, VersionSchema)
 def get_version():
     return {"version": CAMUNDA_VERSION}

@@ -4,8 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from sqlalchemy import ColumnElement, Row, Select, func, select
+from sqlalchemy import ColumnElement, Row, Select, exists, func, select
 from sqlalchemy.orm import Session
+
+from ..models import ProcessInstance
 
 ACTIVE = "ACTIVE"
 
@@ -21,6 +23,17 @@ def where_equal(stmt: Select, *pairs: tuple[Any, Any]) -> Select:
         if value is not None:
             stmt = stmt.where(column == value)
     return stmt
+
+
+def in_tenants(stmt: Select, instance_id_column, tenant_ids: list[str] | None) -> Select:
+    """Only rows of instances of these tenants, or of no tenant (Camunda's tenant check); None: all."""
+    if tenant_ids is None:
+        return stmt
+    tenant = (ProcessInstance.tenant_id.in_(tenant_ids) | ProcessInstance.tenant_id.is_(None)) if tenant_ids \
+        else ProcessInstance.tenant_id.is_(None)
+    if instance_id_column is ProcessInstance.id:
+        return stmt.where(tenant)
+    return stmt.where(exists().where(ProcessInstance.id == instance_id_column, tenant))
 
 
 def where_flag(stmt: Select, flag: bool | None, condition: ColumnElement) -> Select:

@@ -4,13 +4,13 @@ from __future__ import annotations
 from sqlalchemy import Select, select
 
 from ..models import ActivityInstance, UserOperation
-from .base import Query, columns_of, where_equal, where_flag
+from .base import Query, columns_of, in_tenants, where_equal, where_flag
 
 
 def _activity_instances(
     *, activity_instance_id=None, instance_id=None, definition_id=None, activity_id=None,
     activity_name=None, activity_type=None, task_assignee=None, finished=None, unfinished=None,
-    canceled=None,
+    canceled=None, tenant_ids=None,
 ) -> Select:
     stmt = where_equal(
         select(*columns_of(ActivityInstance)),
@@ -19,6 +19,7 @@ def _activity_instances(
         (ActivityInstance.activity_name, activity_name), (ActivityInstance.activity_type, activity_type),
         (ActivityInstance.assignee, task_assignee),
     )
+    stmt = in_tenants(stmt, ActivityInstance.instance_id, tenant_ids)
     stmt = where_flag(stmt, finished, ActivityInstance.end_time.is_not(None))
     stmt = where_flag(stmt, unfinished, ActivityInstance.end_time.is_(None))
     return where_flag(stmt, canceled, ActivityInstance.canceled.is_(True))

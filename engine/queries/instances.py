@@ -7,7 +7,7 @@ from sqlalchemy import Row, Select, exists, false, select
 from sqlalchemy.orm import Session
 
 from ..models import Incident, ProcessDefinition, ProcessInstance
-from .base import ACTIVE, Query, columns_of, where_equal, where_flag
+from .base import ACTIVE, Query, columns_of, in_tenants, where_equal, where_flag
 
 
 _INSTANCE_COLUMNS = columns_of(ProcessInstance, "workflow", "bindings", "revision")
@@ -15,7 +15,7 @@ _INSTANCE_COLUMNS = columns_of(ProcessInstance, "workflow", "bindings", "revisio
 
 def _instances(
     *, instance_ids=None, business_key=None, definition_key=None, definition_id=None,
-    active=None, suspended=None, with_incident=None,
+    active=None, suspended=None, with_incident=None, tenant_ids=None,
 ) -> Select:
     stmt = where_equal(
         select(*_INSTANCE_COLUMNS).where(ProcessInstance.state == ACTIVE),
@@ -24,6 +24,7 @@ def _instances(
     )
     if instance_ids:
         stmt = stmt.where(ProcessInstance.id.in_(instance_ids))
+    stmt = in_tenants(stmt, ProcessInstance.id, tenant_ids)
     # Nothing is ever suspended here: `active` keeps every running instance, `suspended` none.
     stmt = where_flag(stmt, suspended, false())
     return where_flag(stmt, with_incident, exists().where(Incident.instance_id == ProcessInstance.id))
@@ -50,7 +51,7 @@ def instances_by_id(session: Session, ids: Iterable[str]) -> dict[str, Row]:
 
 def _historic_instances(
     *, instance_id=None, instance_ids=None, business_key=None, definition_id=None, definition_key=None,
-    finished=None, unfinished=None, started_before=None, started_after=None, started_by=None,
+    finished=None, unfinished=None, started_before=None, started_after=None, started_by=None, tenant_ids=None,
 ) -> Select:
     stmt = select(
         *_INSTANCE_COLUMNS,
@@ -65,6 +66,7 @@ def _historic_instances(
     )
     if instance_ids:
         stmt = stmt.where(ProcessInstance.id.in_(instance_ids))
+    stmt = in_tenants(stmt, ProcessInstance.id, tenant_ids)
     if started_before is not None:
         stmt = stmt.where(ProcessInstance.start_time <= started_before)
     if started_after is not None:

@@ -1,11 +1,11 @@
 """Open user tasks and their candidates (the inbox)."""
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Select, exists, func, select
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..models import IdentityLink, Task
-from .base import Query, columns_of, where_equal, where_flag
+from .base import Query, columns_of, in_tenants, where_equal, where_flag
 
 
 def _candidate_link(**match) -> ColumnElement:
@@ -20,7 +20,7 @@ def _tasks(
     *, task_id=None, instance_id=None, definition_id=None, definition_key=None, business_key=None,
     task_definition_key=None, name=None, assignee=None, owner=None, unassigned=None, assigned=None,
     candidate_group=None, candidate_groups=None, candidate_user=None, include_assigned_tasks=None,
-    due_before=None, due_after=None,
+    due_before=None, due_after=None, tenant_ids=None, visible_to=None,
 ) -> Select:
     stmt = where_equal(
         select(*columns_of(Task)),
@@ -39,6 +39,12 @@ def _tasks(
     if (groups or candidate_user) and not include_assigned_tasks:
         # Camunda: a candidate query is a "what could I pick up" query, so claimed tasks drop out.
         stmt = stmt.where(Task.assignee.is_(None))
+    if visible_to is not None:
+        # What a user may see: tasks assigned to them, or offered to them or to one of their groups.
+        user, user_groups = visible_to
+        stmt = stmt.where(or_(Task.assignee == user, _candidate_link(user_id=user),
+                              *([_candidate_link(group_id=list(user_groups))] if user_groups else [])))
+    stmt = in_tenants(stmt, Task.instance_id, tenant_ids)
     if due_before is not None:
         stmt = stmt.where(Task.due < due_before)
     if due_after is not None:

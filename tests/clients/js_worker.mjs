@@ -2,11 +2,14 @@
 //
 //   node tests/clients/js_worker.mjs <engine-rest URL> <number of tasks to handle>
 //
+// It logs in as a service account with HTTP Basic (the client's BasicAuthInterceptor), from
+// LIENTHONG_WORKER_USER and LIENTHONG_WORKER_PASSWORD.
+//
 // Serves the `clients.score` topic of remote_worker.bpmn (see tests/test_official_clients.py):
 // the business key's suffix picks the path. Prints one JSON line per handled task, stops the
 // client after the given number of tasks and exits 0; any client error exits 1 at once, and
 // it gives up after 60 s (exit 3). Driven by tests/test_official_clients.py.
-import { Client, Variables, logger } from "camunda-external-task-client-js";
+import { BasicAuthInterceptor, Client, Variables, logger } from "camunda-external-task-client-js";
 
 const baseUrl = process.argv[2] || process.env.ENGINE_REST_URL || "http://127.0.0.1:8080/engine-rest";
 const expected = Number(process.argv[3] || process.env.TASKS || 1);
@@ -19,6 +22,10 @@ const client = new Client({
   asyncResponseTimeout: 300,
   interval: 20,
   use: logger.level("error"),
+  interceptors: new BasicAuthInterceptor({
+    username: process.env.LIENTHONG_WORKER_USER,
+    password: process.env.LIENTHONG_WORKER_PASSWORD,
+  }),
 });
 
 let handled = 0;
