@@ -11,10 +11,10 @@ from webargs import core
 from webargs.flaskparser import FlaskParser
 
 from engine.errors import InvalidRequest, NotFound
+from engine.form_registry import flatten_errors
+from engine.variables import to_typed_map
 from identity import web as identity_web
 from identity.principal import Principal
-from engine.forms import flatten_errors
-from engine.variables import to_typed_map
 
 EXTENSION = "lienthong"
 _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")

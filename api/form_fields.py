@@ -11,17 +11,17 @@ from typing import Any
 from marshmallow import fields as ma_fields
 from marshmallow import validate as ma_validate
 
-from engine import forms
+from engine.form_registry import FormRegistry, schema_name
 
 # A required field's marshmallow message names the field: "Vui lòng nhập họ và tên." (forms/common.py)
 _ASKS = re.compile(r"^Vui lòng (?:nhập|chọn|khai) (.+?)\.?$")
 
 
-def describe(form, values: dict, schemas=forms.registry) -> list[dict]:
+def describe(form, values: dict, schemas: FormRegistry) -> list[dict]:
     """The fields of `form` (a task spec's form, or None), each with its current value from `values`."""
     if form is None:
         return []
-    name = forms.schema_name(getattr(form, "key", None))
+    name = schema_name(getattr(form, "key", None))
     if name is not None:
         schema_class = schemas.get(name)
         return _from_schema(schema_class(), values) if schema_class is not None else []
@@ -103,9 +103,4 @@ def _kind(field) -> str:
 
 def task_form_fields(engine, task) -> list[dict]:
     """The described form of an open task (a row of engine.queries.tasks)."""
-    from engine import models
-
-    with engine.db.reading() as session:
-        instance = session.get(models.ProcessInstance, task.instance_id)
-        spec = engine.task_spec_of(session, instance, task.activity_id)
-    return describe(getattr(spec, "form", None), engine.form_variables(task.id), engine.forms)
+    return describe(engine.task_form(task.id), engine.form_variables(task.id), engine.forms)

@@ -1,6 +1,6 @@
 """The handler bench/jobs.bpmn names: it does nothing, so workers.py measures the engine's cost of
 a job alone (loaded with LIENTHONG_HANDLER_MODULES=bench.noop_handlers)."""
-from engine.handlers import TaskContext, handler
+from engine.handler_registry import TaskContext, handler
 
 
 @handler("bench.noop")

@@ -17,7 +17,6 @@ import json
 import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
@@ -29,13 +28,13 @@ from engine.bpmn.parser import EngineParser
 from engine.bpmn.script_engine import enter_scope, leave_scope, run_task, scope_of
 from engine.bpmn.serializer import workflow_from_dict, workflow_to_dict
 from engine.bpmn.specs import ExternalServiceTask
-from engine.clock import SystemClock
+from engine.clock import SystemClock, default_zone
 from engine.xml import parse_untrusted
 
 ROOT = Path(__file__).resolve().parent.parent
 DIAGRAM = ROOT / "workflows" / "birth_linked.bpmn"
 EXAMPLE = ROOT / "examples" / "birth_declaration.json"
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+VIETNAM = default_zone()  # the service's default, as lienthong serve uses it
 OFFICERS = ("Task_BirthReview", "Task_ResidenceReview", "Task_BhytReview")
 
 

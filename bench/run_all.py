@@ -72,7 +72,7 @@ def summary(chosen: str) -> str:
         rows.append([f"last-10 / first-10 step after {done} of {growth['loops']} loops{broke}", "≤ 1.5",
                      f"{growth['last_over_first']:.2f} ({growth['first10_step_ms']:.0f} → {growth['last10_step_ms']:.0f} ms)",
                      _verdict(growth["last_over_first"] <= 1.5)])
-        rows.append([f"stored state first-10 → last-10 (bytes)", "",
+        rows.append(["stored state first-10 → last-10 (bytes)", "",
                      f"{growth['first10_state_bytes']:,.0f} → {growth['last10_state_bytes']:,.0f}", "-"])
         if growth.get("db_bytes_per_dossier") is not None:
             rows.append(["database bytes per finished dossier (live / before vacuum)", "",

@@ -2,8 +2,6 @@
 (taken from the procedure's form schema), values in words (Nam, Có...), never raw JSON."""
 from __future__ import annotations
 
-
-
 from api.form_fields import label_of
 from dossiers.service import PROCEDURES
 
@@ -18,10 +16,11 @@ VALUES = {
 }
 
 
-def readable(procedure_key: str, declaration: dict) -> list[dict]:
-    """[{title, rows: [{label, value}]}]: the top-level fields first, then one section per group."""
+def readable(engine, procedure_key: str, declaration: dict) -> list[dict]:
+    """[{title, rows: [{label, value}]}]: the top-level fields first, then one section per group
+    (the schema from the engine's form registry)."""
     procedure = PROCEDURES.get(procedure_key)
-    schema = procedure.schema() if procedure else None
+    schema = procedure.schema(engine.forms, engine.timezone) if procedure else None
     general = {"title": "Thông tin chung", "rows": []}
     sections = [general]
     for key, value in declaration.items():

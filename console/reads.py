@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 
 from sqlalchemy import String, cast, func, or_, select
@@ -16,7 +16,6 @@ from dossiers.projection import FINAL_DOSSIER_STATES
 from dossiers.service import PROCEDURES
 from engine import models, queries
 from engine.xml import parse_untrusted
-from forms.common import VIETNAM
 from handlers.deadlines import working_days_between
 
 CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
@@ -34,18 +33,18 @@ class InboxFilters:
     search: str | None = None
 
 
-def local(moment: datetime | None) -> datetime | None:
-    return moment.astimezone(VIETNAM) if moment is not None else None
+def local(moment: datetime | None, zone: tzinfo) -> datetime | None:
+    return moment.astimezone(zone) if moment is not None else None
 
 
-def due_view(due: datetime | None, now: datetime) -> dict:
+def due_view(due: datetime | None, now: datetime, zone: tzinfo) -> dict:
     """How a due moment reads: overdue, due today, working days left (negative: overdue by)."""
     if due is None:
         return {"due": None, "overdue": False, "today": False, "daysLeft": None}
     overdue = due < now
-    today = local(due).date() == local(now).date()
+    today = local(due, zone).date() == local(now, zone).date()
     days = working_days_between(now, due) if not overdue else -working_days_between(due, now)
-    return {"due": local(due), "overdue": overdue, "today": today and not overdue, "daysLeft": days}
+    return {"due": local(due, zone), "overdue": overdue, "today": today and not overdue, "daysLeft": days}
 
 
 @lru_cache(maxsize=64)
@@ -119,7 +118,7 @@ def inbox(engine, who_id: str, task_filters: dict, dossier_filters: dict, f: Inb
             continue
         dossier = dossiers.get(row.business_key)
         items.append({"task": row, "part": part, "dossier": dossier, "people": people(dossier.declaration) if dossier else {},
-                      "procedure": PROCESS_OF.get(row.definition_key), **due_view(row.due, now)})
+                      "procedure": PROCESS_OF.get(row.definition_key), **due_view(row.due, now, engine.timezone)})
     return items
 
 
@@ -146,11 +145,11 @@ def attachment(engine, code: str, attachment_id: str):
 # --- the monthly report -------------------------------------------------------------------------
 
 
-def month_bounds(month: str) -> tuple[datetime, datetime]:
-    """'2026-11' -> [1 Nov 00:00, 1 Dec 00:00) in Vietnam time, as UTC."""
+def month_bounds(month: str, zone: tzinfo) -> tuple[datetime, datetime]:
+    """'2026-11' -> [1 Nov 00:00, 1 Dec 00:00) in the service's time zone (Vietnam's), as UTC."""
     year, number = (int(x) for x in month.split("-"))
-    start = datetime(year, number, 1, tzinfo=VIETNAM)
-    end = datetime(year + (number == 12), number % 12 + 1, 1, tzinfo=VIETNAM)
+    start = datetime(year, number, 1, tzinfo=zone)
+    end = datetime(year + (number == 12), number % 12 + 1, 1, tzinfo=zone)
     return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
 
 
@@ -158,7 +157,7 @@ def monthly_report(engine, month: str, dossier_filters: dict) -> list[dict]:
     """Per agency and procedure: received in the month, finished in the month, finished on time
     (by the dossier's due moment), overdue now (open past its due moment), and the average
     working days from receipt to the finish of those finished."""
-    start, end = month_bounds(month)
+    start, end = month_bounds(month, engine.timezone)
     now = engine.clock.now()
     stmt = _dossier_scope(select(Dossier.agency_code, Dossier.procedure, Dossier.state, Dossier.received_at,
                                  Dossier.due_at, Dossier.completed_at), dossier_filters)
@@ -202,6 +201,6 @@ def report_csv(report: list[dict]) -> str:
     return out.getvalue()
 
 
-def previous_month(now: datetime) -> str:
-    first = local(now).replace(day=1)
+def previous_month(now: datetime, zone: tzinfo) -> str:
+    first = local(now, zone).replace(day=1)
     return (first - timedelta(days=1)).strftime("%Y-%m")

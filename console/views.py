@@ -162,10 +162,10 @@ def _task_page(task_id, values: dict | None = None, errors: dict | None = None, 
         audit.read("dossier", task.business_key, task.business_key)
         dossier = _service().status(task.business_key)
         declaration = reads.declaration(engine(), task.business_key) or {}
-        dossier["readable"] = readable(dossier["procedure"], declaration)
+        dossier["readable"] = readable(engine(), dossier["procedure"], declaration)
         dossier["people"] = reads.people(declaration)
     return render_template("console/task.html", task=task, fields=fields, errors=errors or {}, dossier=dossier,
-                           due=reads.due_view(task.due, engine().clock.now()),
+                           due=reads.due_view(task.due, engine().clock.now(), engine().timezone),
                            part=reads.parts_by_activity(engine(), task.definition_id).get(task.activity_id),
                            may_work=task.assignee in (None, who.id) or who.is_admin), status
 
@@ -311,7 +311,7 @@ def supervision():
     officers = _officers(who)
     items = []
     for row in rows:
-        due = reads.due_view(row.due, now)
+        due = reads.due_view(row.due, now, engine().timezone)
         escalated = bool(groups.get(row.id, set()) & set(who.groups))
         if not (due["overdue"] or escalated):
             continue
@@ -361,7 +361,7 @@ def report_csv():
 
 
 def _report() -> tuple[str, list[dict]]:
-    month = request.args.get("month") or reads.local(engine().clock.now()).strftime("%Y-%m")
+    month = request.args.get("month") or reads.local(engine().clock.now(), engine().timezone).strftime("%Y-%m")
     if not _MONTH.match(month):
         raise InvalidRequest("month must be YYYY-MM", {"month": ["Tháng phải có dạng năm-tháng, ví dụ 2026-11."]})
     return month, reads.monthly_report(engine(), month, scope.dossiers(caller()))
@@ -428,9 +428,9 @@ def track():
 
 @bp.app_template_filter("when")
 def _when(value, with_time: bool = True) -> str:
-    """A moment as Vietnamese forms write it: 30/11/2026 17:00 (Vietnam time)."""
+    """A moment as Vietnamese forms write it: 30/11/2026 17:00 (the service's time zone, Vietnam's)."""
     if not value:
         return "—"
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    moment = reads.local(moment) if moment.tzinfo else moment
+    moment = reads.local(moment, engine().timezone) if moment.tzinfo else moment
     return moment.strftime("%d/%m/%Y %H:%M" if with_time else "%d/%m/%Y")

@@ -3,20 +3,19 @@ the receipt date (Vietnam time) and a sequence number within that day, from 0001
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from forms.common import VIETNAM
 
 from .models import DossierSequence
 
 AGENCY_CODE = re.compile(r"^[A-Z0-9](?:[A-Z0-9.]{0,30}[A-Z0-9])?$")
 
 
-def receipt_day(received_at: datetime) -> date:
-    return received_at.astimezone(VIETNAM).date()
+def receipt_day(received_at: datetime, zone: tzinfo) -> date:
+    return received_at.astimezone(zone).date()
 
 
 def next_sequence(session: Session, agency_code: str, day: date) -> int:
@@ -30,7 +29,7 @@ def next_sequence(session: Session, agency_code: str, day: date) -> int:
     return session.execute(statement).scalar_one()
 
 
-def new_code(session: Session, agency_code: str, received_at: datetime) -> str:
-    day = receipt_day(received_at)
+def new_code(session: Session, agency_code: str, received_at: datetime, zone: tzinfo) -> str:
+    day = receipt_day(received_at, zone)
     return f"{agency_code}-{day:%y%m%d}-{next_sequence(session, agency_code, day):04d}"
 

@@ -57,7 +57,7 @@ def observe(runtime, transitions) -> None:
         return
     dossier.instance_id = runtime.row.id  # "" while the filing command starts the instance
     variables = runtime.variables()
-    now = runtime.engine.clock.now()
+    now = runtime.clock.now()
     parts = {row.part: row for row in session.query(DossierPart).filter(DossierPart.dossier_code == dossier.code)}
     for transition, properties in marked:
         _apply(dossier, parts, transition.spec, properties, variables, now)

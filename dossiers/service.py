@@ -9,19 +9,16 @@ import hashlib
 import logging
 import os
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from marshmallow import Schema, ValidationError
 from sqlalchemy import func, select
 
+from agencies.sms import queue_in as queue_sms
 from engine.errors import ConcurrentModification, InvalidRequest, NotFound
-from engine.forms import flatten_errors
-from engine.forms import registry as form_registry
+from engine.form_registry import FormRegistry, flatten_errors
 from engine.runtime import new_id
-from forms.common import VIETNAM
-
-from handlers.notify import queue_in as queue_sms
 
 from . import codes, tracking
 from .agencies import AgencyCatalogue, catalogue
@@ -64,17 +61,17 @@ class Procedure:
 
     key: str
     process_key: str
-    schema_name: str  # in engine.forms.registry (forms/ registers them)
+    schema_name: str  # in the engine's form registry (forms/ registers them)
     part_names: dict[str, str]
     form_titles: dict[str, str]
     # Start variables beyond the common ones, e.g. {"wantsBhyt": True}: what the diagram's gateways read.
     flags: dict[str, str]  # variable -> the part whose choice sets it
 
-    def schema(self) -> Schema:
-        schema_class = form_registry.get(self.schema_name)
+    def schema(self, registry: FormRegistry, timezone: tzinfo) -> Schema:
+        schema_class = registry.get(self.schema_name)
         if schema_class is None:
             raise LookupError(f"no form schema '{self.schema_name}' is registered (is `forms` imported?)")
-        return schema_class()
+        return schema_class(timezone=timezone)
 
     def variables(self, declaration: dict) -> dict:
         parts = declaration["parts"]
@@ -191,7 +188,7 @@ class DossierService:
                 errors["declaration"] = ["Vui lòng gửi tờ khai."]
             else:
                 try:
-                    declaration = procedure.schema().load(body["declaration"])
+                    declaration = procedure.schema(self.engine.forms, self.engine.timezone).load(body["declaration"])
                 except ValidationError as exc:
                     errors.update(flatten_errors(exc.messages, "declaration"))
         errors.update(_check_uploads(uploads) or self.upload_limits.check(uploads))
@@ -204,7 +201,7 @@ class DossierService:
         phone = (declaration.get("requester") or {}).get("phone")
         with engine.command() as session:
             now = engine.clock.now()
-            code = codes.new_code(session, agency_code, now)
+            code = codes.new_code(session, agency_code, now, engine.timezone)
             parts = list(declaration["parts"])
             session.add(Dossier(code=code, procedure=procedure.key, agency_code=agency_code, instance_id="",
                                 state="received", received_at=now, delivery=declaration.get("delivery", "desk"),
@@ -218,7 +215,7 @@ class DossierService:
             for upload in uploads:
                 session.add(_attachment(code, None, upload, now))
             session.flush()
-            variables = {"dossierCode": code, "receivedAt": now.astimezone(VIETNAM).isoformat(),
+            variables = {"dossierCode": code, "receivedAt": now.astimezone(engine.timezone).isoformat(),
                          "declaration": declaration, **procedure.variables(declaration)}
             instance_id = engine.start_in(session, procedure.process_key, variables, business_key=code,
                                           user_id=owner_id, tenant_id=agency_code)
@@ -279,7 +276,7 @@ class DossierService:
                 # Per part: two parts may be supplemented while both wait.
                 engine.deliver_or_schedule_in(
                     session, message, dossier.code, job_id=f"{code}:{message}:{rounds}",
-                    variables={f"{part}SupplementedAt": now.astimezone(VIETNAM).isoformat(),
+                    variables={f"{part}SupplementedAt": now.astimezone(engine.timezone).isoformat(),
                                f"{part}SupplementNote": note or ""})
 
         engine.retrying(command)  # an officer's or a job's command on the same instance may come first
@@ -321,13 +318,15 @@ class DossierService:
         if state is not None:
             stmt = stmt.where(Dossier.state == state)
         stmt = stmt.order_by(Dossier.received_at.desc(), Dossier.code.desc()).offset(first).limit(max_results)
+        zone = self.engine.timezone
         with self.engine.db.reading() as session:
             return [{"code": r.code, "procedure": r.procedure, "state": r.state,
                      "stateLabel": STATE_LABELS.get(r.state, r.state), "agencyCode": r.agency_code,
-                     "receivedAt": _local(r.received_at), "dueAt": _local(r.due_at),
-                     "completedAt": _local(r.completed_at)} for r in session.execute(stmt)]
+                     "receivedAt": _local(r.received_at, zone), "dueAt": _local(r.due_at, zone),
+                     "completedAt": _local(r.completed_at, zone)} for r in session.execute(stmt)]
 
     def status(self, code: str) -> dict:
+        zone = self.engine.timezone
         with self.engine.db.reading() as session:
             dossier = _dossier(session, code)
             parts = {row.part: row for row in session.scalars(select(DossierPart).where(DossierPart.dossier_code == code))}
@@ -344,12 +343,12 @@ class DossierService:
                 "stateLabel": STATE_LABELS.get(dossier.state, dossier.state),
                 "reason": dossier.state_reason,
                 "agencyCode": dossier.agency_code,
-                "receivedAt": _local(dossier.received_at),
-                "dueAt": _local(dossier.due_at),
-                "completedAt": _local(dossier.completed_at),
+                "receivedAt": _local(dossier.received_at, zone),
+                "dueAt": _local(dossier.due_at, zone),
+                "completedAt": _local(dossier.completed_at, zone),
                 "delivery": dossier.delivery,
-                "parts": [_part_view(parts[name], dossier, procedure) for name in order if name in parts],
-                "timeline": [{"at": _local(e.at), "part": e.part, "state": e.state, "title": e.title} for e in events],
+                "parts": [_part_view(parts[name], dossier, procedure, zone) for name in order if name in parts],
+                "timeline": [{"at": _local(e.at, zone), "part": e.part, "state": e.state, "title": e.title} for e in events],
                 "declarations": [{"form": form, "title": procedure.form_titles.get(form, form),
                                   "url": f"/api/dossiers/{code}/declarations/{form}.pdf"}
                                  for form in sorted(forms, key=lambda f: (order.index(f) if f in order else len(order), f))],
@@ -365,6 +364,7 @@ class DossierService:
             stored = dossier.tracking_secret_hash if dossier is not None else None
         if not tracking.verify(stored, secret if isinstance(secret, str) else ""):
             raise NotFound("Không tìm thấy hồ sơ với mã hồ sơ và mã tra cứu này.")
+        zone = self.engine.timezone
         with self.engine.db.reading() as session:
             dossier = _dossier(session, code)
             parts = {row.part: row for row in session.scalars(select(DossierPart).where(DossierPart.dossier_code == code))}
@@ -378,16 +378,16 @@ class DossierService:
                 "stateLabel": STATE_LABELS.get(dossier.state, dossier.state),
                 "agencyCode": dossier.agency_code,
                 "agencyName": agency.name if agency else None,
-                "receivedAt": _local(dossier.received_at),
-                "dueAt": _local(dossier.due_at),
-                "completedAt": _local(dossier.completed_at),
+                "receivedAt": _local(dossier.received_at, zone),
+                "dueAt": _local(dossier.due_at, zone),
+                "completedAt": _local(dossier.completed_at, zone),
                 "parts": [{"part": row.part, "name": procedure.part_names.get(row.part, row.part), "state": row.state,
                            "stateLabel": STATE_LABELS.get(row.state, row.state), "agency": row.agency,
-                           "receivedAt": _local(dossier.received_at), "dueAt": _local(row.due_at),
-                           "completedAt": _local(row.updated_at) if row.state in FINAL_PART_STATES else None,
+                           "receivedAt": _local(dossier.received_at, zone), "dueAt": _local(row.due_at, zone),
+                           "completedAt": _local(row.updated_at, zone) if row.state in FINAL_PART_STATES else None,
                            "overdue": row.overdue}
                           for name in dossier.declaration["parts"] if (row := parts.get(name)) is not None],
-                "timeline": [{"at": _local(e.at), "part": e.part, "state": e.state, "title": e.title} for e in events],
+                "timeline": [{"at": _local(e.at, zone), "part": e.part, "state": e.state, "title": e.title} for e in events],
             }
 
     def document(self, code: str, form: str) -> DossierDocument:
@@ -407,15 +407,15 @@ def _dossier(session, code: str, lock: bool = False) -> Dossier:
     return dossier
 
 
-def _local(moment: datetime | None) -> str | None:
-    return moment.astimezone(VIETNAM).isoformat() if moment is not None else None
+def _local(moment: datetime | None, zone: tzinfo) -> str | None:
+    return moment.astimezone(zone).isoformat() if moment is not None else None
 
 
-def _part_view(row: DossierPart, dossier: Dossier, procedure: Procedure) -> dict:
+def _part_view(row: DossierPart, dossier: Dossier, procedure: Procedure, zone: tzinfo) -> dict:
     return {"part": row.part, "name": procedure.part_names.get(row.part, row.part), "state": row.state,
             "stateLabel": STATE_LABELS.get(row.state, row.state), "agency": row.agency,
-            "receivedAt": _local(dossier.received_at), "dueAt": _local(row.due_at), "overdue": row.overdue,
-            "note": row.note, "result": row.result or {}, "updatedAt": _local(row.updated_at)}
+            "receivedAt": _local(dossier.received_at, zone), "dueAt": _local(row.due_at, zone), "overdue": row.overdue,
+            "note": row.note, "result": row.result or {}, "updatedAt": _local(row.updated_at, zone)}
 
 
 def _attachment(code: str, part: str | None, upload: Upload, now: datetime) -> DossierAttachment:

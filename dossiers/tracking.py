@@ -10,7 +10,7 @@ OWASP's minimum for Argon2id (19 MiB, 2 passes: ~20 ms of CPU here) rather than 
 RFC 9106 profile (~155 ms): a random 50-bit secret needs no more to resist an offline search
 (~350,000 CPU-years for one secret), and filing and a public, rate-limited route pay it on every call.
 
-The SMS is queued in the filing transaction (handlers.notify.queue_in) and sent by the dossier's
+The SMS is queued in the filing transaction (agencies.sms.queue_in) and sent by the dossier's
 first SMS job, before the receipt notice: the secret is never a process variable, so no instance
 variable, history row, job or task form shows it; the outbox masks it once sent and never logs it.
 """

@@ -2,6 +2,16 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+# Where dossiers are received: the zone of dates written without one, unless LIENTHONG_TIMEZONE says
+# otherwise (lienthong/settings.py). The one place the name is written.
+DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+
+
+def default_zone() -> ZoneInfo:
+    """The zone of a caller that was given none (a unit test, a form loaded outside the service)."""
+    return ZoneInfo(DEFAULT_TIMEZONE)
 
 
 class SystemClock:

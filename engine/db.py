@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -114,5 +113,5 @@ def _dumps(value) -> str:
     return json.dumps(value, ensure_ascii=False, default=json_default)
 
 
-def default_url() -> str:
-    return os.environ.get("DATABASE_URL") or "sqlite:///var/lienthong.db"
+# An embedded database under var/ when DATABASE_URL says nothing (lienthong/settings.py reads it).
+DEFAULT_URL = "sqlite:///var/lienthong.db"

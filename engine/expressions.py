@@ -18,16 +18,14 @@ would hide a modelling mistake:
 from __future__ import annotations
 
 import functools
-import math
-import operator
 import re
-import reprlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from .errors import ExpressionError
+from .expression_values import BINARY_OPERATORS, as_boolean, EvaluationFailure, is_empty, as_number, show, as_text, kind_of
 
 _GRAMMAR = r"""
 ?start: ternary
@@ -105,7 +103,7 @@ class Expression:
     def evaluate(self, variables: Mapping[str, Any]) -> Any:
         try:
             return self._evaluate(variables)
-        except _Failure as exc:
+        except EvaluationFailure as exc:
             raise ExpressionError(f"{exc} in '{self.source}'", self.source) from None
         except RecursionError:
             raise ExpressionError(f"expression nested too deeply: '{self.source}'", self.source) from None
@@ -149,7 +147,7 @@ def _template(text: str, parts: list[str | Callable]) -> Callable[[Mapping[str, 
     if len(pieces) == 1 and all(callable(p) or not p.strip() for p in parts):
         # Exactly one ${...}, perhaps padded with blanks: keep the value's type.
         return pieces[0]
-    return lambda variables: "".join(p if isinstance(p, str) else _to_text(p(variables)) for p in parts)
+    return lambda variables: "".join(p if isinstance(p, str) else as_text(p(variables)) for p in parts)
 
 
 def parse_error(exc: UnexpectedInput, source: str, offset: int = 0) -> ExpressionError:
@@ -188,10 +186,6 @@ def _expression_spans(text: str):
             )
         yield match.start(), i
         pos = i + 1
-
-
-class _Failure(Exception):
-    """Raised while evaluating; Expression.evaluate adds the source text."""
 
 
 class _Builder:
@@ -235,7 +229,7 @@ class _Builder:
             try:
                 return variables[name]
             except KeyError:
-                raise _Failure(f"Unknown variable '{name}'") from None
+                raise EvaluationFailure(f"Unknown variable '{name}'") from None
 
         return var
 
@@ -271,31 +265,31 @@ class _Builder:
 
     def _neg(self, operand):
         operand = self.build(operand)
-        return lambda variables: -_number(operand(variables), "-")
+        return lambda variables: -as_number(operand(variables), "-")
 
     def _not_(self, operand):
         operand = self.build(operand)
-        return lambda variables: not _boolean(operand(variables), "!")
+        return lambda variables: not as_boolean(operand(variables), "!")
 
     def _empty(self, operand):
         operand = self.build(operand)
-        return lambda variables: _is_empty(operand(variables))
+        return lambda variables: is_empty(operand(variables))
 
     def _and_(self, left, right):
         left, right = self.build(left), self.build(right)
-        return lambda variables: _boolean(left(variables), "&&") and _boolean(right(variables), "&&")
+        return lambda variables: as_boolean(left(variables), "&&") and as_boolean(right(variables), "&&")
 
     def _or_(self, left, right):
         left, right = self.build(left), self.build(right)
-        return lambda variables: _boolean(left(variables), "||") or _boolean(right(variables), "||")
+        return lambda variables: as_boolean(left(variables), "||") or as_boolean(right(variables), "||")
 
     def _cond(self, test, then, otherwise):
         test, then, otherwise = self.build(test), self.build(then), self.build(otherwise)
-        return lambda variables: then(variables) if _boolean(test(variables), "?:") else otherwise(variables)
+        return lambda variables: then(variables) if as_boolean(test(variables), "?:") else otherwise(variables)
 
     def _binop(self, left, op, right):
         left, right = self.build(left), self.build(right)
-        apply = _BINARY[str(op)]
+        apply = BINARY_OPERATORS[str(op)]
         return lambda variables: apply(left(variables), right(variables))
 
 
@@ -310,9 +304,9 @@ def _member(target, key):
             return obj.get(k)
         if isinstance(obj, (list, tuple)):
             if type(k) is not int:
-                raise _Failure(f"a list index must be an integer, not {kind_of(k)}")
+                raise EvaluationFailure(f"a list index must be an integer, not {kind_of(k)}")
             return obj[k] if 0 <= k < len(obj) else None
-        raise _Failure(f"cannot read property {_show(k)} of a {kind_of(obj)}")
+        raise EvaluationFailure(f"cannot read property {show(k)} of a {kind_of(obj)}")
 
     return member
 
@@ -333,113 +327,3 @@ def _unquote(token: Token, source: str) -> str:
         return match.group(1)
 
     return _ESCAPE.sub(unescape, body)
-
-
-def kind_of(value: Any) -> str:
-    """The type name used in messages and to decide which values compare (bool is no number)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, Mapping):
-        return "map"
-    if isinstance(value, (list, tuple)):
-        return "list"
-    return type(value).__name__
-
-
-def _show(value: Any) -> str:
-    # Messages reach logs and API responses: show enough of a citizen's value to debug, not all.
-    return reprlib.repr(value)
-
-
-def _to_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _is_empty(value: Any) -> bool:
-    return value is None or (isinstance(value, (str, list, tuple, Mapping, set)) and len(value) == 0)
-
-
-def _boolean(value: Any, op: str) -> bool:
-    if value is None:
-        return False
-    if isinstance(value, bool):
-        return value
-    raise _Failure(f"'{op}' needs a boolean, got {kind_of(value)} {_show(value)}")
-
-
-def _number(value: Any, op: str) -> int | float:
-    if value is None:
-        return 0
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return value
-    raise _Failure(f"'{op}' needs numbers, got {kind_of(value)} {_show(value)}")
-
-
-def _equal(a: Any, b: Any) -> bool:
-    return kind_of(a) == kind_of(b) and a == b
-
-
-_ORDERED_KINDS = {"number", "string", "date", "datetime", "time", "timedelta"}
-
-
-def _ordering(compare: Callable[[Any, Any], bool], op: str):
-    def ordered(a, b):
-        if a is None or b is None:
-            return False
-        kind = kind_of(a)
-        if kind == kind_of(b) and kind in _ORDERED_KINDS:
-            try:
-                return compare(a, b)
-            except TypeError:  # e.g. a naive and an aware datetime
-                pass
-        raise _Failure(f"cannot compare {kind_of(a)} {_show(a)} with {kind_of(b)} {_show(b)} using '{op}'")
-
-    return ordered
-
-
-def _arithmetic(compute: Callable[[Any, Any], Any], op: str):
-    return lambda a, b: compute(_number(a, op), _number(b, op))
-
-
-def _divide(a, b):
-    if b == 0:
-        raise _Failure("division by zero")
-    return a / b
-
-
-def _remainder(a, b):
-    if b == 0:
-        raise _Failure("division by zero")
-    if isinstance(a, int) and isinstance(b, int):
-        r = abs(a) % abs(b)
-        return -r if a < 0 else r
-    return math.fmod(a, b)
-
-
-_BINARY: dict[str, Callable[[Any, Any], Any]] = {
-    "==": _equal,
-    "!=": lambda a, b: not _equal(a, b),
-    "<": _ordering(operator.lt, "<"),
-    "<=": _ordering(operator.le, "<="),
-    ">": _ordering(operator.gt, ">"),
-    ">=": _ordering(operator.ge, ">="),
-    "+": _arithmetic(operator.add, "+"),
-    "-": _arithmetic(operator.sub, "-"),
-    "*": _arithmetic(operator.mul, "*"),
-    "/": _arithmetic(_divide, "/"),
-    "%": _arithmetic(_remainder, "%"),
-}
-_BINARY.update(
-    {word: _BINARY[symbol] for word, symbol in
-     {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=", "div": "/", "mod": "%"}.items()}
-)

@@ -16,10 +16,10 @@ from sqlalchemy import delete, or_, select
 
 from . import models as m
 from .errors import InvalidRequest, NotFound
-from .handlers import BpmnError
+from .handler_registry import BpmnError
 from .jobs import open_incident, throw_bpmn_error
 from .redaction import hide_credentials
-from .runtime import Runtime
+from .runtime import Runtime, stored_variables
 
 log = logging.getLogger("lienthong.external")
 
@@ -89,7 +89,7 @@ class ExternalTasks:
                 for task in session.scalars(query):
                     task.worker_id = worker_id
                     task.lock_expires_at = now + timedelta(milliseconds=int(topic.get("lockDuration") or 0))
-                    variables = engine.stored_variables(session, task.instance_id)
+                    variables = stored_variables(session, task.instance_id)
                     wanted = topic.get("variables")
                     if wanted is not None:
                         variables = {k: v for k, v in variables.items() if k in wanted}
@@ -101,7 +101,7 @@ class ExternalTasks:
         return locked
 
     def _properties(self, session, task: m.ExternalTask) -> dict:
-        task_spec = self.engine.task_spec_of(session, session.get(m.ProcessInstance, task.instance_id), task.activity_id)
+        task_spec = self.engine.resolver.task_spec_of(session, session.get(m.ProcessInstance, task.instance_id), task.activity_id)
         return dict(task_spec.extensions.get("properties") or {})
 
     def _locked(self, session, task_id: str, worker_id: str | None) -> m.ExternalTask:
@@ -126,7 +126,7 @@ class ExternalTasks:
         engine = self.engine
         with engine.command() as session:
             item = self._locked(session, task_id, worker_id)
-            runtime = Runtime.load(engine, session, item.instance_id)
+            runtime = Runtime.load(engine.runtime_context, session, item.instance_id)
             task = runtime.task(item.task_id)
             if task is None or task.state != TaskState.READY:
                 raise NotFound(f"External task with id {task_id} does not exist any more")

@@ -2,7 +2,7 @@
 
 Like engine.expressions, this parses with our own grammar and evaluates closures built
 from it: no eval, no attribute access on Python objects, and only the built-ins listed in
-_FUNCTIONS can be called.
+FUNCTIONS (engine/feel_values.py) can be called.
 
 Values follow FEEL's null semantics: an unknown name, a missing key, a path into a
 non-context, arithmetic on null or on mismatched types, division by zero and ordering
@@ -19,10 +19,7 @@ minus binds tighter, so `-2 ** 2` is 4 and `2 ** 3 ** 2` is 64.
 """
 from __future__ import annotations
 
-import datetime
 import functools
-import math
-import operator
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -31,6 +28,7 @@ from lark import Lark, Token, Tree, UnexpectedInput
 
 from .errors import ExpressionError
 from .expressions import kind_of, parse_error
+from .feel_values import ARITHMETIC, COMPARISONS, FUNCTIONS, LITERALS, all_true, feel_equal
 
 _GRAMMAR = r"""
 ?expression: disjunction
@@ -244,13 +242,13 @@ class _Builder:
 
     def _call(self, token, *args):
         name = " ".join(token.split())
-        if name not in _FUNCTIONS:
+        if name not in FUNCTIONS:
             raise self._fail(f"unknown function '{name}'", token)
-        function, arity = _FUNCTIONS[name]
+        function, arity = FUNCTIONS[name]
         args = [a for a in args if a is not None]
         if len(args) != arity:
             raise self._fail(f"'{name}' takes {arity} argument(s), got {len(args)},", token)
-        if all(a.data in _LITERALS for a in args):
+        if all(a.data in LITERALS for a in args):
             # Constant arguments: a malformed date is a modelling error, report it now.
             values = [self.build(a)(None, None) for a in args]
             try:
@@ -280,11 +278,11 @@ class _Builder:
         return neg
 
     def _arith(self, left, op, right):
-        left, right, apply = self.build(left), self.build(right), _ARITHMETIC[str(op)]
+        left, right, apply = self.build(left), self.build(right), ARITHMETIC[str(op)]
         return lambda context, q: apply(left(context, q), right(context, q))
 
     def _compare(self, left, op, right):
-        left, right, apply = self.build(left), self.build(right), _COMPARE[str(op)]
+        left, right, apply = self.build(left), self.build(right), COMPARISONS[str(op)]
         return lambda context, q: apply(left(context, q), right(context, q))
 
     def _between(self, value, low, high):
@@ -292,7 +290,7 @@ class _Builder:
 
         def between(context, q):
             v = value(context, q)
-            return _all(_COMPARE[">="](v, low(context, q)), _COMPARE["<="](v, high(context, q)))
+            return all_true(COMPARISONS[">="](v, low(context, q)), COMPARISONS["<="](v, high(context, q)))
 
         return between
 
@@ -302,7 +300,7 @@ class _Builder:
         def and_(context, q):
             # FEEL's three-valued logic: false wins, then null, then true.
             a = left(context, q)
-            return False if a is False else _all(a, right(context, q))
+            return False if a is False else all_true(a, right(context, q))
 
         return and_
 
@@ -333,13 +331,13 @@ class _Builder:
         return lambda value, context, q: any(t(value, context, q) for t in tests)
 
     def _compare_test(self, op, operand):
-        operand, apply = self.build(operand), _COMPARE[str(op)]
+        operand, apply = self.build(operand), COMPARISONS[str(op)]
         return lambda value, context, q: apply(value, operand(context, q)) is True
 
     def _interval(self, opening, low, high, closing):
         low, high = self.build(low), self.build(high)
-        above = _COMPARE[">=" if opening == "[" else ">"]
-        below = _COMPARE["<=" if closing == "]" else "<"]
+        above = COMPARISONS[">=" if opening == "[" else ">"]
+        below = COMPARISONS["<=" if closing == "]" else "<"]
         return lambda value, context, q: (
             above(value, low(context, q)) is True and below(value, high(context, q)) is True
         )
@@ -358,8 +356,8 @@ class _Builder:
         def test(value, context, q):
             expected = expression(context, q)
             if isinstance(expected, list):
-                return any(_equal(value, item) for item in expected)
-            return _equal(value, expected)
+                return any(feel_equal(value, item) for item in expected)
+            return feel_equal(value, expected)
 
         return test
 
@@ -375,160 +373,3 @@ class _Builder:
             return self._ESCAPES[code]
 
         return re.sub(r"\\(u[0-9a-fA-F]{4}|.)", unescape, token[1:-1], flags=re.S)
-
-
-_LITERALS = frozenset({"number", "string", "true", "false", "null"})
-
-
-def _all(a: Any, b: Any) -> bool | None:
-    if a is False or b is False:
-        return False
-    return True if a is True and b is True else None
-
-
-def _equal(a: Any, b: Any) -> bool:
-    return kind_of(a) == kind_of(b) and a == b
-
-
-_ORDERED_KINDS = {"number", "string", "date", "datetime", "time", "timedelta"}
-
-
-def _ordering(compare: Callable[[Any, Any], bool]):
-    def ordered(a, b):
-        kind = kind_of(a)
-        if kind != kind_of(b) or kind not in _ORDERED_KINDS:
-            return None
-        try:
-            return compare(a, b)
-        except TypeError:  # a naive and an aware datetime
-            return None
-
-    return ordered
-
-
-_COMPARE: dict[str, Callable[[Any, Any], bool | None]] = {
-    "=": _equal,
-    "!=": lambda a, b: not _equal(a, b),
-    "<": _ordering(operator.lt),
-    "<=": _ordering(operator.le),
-    ">": _ordering(operator.gt),
-    ">=": _ordering(operator.ge),
-}
-
-_TEMPORAL = (datetime.date, datetime.timedelta)
-
-
-def _numbers(a: Any, b: Any) -> bool:
-    return kind_of(a) == "number" == kind_of(b)
-
-
-def _add(a, b):
-    if _numbers(a, b) or (isinstance(a, str) and isinstance(b, str)):
-        return a + b
-    return _temporal(operator.add, a, b)
-
-
-def _subtract(a, b):
-    return a - b if _numbers(a, b) else _temporal(operator.sub, a, b)
-
-
-def _temporal(apply, a, b):
-    # date ± duration, date - date, duration ± duration; Python refuses the other pairs.
-    if isinstance(a, _TEMPORAL) and isinstance(b, _TEMPORAL):
-        try:
-            return apply(a, b)
-        except (TypeError, OverflowError):
-            return None
-    return None
-
-
-def _multiply(a, b):
-    return a * b if _numbers(a, b) else None
-
-
-def _divide(a, b):
-    if not _numbers(a, b) or b == 0:
-        return None
-    if isinstance(a, int) and isinstance(b, int) and a % b == 0:
-        return a // b
-    try:
-        return a / b
-    except OverflowError:
-        return None
-
-
-def _power(a, b):
-    if not _numbers(a, b):
-        return None
-    # Exact while the result stays reasonably small; a huge exponent must not stall us.
-    if isinstance(a, int) and isinstance(b, int) and 0 <= b and abs(a).bit_length() * b <= 4096:
-        return a**b
-    try:
-        return math.pow(a, b)
-    except (OverflowError, ValueError):
-        return None
-
-
-_ARITHMETIC = {"+": _add, "-": _subtract, "*": _multiply, "/": _divide, "**": _power}
-
-
-# -- built-ins: raise ValueError on a bad argument (null at run time, an error when constant)
-
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T.+")
-_DURATION = re.compile(
-    r"(-)?P(?!$)(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?"
-)
-
-
-def _date(value):
-    if isinstance(value, datetime.datetime):
-        return value.date()
-    if isinstance(value, datetime.date):
-        return value
-    if isinstance(value, str) and _DATE.fullmatch(value):
-        return datetime.date.fromisoformat(value)
-    raise ValueError(f"not a date (expected YYYY-MM-DD): {value!r}")
-
-
-def _date_and_time(value):
-    if isinstance(value, datetime.datetime):
-        return value
-    if isinstance(value, str) and _DATE_TIME.fullmatch(value):
-        return datetime.datetime.fromisoformat(value)
-    raise ValueError(f"not a date and time (expected YYYY-MM-DDThh:mm:ss[zone]): {value!r}")
-
-
-def _duration(value):
-    if isinstance(value, datetime.timedelta):
-        return value
-    match = _DURATION.fullmatch(value) if isinstance(value, str) else None
-    if not match:
-        raise ValueError(f"not a days-and-time duration such as 'P2DT3H': {value!r}")
-    sign, days, hours, minutes, seconds = match.groups()
-    try:
-        delta = datetime.timedelta(
-            days=int(days or 0), hours=int(hours or 0), minutes=int(minutes or 0), seconds=float(seconds or 0)
-        )
-    except OverflowError:
-        raise ValueError(f"duration out of range: {value!r}") from None
-    return -delta if sign else delta
-
-
-def _string_length(value):
-    if isinstance(value, str):
-        return len(value)
-    raise ValueError(f"not a string: {value!r}")
-
-
-def _not(value):
-    return not value if isinstance(value, bool) else None
-
-
-_FUNCTIONS: dict[str, tuple[Callable[..., Any], int]] = {
-    "date": (_date, 1),
-    "date and time": (_date_and_time, 1),
-    "duration": (_duration, 1),
-    "string length": (_string_length, 1),
-    "not": (_not, 1),
-}

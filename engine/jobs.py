@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 import traceback
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from types import MappingProxyType
 
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
@@ -28,10 +27,10 @@ from sqlalchemy import or_, select
 
 from . import models as m
 from .bpmn.script_engine import scope_of
-from .bpmn.specs import duration_from
 from .errors import EngineError
-from .handlers import BpmnError, TaskContext
+from .handler_registry import BpmnError, TaskContext
 from .redaction import hide_credentials
+from .retries import RetryPolicy, parse_retry_cycle  # noqa: F401 - imported from here too
 from .runtime import Runtime, new_id
 
 log = logging.getLogger("lienthong.jobs")
@@ -39,34 +38,6 @@ log = logging.getLogger("lienthong.jobs")
 
 class UncaughtBpmnError(EngineError):
     """A BPMN error no boundary event catches: retrying cannot help, so it is an incident at once."""
-
-
-def parse_retry_cycle(text: str) -> list[timedelta]:
-    """camunda:failedJobRetryTimeCycle: `R3/PT10M` (3 tries, 10 minutes apart) or Camunda's list
-    form `PT1M,PT5M,PT10M` (one try per interval). Returns the wait after each failure."""
-    text = text.strip().upper()
-    if "," in text or not text.startswith("R"):
-        return [duration_from(part, _EPOCH) for part in text.split(",")]
-    repeat, _, step = text.partition("/")
-    if not repeat[1:].isdigit() or not step:
-        raise ValueError("expected R<n>/<duration>, e.g. R3/PT10M, or a list such as PT1M,PT5M,PT10M")
-    return [duration_from(step, _EPOCH)] * int(repeat[1:])
-
-
-_EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
-
-
-class RetryPolicy:
-    """How many tries a job gets and how long to wait after the n-th failure."""
-
-    default_tries = 3
-    first_delay = timedelta(seconds=10)
-
-    def __call__(self, cycle: str | None):
-        if cycle:
-            delays = parse_retry_cycle(cycle)
-            return len(delays), lambda failures: delays[min(failures, len(delays)) - 1]
-        return self.default_tries, lambda failures: self.first_delay * (2 ** max(failures - 1, 0))
 
 
 @dataclass(frozen=True)
@@ -86,10 +57,10 @@ class ClaimedJob:
 
 
 class JobExecutor:
-    def __init__(self, engine):
+    def __init__(self, engine, lock_duration: timedelta):
         self.engine = engine
         # How long a claimed job stays locked; a job whose worker died is taken again after it.
-        self.lock_duration = timedelta(seconds=float(os.environ.get("LIENTHONG_JOB_LOCK_SECONDS", "300")))
+        self.lock_duration = lock_duration
 
     def run_due(self, limit: int) -> int:
         claimed = self.claim(limit)
@@ -134,14 +105,14 @@ class JobExecutor:
         contexts = {}
         for r in rows:
             instance = instances.get(r.instance_id)
-            task_spec = engine.task_spec_of(session, instance, r.activity_id) if instance is not None else None
+            task_spec = engine.resolver.task_spec_of(session, instance, r.activity_id) if instance is not None else None
             if task_spec is None:
                 continue  # the job fails when it runs, with the reason (see _run_handler)
             contexts[r.id] = TaskContext(
                 topic=r.topic, variables=MappingProxyType(dict(variables[r.instance_id])),
                 properties=MappingProxyType(dict(task_spec.extensions.get("properties") or {})),
                 instance_id=r.instance_id, business_key=instance.business_key, activity_id=r.activity_id,
-                definition_key=instance.definition_key, idempotency_key=r.id, attempt=r.attempt + 1, engine=engine)
+                definition_key=instance.definition_key, idempotency_key=r.id, attempt=r.attempt + 1, services=engine)
         return contexts
 
     def execute(self, job: ClaimedJob) -> str:
@@ -175,7 +146,8 @@ class JobExecutor:
         try:
             result = handler(job.context) or {}
         except BpmnError as error:
-            return self.engine.retrying(lambda: self._complete(job, error=error))
+            raised = error  # the except clause unbinds `error` before a retried lambda could read it
+            return self.engine.retrying(lambda: self._complete(job, error=raised))
         if not isinstance(result, dict):
             raise EngineError(f"the handler of '{job.topic}' returned {type(result).__name__}; it must return a dict of variables")
         # Only the completion is rerun after a lost race, never the handler (its side effects).
@@ -187,7 +159,7 @@ class JobExecutor:
             row = self._owned(session, job)
             if row is None:
                 return "stale"
-            runtime = Runtime.load(engine, session, job.instance_id)
+            runtime = Runtime.load(engine.runtime_context, session, job.instance_id)
             task = runtime.task(job.task_id)
             if task is None or task.state != TaskState.READY:
                 session.delete(row)
@@ -230,7 +202,7 @@ class JobExecutor:
             row = self._owned(session, job)
             if row is None:
                 return "stale"
-            runtime = Runtime.load(engine, session, job.instance_id)
+            runtime = Runtime.load(engine.runtime_context, session, job.instance_id)
             runtime.fire_due_timers()
             runtime.step()
             runtime.save()
@@ -247,7 +219,7 @@ class JobExecutor:
             if row is None:
                 return "stale"
             definition = session.get(m.ProcessDefinition, row.definition_id)
-            runtime = Runtime.start(engine, session, definition, {}, None, None)
+            runtime = Runtime.start(engine.runtime_context, session, definition, {}, None, None)
             runtime.step()
             runtime.save()
             schedule = dict(row.schedule or {})
@@ -272,7 +244,7 @@ class JobExecutor:
             row = self._owned(session, job)
             if row is None:
                 return "stale"
-            engine.correlate_in(session, job.topic, business_key=payload.get("businessKey"),
+            engine.messages.correlate_in(session, job.topic, business_key=payload.get("businessKey"),
                                 variables=payload.get("variables") or {}, waiting_only=True)
             session.delete(row)  # in the same transaction: delivered once, or not at all
         return "delivered"

@@ -8,17 +8,18 @@ the first commits (the other gets ConcurrentModification).
 """
 from __future__ import annotations
 
+import json
 import logging
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from typing import Protocol
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
-from SpiffWorkflow.bpmn.specs.defaults import InclusiveGateway, ParallelGateway
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, delete, select
@@ -29,15 +30,30 @@ from .bpmn import limits  # noqa: F401 - lifts SpiffWorkflow's depth ceilings be
 from .bpmn.prune import prune
 from .bpmn.script_engine import enter_scope, leave_scope, run_task, scope_of, variables_for
 from .bpmn.serializer import workflow_from_dict, workflow_to_dict
-from .bpmn.specs import ExternalServiceTask, messages_of, next_due, parse_datetime, timer_of
+from .bpmn.specs import parse_datetime
 from .errors import ExecutionError, ExpressionError, NotFound
 from .expressions import compile_expression
-from .variables import stored_text, text_hash, type_of
+from .resolution import SpecResolver
+from .history import plan_history, write_history
+from .row_image import RowImage, activities
+from .retries import RetryPolicy
+from .variables import text_hash, type_of
 
 log = logging.getLogger("lienthong.engine")
 
-OPEN_STATES = (TaskState.READY, TaskState.WAITING, TaskState.STARTED)
-HISTORY_MARK = "_history"  # in a task's internal data: 1 = open row written, 2 = closed
+
+
+@dataclass(frozen=True)
+class RuntimeContext:
+    """What a Runtime needs of the engine that runs it, passed in rather than called back for."""
+
+    resolver: SpecResolver
+    clock: Clock
+    timezone: tzinfo
+    handles: Callable[[str], bool]  # a topic served by an in-process handler (a job), else an external task
+    retry_policy: RetryPolicy
+    # Called inside every save, after the rows are written: observer(runtime, transitions).
+    observers: list = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -55,9 +71,21 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+def stored_variables(session: Session, instance_id: str) -> dict:
+    """An instance's variables as of its last committed wait state (rows, no workflow loaded)."""
+    rows = session.scalars(select(m.Variable).where(m.Variable.instance_id == instance_id))
+    return {row.name: json.loads(row.value_json) for row in rows}
+
+
 class Runtime:
-    def __init__(self, engine, session: Session, row: m.ProcessInstance, workflow: BpmnWorkflow, loaded: "RowImage"):
-        self.engine = engine
+    def __init__(self, context: RuntimeContext, session: Session, row: m.ProcessInstance, workflow: BpmnWorkflow,
+                 loaded: "RowImage"):
+        self.context = context
+        self.clock = context.clock
         self.session = session
         self.row = row
         self.workflow = workflow
@@ -66,31 +94,32 @@ class Runtime:
     # --- loading -----------------------------------------------------------------------------
 
     @classmethod
-    def load(cls, engine, session: Session, instance_id: str) -> "Runtime":
+    def load(cls, context: RuntimeContext, session: Session, instance_id: str) -> "Runtime":
         row = session.get(m.ProcessInstance, instance_id)
         if row is None:
             raise NotFound(f"Process instance '{instance_id}' does not exist")
         if row.workflow is None:
             raise NotFound(f"Process instance '{instance_id}' has ended ({row.state.lower()})")
-        spec, subprocess_specs = engine.specs_for(session, row.definition_id, row.bindings)
-        script_engine = engine.script_engine_for(session, row.bindings)
+        spec, subprocess_specs = context.resolver.specs_for(session, row.definition_id, row.bindings)
+        script_engine = context.resolver.script_engine_for(session, row.bindings)
         workflow = workflow_from_dict(row.workflow, spec, subprocess_specs, script_engine)
-        return cls(engine, session, row, workflow, RowImage.of(workflow))
+        return cls(context, session, row, workflow, RowImage.of(workflow))
 
     @classmethod
-    def start(cls, engine, session: Session, definition: m.ProcessDefinition, variables: dict,
+    def start(cls, context: RuntimeContext, session: Session, definition: m.ProcessDefinition, variables: dict,
               business_key: str | None, user_id: str | None, tenant_id: str | None = None) -> "Runtime":
-        bindings = engine.bindings_for(session, definition)
-        spec, subprocess_specs = engine.specs_for(session, definition.id, bindings)
-        workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=engine.script_engine_for(session, bindings))
+        resolver = context.resolver
+        bindings = resolver.bindings_for(session, definition)
+        spec, subprocess_specs = resolver.specs_for(session, definition.id, bindings)
+        workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=resolver.script_engine_for(session, bindings))
         scope_of(workflow).update(variables)
         row = m.ProcessInstance(
             id=new_id(), definition_id=definition.id, definition_key=definition.key, business_key=business_key,
-            state="ACTIVE", start_time=engine.clock.now(), bindings=bindings, start_user_id=user_id, revision=1,
+            state="ACTIVE", start_time=context.clock.now(), bindings=bindings, start_user_id=user_id, revision=1,
             tenant_id=tenant_id,
         )
         session.add(row)
-        return cls(engine, session, row, workflow, RowImage.empty())
+        return cls(context, session, row, workflow, RowImage.empty())
 
     # --- running -----------------------------------------------------------------------------
 
@@ -149,14 +178,14 @@ class Runtime:
     # is stored, and with Core statements, one per table and kind of change.
 
     def save(self) -> None:
-        now = self.engine.clock.now()
+        now = self.clock.now()
         workflow = self.workflow
         row = self.row
         tasks = activities(workflow)
         if row.start_activity_id is None:
             row.start_activity_id = next((t.task_spec.bpmn_id for t in tasks if t.task_spec in workflow.spec.start.outputs
                                           and t.state == TaskState.COMPLETED), None)
-        history = self._plan_history(tasks)  # marks tasks, so it must precede serialization
+        history = plan_history(tasks)  # marks tasks, so it must precede serialization
         # The instance row first: a concurrent command that loaded the same revision fails here,
         # before it has written anything else.
         if workflow.completed:
@@ -171,12 +200,12 @@ class Runtime:
         current = RowImage.of(workflow, tasks)
         before = self.loaded
         assignees = {} if workflow.completed else self._save_user_tasks(tasks, before, current, now)
-        self._write_history(history, before, current, assignees, now)
+        write_history(self, history, before, current, assignees, now)
         self._save_variables(before, current)
-        if self.engine.observers:
+        if self.context.observers:
             transitions = [ActivityTransition(task.task_spec, str(task.id), opened, closed, canceled)
                            for task, opened, closed, canceled in history]
-            for observer in self.engine.observers:
+            for observer in self.context.observers:
                 observer(self, transitions)
         if workflow.completed:
             self._clear_runtime_rows()
@@ -192,49 +221,6 @@ class Runtime:
         self.session.execute(delete(m.IdentityLink).where(m.IdentityLink.task_id.in_(open_tasks)))
         for model in (m.Task, m.Job, m.ExternalTask, m.EventSubscription, m.Incident):
             self.session.execute(delete(model).where(model.instance_id == instance_id))
-
-    @staticmethod
-    def _plan_history(tasks) -> list[tuple]:
-        """(task, opened, closed, canceled) for every activity whose history row must change."""
-        plan = []
-        for task in tasks:
-            mark = task.internal_data.get(HISTORY_MARK)
-            if mark == 2:
-                continue
-            if task.state in OPEN_STATES and not mark:
-                plan.append((task, True, False, False))
-                task.internal_data[HISTORY_MARK] = 1
-            elif task.state == TaskState.COMPLETED or (mark and task.state in (TaskState.CANCELLED, TaskState.ERROR)):
-                # Spiff cancels the surplus arrivals at a join; Camunda records them as completed.
-                merged = isinstance(task.task_spec, (ParallelGateway, InclusiveGateway))
-                plan.append((task, not mark, True, task.state != TaskState.COMPLETED and not merged))
-                task.internal_data[HISTORY_MARK] = 2
-        return plan
-
-    def _write_history(self, plan, before: "RowImage", current: "RowImage", assignees: dict, now: datetime) -> None:
-        table = m.ActivityInstance.__table__
-        inserts, closing = [], {False: [], True: []}
-        for task, opened, closed, canceled in plan:
-            task_id = str(task.id)
-            if opened:
-                inserts.append(self._activity_row(task, now, assignees.get(task_id), now if closed else None, canceled))
-            elif closed:
-                closing[canceled].append(task_id)
-        # A subtree Spiff dropped takes its tasks out of the tree: their open rows end as canceled.
-        closing[True].extend(before.open_history - current.present)
-        self._insert(m.ActivityInstance, inserts)
-        for canceled, ids in closing.items():
-            if ids:
-                self.session.execute(table.update().where(table.c.id.in_(ids)).values(end_time=now, canceled=canceled))
-
-    def _activity_row(self, task, now: datetime, assignee, end_time, canceled: bool) -> dict:
-        return dict(
-            id=str(task.id), instance_id=self.row.id, definition_id=self.row.definition_id,
-            definition_key=self.row.definition_key, activity_id=task.task_spec.bpmn_id,
-            activity_name=task.task_spec.bpmn_name, activity_type=task.task_spec.extensions["activityType"],
-            task_id=str(task.id) if isinstance(task.task_spec, UserTask) else None, assignee=assignee,
-            start_time=now, end_time=end_time, canceled=canceled,
-        )
 
     def _save_variables(self, before: "RowImage", current: "RowImage") -> None:
         table = m.Variable.__table__
@@ -311,7 +297,7 @@ class Runtime:
         if value in (None, ""):
             return None
         try:
-            return parse_datetime(str(value), self.engine.timezone)
+            return parse_datetime(str(value), self.context.timezone)
         except ValueError:
             raise ExecutionError(f"{task.task_spec.bpmn_id}: '{value}' is not an ISO 8601 date and time") from None
 
@@ -320,7 +306,7 @@ class Runtime:
         if gone:
             # A handler's topic has a job, any other an external task (as when the row was written;
             # should the handlers have changed since, the other table is tried for what is left).
-            handled = [t for t in gone if before.service_tasks[t] in self.engine.handlers]
+            handled = [t for t in gone if self.context.handles(before.service_tasks[t])]
             remote = [t for t in gone if t not in handled]
             for model, other, ids in ((m.Job, m.ExternalTask, handled), (m.ExternalTask, m.Job, remote)):
                 missing = sorted(set(ids) - self._delete_service_rows(model, ids)) if ids else []
@@ -338,8 +324,8 @@ class Runtime:
                 definition_key=self.row.definition_key, activity_id=task.task_spec.bpmn_id, task_id=task_id,
                 created=now, priority=self._number(task, ext.get("taskPriority"), "camunda:taskPriority", 0), topic=topic,
             )
-            if topic in self.engine.handlers:
-                retries, _ = self.engine.retry_policy(ext.get("retryCycle"))
+            if self.context.handles(topic):
+                retries, _ = self.context.retry_policy(ext.get("retryCycle"))
                 jobs.append(dict(common, type="service-task", due_at=now, retries=retries, retry_cycle=ext.get("retryCycle")))
             else:
                 external.append(dict(common, business_key=self.row.business_key))
@@ -358,7 +344,7 @@ class Runtime:
                                              .values(due_at=due, lock_owner=None, lock_expires_at=None)
                                              .returning(table.c.id)).scalars().all()
                 self._forget(m.Job, moved)
-        retries, _ = self.engine.retry_policy(None)
+        retries, _ = self.context.retry_policy(None)
         self._insert(m.Job, [dict(
             id=new_id(), type="timer", instance_id=self.row.id, definition_id=self.row.definition_id,
             definition_key=self.row.definition_key, activity_id=self.task(task_id).task_spec.bpmn_id, task_id=task_id,
@@ -408,50 +394,3 @@ class Runtime:
         for obj in list(self.session.identity_map.values()):
             if isinstance(obj, model) and obj.id in ids:
                 self.session.expunge(obj)
-
-
-def activities(workflow) -> list:
-    """The tasks of the workflow (and its subprocesses) that are BPMN activities and events."""
-    return [t for t in workflow.get_tasks() if "activityType" in (getattr(t.task_spec, "extensions", None) or {})]
-
-
-@dataclass
-class RowImage:
-    """The runtime rows an instance state implies (what saving that state writes)."""
-
-    present: set  # every activity task id in the tree
-    open_history: set  # activity ids with an open history row
-    user_tasks: set  # ready user tasks: inbox rows
-    service_tasks: dict  # ready service task id -> its topic: a job (a handler's topic) or an external task
-    timers: dict  # waiting timer task id -> when it is due
-    subscriptions: set  # (message name, element id) of every waiting message event
-    variables: dict  # name -> stored JSON text
-
-    @classmethod
-    def empty(cls) -> "RowImage":
-        return cls(set(), set(), set(), {}, {}, set(), {})
-
-    @classmethod
-    def of(cls, workflow, tasks=None) -> "RowImage":
-        tasks = activities(workflow) if tasks is None else tasks
-        present, variables = {str(t.id) for t in tasks}, _texts(scope_of(workflow))
-        if workflow.completed:
-            return cls(present, set(), set(), {}, {}, set(), variables)
-        ready = [t for t in tasks if t.state == TaskState.READY]
-        # As SpiffWorkflow rebuilds its event manager when it loads a state: waiting catch events only.
-        waiting = [t for t in workflow.event_manager.tasks.values() if t.state == TaskState.WAITING]
-        timers = {str(t.id): due for t in waiting if timer_of(t) is not None and (due := next_due(t)) is not None}
-        return cls(
-            present=present,
-            open_history={str(t.id) for t in tasks if t.internal_data.get(HISTORY_MARK) == 1},
-            user_tasks={str(t.id) for t in ready if isinstance(t.task_spec, UserTask)},
-            service_tasks={str(t.id): t.task_spec.extensions["topic"] for t in ready
-                           if isinstance(t.task_spec, ExternalServiceTask)},
-            timers=timers,
-            subscriptions={(name, t.task_spec.bpmn_id) for t in waiting for name in messages_of(t)},
-            variables=variables,
-        )
-
-
-def _texts(variables: dict) -> dict:
-    return {name: stored_text(value) for name, value in variables.items()}

@@ -13,7 +13,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 
 from .errors import ExpressionError, Problem
 from .expressions import compile_expression, is_expression
-from .jobs import parse_retry_cycle
+from .retries import parse_retry_cycle
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA = "http://camunda.org/schema/1.0/bpmn"

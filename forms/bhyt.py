@@ -16,11 +16,11 @@ from datetime import date
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from engine.forms import form_schema
+from engine.form_registry import form_schema
 
 from .birth import CHILD_AGE_LIMIT_MONTHS
 from .common import IsoDate, MobilePhone, OfficialDeclaration, Text, add_months, sex_choice
-from .identity import PersonalIdField, check_personal_id
+from .personal_id import PersonalIdField, check_personal_id
 
 # The card of a child under 6 is paid by the state budget (Law on Health Insurance, art. 12).
 FREE_UNDER_SIX = "Ngân sách nhà nước đóng (trẻ em dưới 6 tuổi)"

@@ -2,7 +2,7 @@
 
 Keys are English (they become process variables); every error message is Vietnamese and
 addressed to the citizen. Problems are keyed by field path, e.g. errors["mother"]["idNumber"],
-so the portal can point at the field; engine.forms flattens them to "mother.idNumber".
+so the portal can point at the field; engine.form_registry flattens them to "mother.idNumber".
 
 The loaded result is plain JSON (dates stay ISO strings "YYYY-MM-DD"): it is stored as process
 variables and in the audit log, whose JSON columns cannot hold `date` objects.
@@ -16,13 +16,12 @@ from datetime import date
 
 from marshmallow import ValidationError, validates_schema
 
-from engine.forms import form_schema
+from engine.form_registry import form_schema
 
 from . import common
 from .common import (  # noqa: F401  (re-exported: imported from forms.birth elsewhere)
     DELIVERY_CHOICES,
     SEX_CHOICES,
-    VIETNAM,
     CitizenForm,
     IsoDate,
     MobilePhone,
@@ -34,12 +33,10 @@ from .common import (  # noqa: F401  (re-exported: imported from forms.birth els
     add_months,
     normalise_mobile,
     section_of,
-    today_in_vietnam,
 )
 from .common import Form as _Form
-from .common import choice as _choice
 from .common import year as _year
-from .identity import PersonalIdField, check_personal_id
+from .personal_id import PersonalIdField, check_personal_id
 
 CHILD_AGE_LIMIT_MONTHS = 72  # the linked procedure (and the free BHYT card) is for children under 6
 ALLOWED_PARTS = (  # the citizen files all three, or birth with exactly one of the others (canonical order)

@@ -16,11 +16,11 @@ from datetime import date
 
 from marshmallow import ValidationError, validates_schema
 
-from engine.forms import form_schema
+from engine.form_registry import form_schema
 
 from .birth import MarriageSchema, ParentSchema
 from .common import CivilStatusDeclaration, Form, IsoDate, Section, Text, sex_choice
-from .identity import PersonalIdField
+from .personal_id import PersonalIdField
 from .printing import date_in_words
 
 

@@ -3,7 +3,7 @@ ones extracted from them (birth_registration, residence, bhyt, death_registratio
 
 Conventions: keys are English (they become process variables); every error message is Vietnamese
 and addressed to the citizen; problems are keyed by field path, e.g. errors["mother"]["idNumber"],
-so the portal can point at the field (engine.forms flattens them to "mother.idNumber"); unknown
+so the portal can point at the field (engine.form_registry flattens them to "mother.idNumber"); unknown
 keys are refused. The loaded result is plain JSON: dates stay ISO strings "YYYY-MM-DD" (and a
 date-time "YYYY-MM-DDTHH:MM"), because it is stored as process variables and in the audit log,
 whose JSON columns cannot hold `date` objects.
@@ -13,23 +13,27 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from contextvars import ContextVar
+from datetime import date, datetime, tzinfo
 from typing import ClassVar
-from zoneinfo import ZoneInfo
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from .identity import check_personal_id
+from engine.clock import default_zone
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+from .personal_id import check_personal_id
+
+# The zone a declaration is judged in (its "today", a date-time typed with an offset): the one
+# the form is given, the service's (DossierService passes the engine's); set while it loads.
+_LOADING_ZONE: ContextVar[tzinfo | None] = ContextVar("loading_zone", default=None)
+
+
+def today_in(zone: tzinfo | None = None) -> date:
+    """Today's date in `zone` (the default zone when none is given)."""
+    return datetime.now(zone or default_zone()).date()
 SEX_CHOICES = ("male", "female")
 DELIVERY_CHOICES = ("desk", "post", "electronic")
 COMMITMENT = "Bạn phải cam kết thông tin khai là đúng sự thật."
-
-
-def today_in_vietnam() -> date:
-    # The server may run in UTC; before 07:00 in Hanoi, UTC is still on yesterday's date.
-    return datetime.now(VIETNAM).date()
 
 
 def add_months(start: date, months: int) -> date:
@@ -117,7 +121,7 @@ class IsoDateTime(fields.String):
         except ValueError:  # e.g. 2026-02-30 or 25:00
             raise self.make_error("invalid") from None
         if moment.tzinfo is not None:
-            moment = moment.astimezone(VIETNAM).replace(tzinfo=None)
+            moment = moment.astimezone(_LOADING_ZONE.get() or default_zone()).replace(tzinfo=None)
         return moment.isoformat(timespec="minutes")
 
 
@@ -300,15 +304,25 @@ class CivilStatusDeclaration(OfficialDeclaration):
 
 class CitizenForm(Form):
     """A citizen's declaration, judged on the day it is received: load with `Schema(today=date(...))`;
-    `today` defaults to Vietnam's date, looked up at each load (a schema instance may outlive midnight)."""
+    `today` defaults to the date in `timezone` (the service's), looked up at each load (a schema
+    instance may outlive midnight; the server may run in UTC, which before 07:00 in Hanoi is still
+    on yesterday's date)."""
 
-    def __init__(self, *, today: date | None = None, **kwargs):
+    def __init__(self, *, today: date | None = None, timezone: tzinfo | None = None, **kwargs):
         super().__init__(**kwargs)
         self._today = today
+        self.timezone = timezone or default_zone()
 
     @property
     def today(self) -> date:
-        return self._today or today_in_vietnam()
+        return self._today or today_in(self.timezone)
+
+    def load(self, *args, **kwargs):
+        token = _LOADING_ZONE.set(self.timezone)
+        try:
+            return super().load(*args, **kwargs)
+        finally:
+            _LOADING_ZONE.reset(token)
 
 
 def section_of(data: Mapping, key: str) -> Mapping:

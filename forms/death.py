@@ -29,10 +29,13 @@ the death. No time limit for declaring a death is imposed.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date, datetime, tzinfo
+from typing import Any
 
 from marshmallow import validates_schema
 
-from engine.forms import form_schema
+from engine.clock import default_zone
+from engine.form_registry import form_schema
 
 from . import common
 from .common import (
@@ -50,7 +53,7 @@ from .common import (
     section_of,
     sex_choice,
 )
-from .identity import PersonalIdField
+from .personal_id import PersonalIdField, normalise
 
 ALLOWED_PARTS = (  # the domain's 2, 3 or 4 procedures, each group in the canonical order
     ("death", "residence"),
@@ -162,3 +165,56 @@ class DeathDeclarationSchema(CitizenForm):
                     if value is None or (isinstance(value, str) and not value.strip()):
                         problems.add(f"burial.{key}", f"Vui lòng nhập {what} {BURIAL_NEEDED}.")
         problems.raise_any()
+
+
+# --- reading a filed death declaration (the handlers and the agency stand-ins) ---------------
+
+def died_on(value: Any, zone: tzinfo | None = None) -> date:
+    """The day of death from ``death.diedAt``: an ISO date, or an ISO date-time (its day in `zone`)."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        return value
+    elif isinstance(value, str) and value.strip():
+        text = value.strip()
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            pass
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"the date of death is neither an ISO date nor an ISO date-time: {value!r}") from None
+    else:
+        raise ValueError(f"the date of death is missing or not an ISO date: {value!r}")
+    if moment.tzinfo is not None and moment.utcoffset() is not None:
+        moment = moment.astimezone(zone or default_zone())
+    return moment.date()
+
+
+def age_on(born: date, day: date) -> int:
+    """Whole years from `born` to `day` (born on 29 February: a year older on 1 March)."""
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def deceased_id_number(declaration: Any, where: str) -> str:
+    """The deceased's personal ID number, from the death declaration."""
+    if not isinstance(declaration, Mapping):
+        raise ValueError(f"{where}: process variable 'declaration' (the death declaration) is missing or not an object")
+    deceased = declaration.get("deceased")
+    id_number = normalise(deceased.get("idNumber") or "") if isinstance(deceased, Mapping) else ""
+    if not id_number:
+        raise ValueError(f"{where}: the declaration gives no deceased.idNumber")
+    return id_number
+
+
+def deceased_and_day_of_death(declaration: Any, where: str, zone: tzinfo) -> tuple[str, date]:
+    """The deceased's personal ID number and the day of death, from the death declaration."""
+    id_number = deceased_id_number(declaration, where)
+    death = declaration.get("death")
+    if not isinstance(death, Mapping):
+        raise ValueError(f"{where}: the declaration gives no death section")
+    try:
+        return id_number, died_on(death.get("diedAt"), zone)
+    except ValueError as exc:
+        raise ValueError(f"{where}: death.diedAt: {exc}") from None

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from marshmallow import validates_schema
 
-from engine.forms import form_schema
+from engine.form_registry import form_schema
 
 from .common import CivilStatusDeclaration, Form, IsoDate, Problems, Section, Text, id_matches_person, iso_date
 from .death import DeathSchema, DeceasedSchema
-from .identity import PersonalIdField
+from .personal_id import PersonalIdField
 
 
 class RequesterSchema(Form):

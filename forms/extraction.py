@@ -19,7 +19,7 @@ with the field at fault. Each extracted declaration is then loaded through its o
 schema: an extraction bug fails loudly instead of printing a wrong official form. Both failures
 raise ExtractionError, a ValueError.
 
-`household` is what the population register knows of the household (handlers/identity.py,
+`household` is what the population register knows of the household (registers/population.py,
 ``Household.to_json()``): the mother's for a birth, the deceased's for a death (householdId from
 identity.check), which must list that person:
 
@@ -48,11 +48,11 @@ from .birth_registration import BirthRegistrationSchema
 from .death import DeathDeclarationSchema
 from .death_registration import DeathRegistrationSchema
 from .funeral import FuneralSupportSchema
-from .identity import normalise, parse_personal_id
+from .personal_id import normalise, parse_personal_id
 from .printing import date_in_words
 from .residence import DECEASED_REQUEST, ResidenceDeclarationSchema, newborn_request
 
-HEAD_OF_HOUSEHOLD = "Chủ hộ"  # the register's word for the head (handlers.identity.HEAD_OF_HOUSEHOLD)
+HEAD_OF_HOUSEHOLD = "Chủ hộ"  # the register's word for the head (registers.population.HEAD_OF_HOUSEHOLD)
 # When the citizen names no clinic for the child's BHYT card (nơi đăng ký khám chữa bệnh ban đầu).
 DEFAULT_CLINIC = "Trạm y tế xã nơi thường trú"
 SCHEMAS: dict[str, type[Schema]] = {  # part -> the schema of its declaration (CT01 serves both groups)

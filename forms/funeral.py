@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, validates, validates_schema
 
-from engine.forms import form_schema
+from engine.form_registry import form_schema
 
 from .common import Form, IsoDate, OfficialDeclaration, Problems, Section, Text, id_matches_person, iso_date, sex_choice
-from .identity import PersonalIdField
+from .personal_id import PersonalIdField
 
 
 class DeceasedSchema(Form):

@@ -26,10 +26,10 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from engine.forms import form_schema
+from engine.form_registry import form_schema
 
 from .common import Form, IsoDate, MobilePhone, OfficialDeclaration, OptionalEmail, Section, Text, id_matches_person, sex_choice
-from .identity import PersonalIdField
+from .personal_id import PersonalIdField
 
 # The request (item 10, nội dung đề nghị) of each change this service files.
 DECEASED_REQUEST = "Xóa đăng ký thường trú do người trong hộ đã chết"

@@ -1,12 +1,8 @@
-"""Service-task handlers, one module per concern; importing this package registers them."""
-from . import (
-    deadlines,  # noqa: F401
-    delivery,  # noqa: F401
-    eligibility,  # noqa: F401
-    extraction,  # noqa: F401
-    handoff,  # noqa: F401
-    identity,  # noqa: F401
-    models,  # noqa: F401  (their tables join the engine's metadata)
-    notify,  # noqa: F401
-    printing,  # noqa: F401
-)
+"""Service-task handlers, one module per concern; importing this package imports every module in
+it, which registers their handlers (@handler) and joins their tables to the engine's metadata. A
+new topic is a module here (or a function in one), its test and the diagram that names it."""
+import importlib
+import pkgutil
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")

@@ -1,6 +1,6 @@
 """Statutory deadlines in Vietnamese working days.
 
-Rules (see also /work/shared/domain.md, "Deadlines"):
+Rules:
 
 * A **working day** is Monday to Friday that is not a Vietnamese public holiday, plus a weekend day
   the Government has made a working day in exchange for a bridge day off (a "hoán đổi ngày làm
@@ -30,14 +30,13 @@ Rules (see also /work/shared/domain.md, "Deadlines"):
   Fri 13 Feb 10:00 (before Tết)   2     Tue 24 Feb 17:00 (16–20 Feb are Tết)
   ==============================  ====  ===============================
 
-What the `holidays` package covers for Vietnam (checked with holidays 0.109, 2025–2027):
-New Year; Tết as five weekdays off (the eve/29 Tết to the 4th or 5th day, with a weekend day inside
-the span moved to an adjacent weekday, so 2025: 27–31 Jan, 2026: 16–20 Feb, 2027: 4–10 Feb less the
-weekend); Hùng Kings' day (10/3 lunar: 7 Apr 2025, 26 Apr 2026 -> observed Mon 27 Apr, 16 Apr 2027);
-30 April; 1 May; National Day as two days (2 Sep plus 1 or 3 Sep); Vietnam Cultural Day (24 Nov,
-from 2026); compensatory days off ("nghỉ bù") when a holiday falls on a weekend (Labour Code 2019
-art. 111(3)); and the Government's announced day swaps for public servants (bridge day off plus the
-worked Saturday, exposed as ``weekend_workdays``), which apply to the one-stop desks.
+What the `holidays` package covers for Vietnam: New Year; Tết as five weekdays off (a weekend day
+inside the span moved to an adjacent weekday); Hùng Kings' day (10/3 lunar); 30 April; 1 May;
+National Day as two days; Vietnam Cultural Day (24 Nov, from 2026); compensatory days off ("nghỉ
+bù") when a holiday falls on a weekend (Labour Code 2019 art. 111(3)); and the Government's
+announced day swaps for public servants (bridge day off plus the worked Saturday, exposed as
+``weekend_workdays``), which apply to the one-stop desks. tests/test_deadlines.py pins the
+2025–2027 dates this module relies on, so an update of the package that changes them fails there.
 What it cannot know, and so neither can this module:
 
 * swaps or extra days the Government announces for a year *after* the installed package version
@@ -49,16 +48,18 @@ What it cannot know, and so neither can this module:
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from functools import lru_cache
 
 import holidays
 from sqlalchemy import select
 
 from engine import models as m
-from engine.handlers import TaskContext, handler
-from forms.common import VIETNAM as VN_ZONE
+from engine.handler_registry import TaskContext, handler
+from engine.clock import default_zone
 
+# The zone of the functions below when given none; the handlers give the service's (task.timezone).
+VN_ZONE = default_zone()
 # A dossier received after this local time counts from the next working day (inclusive: 15:00:00
 # still counts the same day, 15:00:00.000001 does not).
 CUTOFF = time(15, 0)
@@ -102,38 +103,39 @@ def next_working_day(day: date) -> date:
     return day
 
 
-def _local(moment: datetime, name: str) -> datetime:
+def _local(moment: datetime, name: str, zone: tzinfo) -> datetime:
     if not isinstance(moment, datetime):
         raise TypeError(f"{name} must be a datetime, not {type(moment).__name__}")
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware (got naive {moment.isoformat()})")
-    return moment.astimezone(VN_ZONE)
+    return moment.astimezone(zone)
 
 
-def counting_start(received_at: datetime) -> date:
+def counting_start(received_at: datetime, zone: tzinfo | None = None) -> date:
     """The first day that counts: the receipt day if it is a working day and the receipt is at or
     before 15:00 Vietnam time, else the next working day."""
-    local = _local(received_at, "received_at")
+    local = _local(received_at, "received_at", zone or VN_ZONE)
     day = local.date()
     if is_working_day(day) and local.time() <= CUTOFF:
         return day
     return next_working_day(day)
 
 
-def due_date(received_at: datetime, working_days: int) -> datetime:
+def due_date(received_at: datetime, working_days: int, zone: tzinfo | None = None) -> datetime:
     """The statutory due moment, as an aware UTC datetime: 17:00 Vietnam time on the counting-start
     day for 0 working days, else on the `working_days`-th working day after the counting-start day."""
     if isinstance(working_days, bool) or not isinstance(working_days, int):
         raise TypeError(f"working_days must be an int, not {type(working_days).__name__}")
     if working_days < 0:
         raise ValueError(f"working_days must be 0 or more, got {working_days}")
-    day = counting_start(received_at)
+    zone = zone or VN_ZONE
+    day = counting_start(received_at, zone)
     for _ in range(working_days):
         day = next_working_day(day)
-    return datetime.combine(day, CLOSING, tzinfo=VN_ZONE).astimezone(timezone.utc)
+    return datetime.combine(day, CLOSING, tzinfo=zone).astimezone(timezone.utc)
 
 
-def working_days_between(start: datetime, end: datetime) -> int:
+def working_days_between(start: datetime, end: datetime, zone: tzinfo | None = None) -> int:
     """Working days after `start`'s Vietnam date up to and including `end`'s Vietnam date.
 
     Negative when `end` is before `start`. Used as "working days overdue" with start = the due
@@ -141,8 +143,8 @@ def working_days_between(start: datetime, end: datetime) -> int:
     Fri, Mon). For a dossier received on a working day by 15:00,
     ``working_days_between(received_at, due_date(received_at, n)) == n``.
     """
-    first = _local(start, "start").date()
-    last = _local(end, "end").date()
+    first = _local(start, "start", zone or VN_ZONE).date()
+    last = _local(end, "end", zone or VN_ZONE).date()
     sign = 1
     if last < first:
         first, last, sign = last, first, -1
@@ -212,7 +214,7 @@ def compute_deadline(task: TaskContext) -> dict:
     if source not in task.variables or task.variables[source] in (None, ""):
         raise ValueError(f"{where}: process variable '{source}' is missing")
     received_at = parse_received_at(task.variables[source], where, source)
-    return {name: due_date(received_at, days).isoformat() for name, days in wanted.items()}
+    return {name: due_date(received_at, days, task.timezone).isoformat() for name, days in wanted.items()}
 
 
 @handler(ESCALATE_TOPIC)
@@ -230,14 +232,13 @@ def escalate_overdue_task(task: TaskContext) -> dict:
     group = str(task.properties.get("candidateGroup") or "").strip()
     if not activity or not group:
         raise ValueError(f"{where}: camunda properties 'task' and 'candidateGroup' are required")
-    engine = task.engine
-    with engine.db.reading() as session:
+    with task.reading() as session:
         open_tasks = list(session.execute(select(m.Task.id, m.Task.due).where(
             m.Task.instance_id == task.instance_id, m.Task.activity_id == activity)))
     for task_id, _ in open_tasks:
-        engine.add_candidate_group(task_id, group, actor="system:deadlines")
+        task.add_candidate_group(task_id, group, actor="system:deadlines")
     due = next((d.isoformat() for _, d in open_tasks if d is not None), None)
-    breach = {"activity": activity, "due": due, "detectedAt": engine.clock.now().isoformat(),
+    breach = {"activity": activity, "due": due, "detectedAt": task.now().isoformat(),
               "escalatedTo": group, "taskOpen": bool(open_tasks)}
     log.warning("deadline breached", extra={"instance": task.instance_id, "dossier": task.business_key,
                                             "activity": activity, "escalated_to": group})

@@ -8,7 +8,7 @@ Reads the process variables
   time dates the declarations (``declaredOn``);
 * ``householdId`` (optional, set by ``identity.check``): the mother's household (birth) or the
   deceased's (death); when the citizen chose the residence part, the population register's answer
-  for it fills the CT01 head of household fields (handlers/identity.py, ``current_register(db).household(...)``,
+  for it fills the CT01 head of household fields (registers/population.py, ``current_register(db).household(...)``,
   read like identity.check reads it: the local register with the changes recorded in the task's database).
 
 Returns ``{"declarations": {part: extracted}}`` for each part in ``declaration["parts"]`` that has a
@@ -25,12 +25,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from engine.handlers import TaskContext, handler
-from forms.common import VIETNAM
+from engine.handler_registry import TaskContext, handler
 from forms.extraction import PROCEDURES, extract_declarations
+from registers.population import current_register
 
 from .deadlines import parse_received_at
-from .identity import current_register
 
 TOPIC = "declarations.extract"
 
@@ -49,13 +48,13 @@ def extract(task: TaskContext) -> dict:
                          f"or not an object")
     if task.variables.get("receivedAt") in (None, ""):
         raise ValueError(f"{where}: process variable 'receivedAt' is missing")
-    received_on = parse_received_at(task.variables["receivedAt"], where).astimezone(VIETNAM).date()
+    received_on = parse_received_at(task.variables["receivedAt"], where).astimezone(task.timezone).date()
 
     household = None
     household_id = task.variables.get("householdId")
     parts = declaration.get("parts")
     if household_id not in (None, "") and isinstance(parts, list) and "residence" in parts:
-        found = current_register(getattr(task.engine, "db", None)).household(str(household_id))
+        found = current_register(task.database).household(str(household_id))
         if found is None:
             raise ValueError(f"{where}: the population register has no household {household_id!r} "
                              f"(process variable 'householdId')")

@@ -19,35 +19,32 @@ resend after a crash between sending and marking. Outcomes:
 * the gateway cannot answer: the row stays ``pending`` with ``last_error``, and the job fails,
   so it is retried and then becomes an incident.
 
-An SMS can also be queued by a command in its own transaction (``queue_in``: the tracking secret,
-at filing). The dossier's next ``notify.sms`` job sends it before its own SMS (the receipt or
-rejection notice, which every diagram sends right after filing). Such an SMS may hold a secret:
-the outbox stores it between ``[[`` and ``]]``, the gateway gets the text without the brackets,
-logs never show it, and the row keeps it masked once sent (or refused).
+An SMS can also be queued by a command in its own transaction (agencies/sms.py ``queue_in``: the
+tracking secret, at filing). The dossier's next ``notify.sms`` job sends it before its own SMS (the
+receipt or rejection notice, which every diagram sends right after filing). Such an SMS may hold a
+secret: the outbox stores it between ``[[`` and ``]]``, the gateway gets the text without the
+brackets, logs never show it, and the row keeps it masked once sent (or refused).
 
-The gateway is ``HttpSmsGateway`` when ``LIENTHONG_SMS_GATEWAY_URL`` is set, else ``LogSink``,
-which writes each SMS as a structured log line. Tests swap it with ``use_gateway(...)``.
+The gateway and the outbox are agencies/sms.py's.
 """
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any, Protocol, runtime_checkable
+from datetime import date, datetime, tzinfo
+from typing import Any
 
-import requests
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from engine.handlers import TaskContext, handler
+from agencies.models import SmsOutbox
+from agencies.sms import QUEUED, Sms, SmsRejected, current_gateway, mask, masked_secrets, secrets_in, unmarked
+from engine.clock import default_zone
+from engine.handler_registry import TaskContext, handler
 from engine.redaction import hide_credentials
-from forms.common import VIETNAM
 
-from .adapters import AdapterSlot
-from .models import SmsOutbox
 
 log = logging.getLogger("lienthong.handlers.notify")
 
@@ -60,9 +57,9 @@ TEMPORAL_SUFFIXES = ("Due", "At")
 
 # --- the text ------------------------------------------------------------------------------------
 
-def render(template: str, variables: Mapping[str, Any]) -> str:
+def render(template: str, variables: Mapping[str, Any], zone: tzinfo | None = None) -> str:
     """Fill each {name} / {name.path} of `template` from `variables`, in one pass."""
-    return PLACEHOLDER.sub(lambda match: _as_text(match.group(1), _lookup(variables, match.group(1))), template)
+    return PLACEHOLDER.sub(lambda match: _as_text(match.group(1), _lookup(variables, match.group(1)), zone or default_zone()), template)
 
 
 def _lookup(variables: Mapping[str, Any], path: str) -> Any:
@@ -74,7 +71,7 @@ def _lookup(variables: Mapping[str, Any], path: str) -> Any:
     return value
 
 
-def _as_text(path: str, value: Any) -> str:
+def _as_text(path: str, value: Any, zone: tzinfo) -> str:
     if isinstance(value, (Mapping, list)):
         raise ValueError(f"the SMS text names {{{path}}}, which is not a single value")
     if not isinstance(value, str):
@@ -89,98 +86,12 @@ def _as_text(path: str, value: Any) -> str:
             moment = datetime.fromisoformat(value)
         except ValueError:
             return value
-        # A moment without an offset is taken as Vietnam time, the only time citizens read.
-        local = moment.replace(tzinfo=VIETNAM) if moment.tzinfo is None else moment.astimezone(VIETNAM)
+        # A moment without an offset is taken in the service's zone, the only time citizens read.
+        local = moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone)
         return f"{local:%H:%M} ngày {local:%d/%m/%Y}"
     return value
 
 
-def mask(phone: str) -> str:
-    """Only the last 3 digits show in logs: "0912345678" -> "*******678"."""
-    return "*" * max(len(phone) - 3, 0) + phone[-3:]
-
-
-# --- the gateways ---------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Sms:
-    to: str
-    text: str
-    reference: str  # the outbox key; the gateway drops a second SMS with the same one
-    dossier_code: str
-    secrets: tuple[str, ...] = ()  # parts of the text never to log (a tracking secret)
-
-    def loggable_text(self) -> str:
-        text = self.text
-        for secret in self.secrets:
-            text = text.replace(secret, "*" * len(secret))
-        return text
-
-
-class SmsRejected(Exception):
-    """The gateway refuses this message for good (a bad number): retrying cannot help."""
-
-
-class SmsUnavailable(Exception):
-    """The gateway could not take the message now (technical failure: the job is retried)."""
-
-
-@runtime_checkable
-class SmsGateway(Protocol):
-    def send(self, sms: Sms) -> None:
-        ...
-
-
-class LogSink:
-    """Sends nothing: logs each SMS (phone masked), for development and for sites without a gateway."""
-
-    def send(self, sms: Sms) -> None:
-        log.info("sms", extra={"dossier": sms.dossier_code, "phone": mask(sms.to), "text": sms.loggable_text(),
-                               "reference": sms.reference})
-
-
-class HttpSmsGateway:
-    """POST {"to", "text", "reference"} as JSON with an Idempotency-Key header (the reference)."""
-
-    def __init__(self, url: str, timeout: float = 10):
-        self.url = url
-        self.timeout = timeout
-
-    def send(self, sms: Sms) -> None:
-        try:
-            response = requests.post(self.url, json={"to": sms.to, "text": sms.text, "reference": sms.reference},
-                                     headers={"Idempotency-Key": sms.reference}, timeout=(self.timeout, self.timeout))
-        except requests.Timeout as exc:
-            raise SmsUnavailable(f"SMS gateway timed out after {self.timeout}s: POST {self.url}") from exc
-        except requests.RequestException as exc:
-            raise SmsUnavailable(f"SMS gateway unreachable: POST {self.url}: {exc}") from exc
-        if response.status_code in (400, 422):
-            raise SmsRejected(f"SMS gateway refused the message ({response.status_code}): {response.text[:200]}")
-        if not 200 <= response.status_code < 300:
-            raise SmsUnavailable(f"SMS gateway answered {response.status_code} to POST {self.url}: {response.text[:200]}")
-
-
-def gateway_from_environment() -> SmsGateway:
-    url = os.environ.get("LIENTHONG_SMS_GATEWAY_URL", "").strip()
-    if not url:
-        return LogSink()
-    return HttpSmsGateway(url, timeout=float(os.environ.get("LIENTHONG_SMS_TIMEOUT_SECONDS", "10")))
-
-
-_gateways: AdapterSlot[SmsGateway] = AdapterSlot(gateway_from_environment)
-
-
-def current_gateway() -> SmsGateway:
-    """The SMS gateway, created on first use from the environment."""
-    return _gateways.current()
-
-
-def use_gateway(gateway: SmsGateway):
-    """Use `gateway` inside the block, then put the previous one back (for tests)."""
-    return _gateways.use(gateway)
-
-
-# --- the outbox -----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Queued:
@@ -194,7 +105,7 @@ def _queue(task: TaskContext, code: str) -> Queued:
     """The job's outbox row, written on its first run; a pending one counts one more attempt."""
     for _ in range(2):  # a concurrent redo of the same job may insert first: then read its row
         try:
-            with task.engine.db.session() as session:
+            with task.session() as session:
                 row = session.scalars(select(SmsOutbox).where(SmsOutbox.idempotency_key == task.idempotency_key)).first()
                 if row is None:
                     row = _new_row(task, code)
@@ -212,45 +123,28 @@ def _new_row(task: TaskContext, code: str) -> SmsOutbox:
     template = task.properties.get("text")
     if not template:
         raise ValueError(f"the service task {task.activity_id} has no camunda property 'text' for the SMS")
-    text = render(template, task.variables)
+    text = render(template, task.variables, task.timezone)
     requester = (task.variables.get("declaration") or {}).get("requester") or {}
     phone = requester.get("phone") or None
     return SmsOutbox(idempotency_key=task.idempotency_key, dossier_code=code, phone=phone, text=text,
                      state="pending" if phone else "failed", attempts=0,
                      last_error=None if phone else "the declaration gives no phone number",
-                     created=task.engine.clock.now())
+                     created=task.now())
 
 
 def _mark(task: TaskContext, sms_id: int, state: str, error: str | None = None, text: str | None = None) -> None:
-    with task.engine.db.session() as session:
+    with task.session() as session:
         row = session.get(SmsOutbox, sms_id)
         row.state, row.last_error = state, hide_credentials(error) if error else error
         if text is not None:
             row.text = text
         if state == "sent":
-            row.sent_at = task.engine.clock.now()
-
-
-# --- SMS queued by a command ------------------------------------------------------------------------
-
-QUEUED = "queued:"  # idempotency keys of SMS queued by a command (a job's key is its job id)
-_SECRET = re.compile(r"\[\[(.*?)\]\]")
-
-
-def queue_in(session, *, key: str, dossier_code: str, phone: str | None, text: str, now: datetime) -> None:
-    """Queue an SMS in the caller's transaction; `text` may mark secrets as [[secret]]."""
-    session.add(SmsOutbox(idempotency_key=QUEUED + key, dossier_code=dossier_code, phone=phone,
-                          text=text if phone else _masked(text), state="pending" if phone else "failed", attempts=0,
-                          last_error=None if phone else "the declaration gives no phone number", created=now))
-
-
-def _masked(text: str) -> str:
-    return _SECRET.sub(lambda m: "*" * len(m.group(1)), text)
+            row.sent_at = task.now()
 
 
 def _send_queued(task: TaskContext, code: str) -> None:
     """Send what commands queued for this dossier, oldest first; an unavailable gateway fails the job."""
-    with task.engine.db.session() as session:
+    with task.session() as session:
         rows = session.scalars(select(SmsOutbox).where(
             SmsOutbox.dossier_code == code, SmsOutbox.state == "pending",
             SmsOutbox.idempotency_key.startswith(QUEUED)).order_by(SmsOutbox.id)).all()
@@ -258,18 +152,17 @@ def _send_queued(task: TaskContext, code: str) -> None:
             row.attempts += 1
         pending = [(row.id, row.phone, row.text, row.idempotency_key) for row in rows]
     for sms_id, phone, text, key in pending:
-        sms = Sms(to=phone, text=_SECRET.sub(r"\1", text), reference=key, dossier_code=code,
-                  secrets=tuple(_SECRET.findall(text)))
+        sms = Sms(to=phone, text=unmarked(text), reference=key, dossier_code=code, secrets=secrets_in(text))
         try:
             current_gateway().send(sms)
         except SmsRejected as exc:
-            _mark(task, sms_id, "failed", str(exc), text=_masked(text))
+            _mark(task, sms_id, "failed", str(exc), text=masked_secrets(text))
             log.warning("sms refused", extra={"dossier": code, "sms": sms_id, "error": str(exc)})
             continue
         except Exception as exc:
             _mark(task, sms_id, "pending", str(exc)[:4000])
             raise
-        _mark(task, sms_id, "sent", text=_masked(text))
+        _mark(task, sms_id, "sent", text=masked_secrets(text))
         log.info("sms sent", extra={"dossier": code, "sms": sms_id, "phone": mask(phone)})
 
 

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from datetime import date
 
 from dossiers.documents import save_document
-from engine.handlers import TaskContext, handler
+from engine.handler_registry import TaskContext, handler
 from forms.printing import FORMS, render_declaration
 
 TOPIC = "declarations.print"
@@ -70,8 +70,8 @@ def print_declarations(task: TaskContext) -> dict:
         except (KeyError, TypeError, ValueError):
             raise ValueError(f"{where}: the {form} declaration has no ISO 'declaredOn' date") from None
         printed[form] = render_declaration(form, data, place=data.get("place"), on=on)
-    with task.engine.db.session() as session:
-        now = task.engine.clock.now()
+    with task.session() as session:
+        now = task.now()
         for form, pdf in printed.items():
             save_document(session, code.strip(), form, pdf, now)
     return {"printedDeclarations": forms}

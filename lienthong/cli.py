@@ -1,18 +1,13 @@
 """The `lienthong` command: serve the API (with an embedded worker), run workers, deploy, migrate.
 
-Configuration comes from the environment, with defaults that work on a fresh machine:
-  DATABASE_URL                default sqlite:///var/lienthong.db
-  LIENTHONG_EXTERNAL_TOPICS   topics served by remote workers (comma-separated, * allowed)
-  LIENTHONG_TIMEZONE          zone of dates written without one (default Asia/Ho_Chi_Minh)
-  LIENTHONG_JOB_LOCK_SECONDS  how long a worker's claim on a job lasts (default 300)
-  LIENTHONG_HANDLER_MODULES   more modules with @handler functions to import (comma-separated)
-  LIENTHONG_LOG_FORMAT        json (default) or text
+Configuration comes from the environment, read once into Settings (lienthong/settings.py, which
+lists the variables), with defaults that work on a fresh machine; LIENTHONG_LOG_FORMAT is json
+(default) or text.
 """
 from __future__ import annotations
 
 import importlib
 import logging
-import os
 import signal
 import sys
 from pathlib import Path
@@ -21,26 +16,27 @@ import click
 
 import dossiers.service
 
-from engine.db import Database, default_url
+from engine.db import Database
 from engine.errors import DeploymentError
 from engine.service import ProcessEngine
 from engine.worker import Worker
 
 from . import cli_accounts, logs
+from .settings import Settings
 
 log = logging.getLogger("lienthong")
 WORKFLOWS = Path("workflows")
 
 
-def build_engine(url: str | None = None) -> ProcessEngine:
+def build_engine(url: str | None = None, settings: Settings | None = None) -> ProcessEngine:
+    settings = settings or Settings.from_env()
     # Importing the packages registers their handlers (@handler) and form schemas (@form_schema);
     # LIENTHONG_HANDLER_MODULES names more modules to import (comma-separated).
-    extra = [name.strip() for name in os.environ.get("LIENTHONG_HANDLER_MODULES", "").split(",") if name.strip()]
-    for module in ["handlers", "forms", *extra]:
+    for module in ["handlers", "forms", *settings.handler_modules]:
         importlib.import_module(module)
-    database = Database(url or default_url())
+    database = Database(url or settings.database_url)
     database.migrate()
-    engine = ProcessEngine(database)
+    engine = ProcessEngine(database, **settings.engine_options())
     dossiers.service.install(engine)  # a standalone worker keeps the dossiers' status too
     return engine
 
@@ -147,7 +143,7 @@ def deploy(paths: tuple[str, ...]) -> None:
 @main.command()
 def migrate() -> None:
     """Bring the database schema up to date."""
-    Database(default_url()).migrate()
+    Database(Settings.from_env().database_url).migrate()
     click.echo("schema is up to date")
 
 
@@ -166,7 +162,7 @@ def jobs(limit: int) -> None:
 
     from engine import models as m
 
-    database = Database(default_url())
+    database = Database(Settings.from_env().database_url)
     with database.reading() as session:
         rows = session.scalars(select(m.Job).order_by(m.Job.due_at).limit(limit)).all()
         _table([[j.id[:8], j.type, j.definition_key, j.activity_id, (j.instance_id or "-")[:8],
@@ -182,7 +178,7 @@ def incidents() -> None:
 
     from engine import models as m
 
-    database = Database(default_url())
+    database = Database(Settings.from_env().database_url)
     with database.reading() as session:
         rows = session.scalars(select(m.Incident).order_by(m.Incident.created)).all()
         _table([[i.created.isoformat(timespec="seconds"), i.type, (i.instance_id or "-")[:8], i.activity_id, i.configuration,

@@ -6,14 +6,16 @@ import sys
 import click
 
 from engine.clock import SystemClock
-from engine.db import Database, default_url
+from engine.db import Database
 from engine.errors import EngineError, InvalidRequest
 from identity.accounts import Accounts
 from identity.principal import ROLES
 
+from .settings import Settings
+
 
 def _accounts() -> Accounts:
-    database = Database(default_url())
+    database = Database(Settings.from_env().database_url)
     database.migrate()
     return Accounts(database, SystemClock())
 

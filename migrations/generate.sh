@@ -8,9 +8,10 @@ DATABASE_URL="sqlite:///$tmp/head.db" .venv/bin/python - "${1:?usage: migrations
 import sys
 from alembic import command
 from alembic.config import Config
-from engine.db import MIGRATIONS, Database, default_url
+from engine.db import MIGRATIONS, Database
+from lienthong.settings import Settings
 
-Database(default_url()).migrate()
+Database(Settings.from_env().database_url).migrate()
 config = Config()
 config.set_main_option("script_location", str(MIGRATIONS))
 command.revision(config, message=sys.argv[1], autogenerate=True)

@@ -1,5 +1,5 @@
 """One example birth declaration for the tests that need one: the Đồng Tháp couple that the
-sample population register (handlers/data/population_sample.json) also knows."""
+sample population register (registers/data/population_sample.json) also knows."""
 from __future__ import annotations
 
 DELETE = object()  # a change that removes the key

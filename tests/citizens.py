@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import forms  # noqa: F401 - registers the declaration schemas
 import handlers  # noqa: F401 - registers the handlers the diagrams name
 from api.app import create_app
-from handlers.notify import Sms
+from agencies.sms import Sms
 from dossiers.service import install as install_dossiers
 from engine.clock import ManualClock
 from engine.service import ProcessEngine

@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from engine.clock import ManualClock
 from engine.db import Database
-from engine.handlers import HandlerRegistry
+from engine.handler_registry import HandlerRegistry
 from engine.models import Base
 
 # Argon2 at its cheapest: the suite creates an account in most tests (production uses RFC 9106's profile).

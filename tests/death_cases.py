@@ -1,7 +1,7 @@
 """The funeral support cases as data, one a row of workflows/funeral_support.dmn, for tests to drive.
 
-Each case is a fictional person of the population sample (handlers/data/population_sample.json),
-alive there, whose benefits the social registers sample (handlers/data/social_registers_sample.json)
+Each case is a fictional person of the population sample (registers/data/population_sample.json),
+alive there, whose benefits the social registers sample (registers/data/social_registers_sample.json)
 records; nobody here is real.
 
 * ``case``: a name for the test id;

@@ -1,5 +1,5 @@
 """One example death declaration for the tests that need one: Nguyễn Văn An (087084000999, whom the
-sample population register handlers/data/population_sample.json knows) declares the death of his
+sample population register registers/data/population_sample.json knows) declares the death of his
 father Nguyễn Văn Tám (087040000888) and asks for all four procedures."""
 from __future__ import annotations
 

@@ -19,14 +19,9 @@ from engine.errors import (
     InvalidRequest,
     NotFound,
     Problem,
+    TaskAlreadyClaimed,
 )
 from tests.test_api_support import RowsOnlyEngine, rows_client, rows_engine  # noqa: F401 (fixtures)
-
-
-class TaskAlreadyClaimed(InvalidRequest):
-    """What the engine raises when a task is claimed by someone else (named as in Camunda)."""
-
-    kind = "TaskAlreadyClaimedException"
 
 
 @pytest.fixture

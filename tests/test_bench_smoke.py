@@ -34,6 +34,7 @@ def postgres():
         pytest.skip("PostgreSQL is not reachable")
 
 
+@pytest.mark.slow
 def test_lifecycle(tmp_path):
     out, figures = run_benchmark("lifecycle", tmp_path)
     assert "raw SpiffWorkflow:" in out and "latency per API call" in out and "printing: milliseconds" in out
@@ -43,6 +44,7 @@ def test_lifecycle(tmp_path):
     assert figures["raw_cpu_ms"] > 0 and figures["printing_forms"]
 
 
+@pytest.mark.slow
 def test_query_scale(tmp_path, postgres):
     out, figures = run_benchmark("query_scale", tmp_path)
     assert {"inbox/engine", "status/engine", "incidents/engine", "overdue/engine",
@@ -50,12 +52,14 @@ def test_query_scale(tmp_path, postgres):
     assert "EXPLAIN" in out and "Index" in out
 
 
+@pytest.mark.slow
 def test_cost_growth(tmp_path):
     out, figures = run_benchmark("cost_growth", tmp_path)
     assert figures["loops"] == 3 and figures["first10_step_ms"] > 0 and figures["plain_largest_state_bytes"] > 0
     assert "per step" in out
 
 
+@pytest.mark.slow
 def test_workers(tmp_path, postgres):
     _, figures = run_benchmark("workers", tmp_path)
     assert set(figures) == {"service-task/1", "service-task/2", "timer/1", "timer/2"}

@@ -13,7 +13,7 @@ from pypdf import PdfReader
 
 from dossiers.service import DEFAULT_AGENCY_CODE
 from engine.clock import ManualClock
-from forms.identity import check_personal_id
+from forms.personal_id import check_personal_id
 from tests.birth_examples import birth_declaration
 from tests.live import wait_for
 from tests.portal import MONDAY_9AM, PDF, running_service

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from dossiers.agencies import AgencyCatalogue, catalogue
 from dossiers.models import Dossier, DossierAttachment
-from handlers.notify import use_gateway
+from agencies.sms import use_gateway
 from tests.birth_examples import birth_declaration
 from tests.citizens import PDF, Recorder, start_service
 

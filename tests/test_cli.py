@@ -5,7 +5,7 @@ from click.testing import CliRunner
 
 from engine.clock import ManualClock
 from engine.db import Database
-from engine.handlers import HandlerRegistry
+from engine.handler_registry import HandlerRegistry
 from engine.service import ProcessEngine
 from lienthong.cli import main
 from tests.conftest import FIXTURES

@@ -34,10 +34,12 @@ from sqlalchemy import func, select, text
 
 from engine import models as m
 from engine.db import Database
-from engine.handlers import HandlerRegistry
+from engine.handler_registry import HandlerRegistry
 from engine.service import ProcessEngine
 from tests.conftest import POSTGRES_URL
 from tests.crash.receiver import Receiver
+
+pytestmark = pytest.mark.slow  # `pytest -m 'not slow'` leaves it out
 
 ROOT = Path(__file__).resolve().parent.parent
 DIAGRAM = Path(__file__).parent / "crash" / "crash_flow.bpmn"

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from engine.handlers import TaskContext, registry
+from engine.handler_registry import TaskContext, registry
 from handlers import deadlines
 from handlers.deadlines import (
     CLOSING,

@@ -3,17 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from engine.handlers import TaskContext, registry
-from handlers.delivery import (
-    LocalPostOffice,
-    Shipment,
-    current_post_office,
-    deliver_results,
-    result_documents,
-    tracking_number,
-    use_post_office,
-)
-from handlers.models import AgencyRecord
+from engine.handler_registry import TaskContext, registry
+from agencies.post import LocalPostOffice, Shipment, current_post_office, tracking_number, use_post_office
+from handlers.delivery import deliver_results, result_documents
+from agencies.models import AgencyRecord
 from tests.engine_helpers import rows
 
 CODE = "UBND-MYAN-261123-0001"
@@ -30,7 +23,7 @@ def task(engine, delivery: str, key: str = "job-1", **results) -> TaskContext:
     return TaskContext(topic="results.deliver", variables={"dossierCode": CODE, "declaration": declaration,
                                                            **(results or RESULTS)},
                        properties={}, instance_id="pi-1", business_key=CODE, activity_id="Task_Deliver",
-                       definition_key="birth_linked", idempotency_key=key, engine=engine)
+                       definition_key="birth_linked", idempotency_key=key, services=engine)
 
 
 def shipments(engine) -> list[AgencyRecord]:
@@ -82,7 +75,7 @@ def test_by_post_books_one_shipment_per_job(engine):
 
 def test_tracking_numbers_never_repeat(engine, monkeypatch):
     draws = iter([47312482, 47312482, 5])
-    monkeypatch.setattr("handlers.delivery.secrets.randbelow", lambda _: next(draws))
+    monkeypatch.setattr("agencies.post.secrets.randbelow", lambda _: next(draws))
     first = deliver_results(task(engine, "post", key="job-1"))["resultDelivery"]["trackingNumber"]
     second = deliver_results(task(engine, "post", key="job-2"))["resultDelivery"]["trackingNumber"]
     assert (first, second) == ("RR473124829VN", "RR000000059VN")

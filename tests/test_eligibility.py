@@ -7,22 +7,22 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from engine.handlers import TaskContext, registry
-from handlers import eligibility
-from handlers.eligibility import (
+from engine.handler_registry import TaskContext, registry
+from registers import social as eligibility
+from forms.death import died_on
+from handlers.eligibility import age_on, look_up_eligibility
+
+from registers.social import (
+    load_sample,
     HttpSocialRegisters,
     LocalSocialRegisters,
     ReceivedBenefits,
     SocialRegisters,
     SocialRegistersUnavailable,
-    age_on,
-    died_on,
-    load_sample,
-    look_up_eligibility,
     social_registers_from_environment,
     use_social_registers,
 )
-from handlers.identity import LocalRegister, RegisterUnavailable, record_death, use_register
+from registers.population import LocalRegister, RegisterUnavailable, record_death, use_register
 from tests.death_cases import CASES, NOTHING
 from tests.loopback import loopback_server
 
@@ -38,7 +38,7 @@ def declaration(case: dict, **death) -> dict:
 def task(variables: dict, engine=None) -> TaskContext:
     return TaskContext(topic="eligibility.lookup", variables=variables, properties={}, instance_id="pi-1",
                        business_key="UBND-MYAN-261123-0001", activity_id="Task_Eligibility",
-                       definition_key="death_linked", idempotency_key="job-1", engine=engine)
+                       definition_key="death_linked", idempotency_key="job-1", services=engine)
 
 
 @pytest.fixture(autouse=True)

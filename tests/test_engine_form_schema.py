@@ -5,7 +5,7 @@ import pytest
 from marshmallow import Schema, fields, validate
 
 from engine.errors import DeploymentError, InvalidRequest
-from engine.forms import FormRegistry
+from engine.form_registry import FormRegistry
 from engine.service import ProcessEngine
 from tests.engine_helpers import fixture, open_task_ids, the_task
 

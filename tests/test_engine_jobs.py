@@ -18,7 +18,7 @@ import pytest
 
 from engine import models as m
 from engine.errors import ConcurrentModification, InvalidRequest, NotFound
-from engine.handlers import BpmnError
+from engine.handler_registry import BpmnError
 from engine.service import ProcessEngine
 from tests.engine_helpers import (
     activity,

@@ -13,6 +13,7 @@ import pytest
 
 from engine import models as m
 from engine.errors import ConcurrentModification, InvalidRequest, NotFound
+from engine.runtime import Runtime
 from engine.service import TaskAlreadyClaimed
 from tests.engine_helpers import count, deploy, history, instance, open_task_ids, rows, the_task, user_operations
 
@@ -32,7 +33,7 @@ def fill_task(engine, instance_id) -> m.Task:
 
 def links(engine, task_id) -> tuple[list, list]:
     found = rows(engine, m.IdentityLink, m.IdentityLink.task_id == task_id)
-    return sorted(l.group_id for l in found if l.group_id), sorted(l.user_id for l in found if l.user_id)
+    return sorted(k.group_id for k in found if k.group_id), sorted(k.user_id for k in found if k.user_id)
 
 
 # --- the inbox row -----------------------------------------------------------------------------
@@ -230,26 +231,54 @@ def test_completing_twice_is_a_concurrent_modification(engine):
     assert open_task_ids(engine, instance_id) == ["Task_Review"]
 
 
-def test_two_threads_completing_the_same_task_one_wins(engine):
+def test_two_threads_completing_the_same_task_one_wins(engine, monkeypatch):
+    """Both commands load the instance before either saves, so they race for real: the revision
+    check lets one commit; the other's save fails, it runs again from the committed state and finds
+    the task completed. On SQLite a command holds the write lock from its start (BEGIN IMMEDIATE),
+    so the second cannot load until the first has committed: there the same outcome comes from the
+    lock, and the first command's wait for the second at the barrier times out."""
     instance_id = start(engine)
     task_id = fill_task(engine, instance_id).id
-    barrier = threading.Barrier(2)
+    both_loaded = threading.Barrier(2, timeout=3)
     outcomes: dict[str, object] = {}
+    commands: list[str] = []
+    loaded = threading.local()
+    load, command = Runtime.load, engine.command
+
+    def load_then_wait(context, session, instance):
+        runtime = load(context, session, instance)
+        if not getattr(loaded, "once", False):  # the first attempt of each thread, not its rerun
+            loaded.once = True
+            try:
+                both_loaded.wait()
+            except threading.BrokenBarrierError:
+                assert engine.db.is_sqlite, "on PostgreSQL both commands must load before either saves"
+        return runtime
+
+    def counted_command():
+        commands.append(threading.current_thread().name)
+        return command()
+
+    monkeypatch.setattr(Runtime, "load", staticmethod(load_then_wait))
+    monkeypatch.setattr(engine, "command", counted_command)
 
     def complete(name, copies):
-        barrier.wait()
         try:
             engine.complete_task(task_id, {**VALID_FORM, "copies": copies}, actor=name)
             outcomes[name] = "ok"
         except Exception as exc:  # noqa: BLE001 - the test inspects what each thread got
             outcomes[name] = exc
 
-    threads = [threading.Thread(target=complete, args=(name, copies)) for name, copies in (("an", 1), ("binh", 4))]
+    threads = [threading.Thread(target=complete, args=(name, copies), name=name)
+               for name, copies in (("an", 1), ("binh", 4))]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
 
+    # PostgreSQL: the loser's first command lost the race at its save and was run again (3
+    # commands); SQLite: the lock queued the loser behind the winner (2 commands).
+    assert len(commands) == (2 if engine.db.is_sqlite else 3), commands
     winners = [name for name, outcome in outcomes.items() if outcome == "ok"]
     losers = [outcome for outcome in outcomes.values() if outcome != "ok"]
     assert len(winners) == 1, outcomes

@@ -273,7 +273,8 @@ def test_deep_nesting_is_refused_cleanly():
         ("${a.b}", {"a": "text"}, "cannot read property 'b' of a string"),
         ("${a['x']}", {"a": [1]}, "a list index must be an integer, not string"),
         ("${a[true]}", {"a": [1]}, "a list index must be an integer, not boolean"),
-        ("${a > b}", {"a": datetime.datetime(2024, 1, 1), "b": datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)}, "cannot compare datetime"),
+        ("${a > b}", {"a": datetime.datetime(2024, 1, 1), "b": datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)},
+         "cannot compare datetime"),
     ],
 )
 def test_runtime_type_errors_are_expression_errors(text, variables, message):

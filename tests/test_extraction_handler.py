@@ -5,11 +5,11 @@ import re
 
 import pytest
 
-from engine.handlers import TaskContext, registry
+from engine.handler_registry import TaskContext, registry
 from forms.birth import BirthDeclarationSchema
 from forms.death import DeathDeclarationSchema
 from handlers.extraction import TOPIC, extract
-from handlers.identity import Citizen, Household, HouseholdMember, LocalRegister, RegisterUnavailable, use_register
+from registers.population import Citizen, Household, HouseholdMember, LocalRegister, RegisterUnavailable, use_register
 from tests.birth_examples import birth_declaration
 from tests.death_examples import death_declaration
 
@@ -199,14 +199,14 @@ def test_the_household_is_read_with_the_changes_recorded_in_the_database(engine,
     from dataclasses import replace
     from datetime import date, datetime, timezone
 
-    from handlers.identity import record_leaving_household
+    from registers.population import record_leaving_household
 
     context = task(procedure="death", declaration=loaded_death(), receivedAt="2026-11-23T09:00:00+07:00",
                    householdId="HGD-087-000777")
-    assert extract(replace(context, engine=engine))["declarations"]["residence"]["members"][0]["relationship"] == "Bố"
+    assert extract(replace(context, services=engine))["declarations"]["residence"]["members"][0]["relationship"] == "Bố"
     with engine.db.session() as session:
         record_leaving_household(session, "087040000888", date(2026, 11, 21), "H19.87.001-261121-0001",
                                  datetime(2026, 11, 21, tzinfo=timezone.utc))
     with pytest.raises(ValueError, match="household 'HGD-087-000777' does not list the deceased 087040000888"):
-        extract(replace(context, engine=engine))
+        extract(replace(context, services=engine))
     assert extract(context)["declarations"]["residence"]["members"][0]["idNumber"] == "087040000888"  # no database

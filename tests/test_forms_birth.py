@@ -9,9 +9,10 @@ import pytest
 from marshmallow import ValidationError
 
 import forms  # noqa: F401  (registers the schemas)
-from engine import forms as engine_forms
+from engine import form_registry as engine_forms
 from engine.errors import InvalidRequest
-from forms.birth import BirthDeclarationSchema, add_months, today_in_vietnam
+from forms.birth import BirthDeclarationSchema, add_months
+from forms.common import today_in as today_in_vietnam
 from tests.birth_examples import DELETE
 from tests.birth_examples import birth_declaration as declaration
 

@@ -9,10 +9,10 @@ import pytest
 from marshmallow import ValidationError
 
 import forms  # noqa: F401  (registers the schemas)
-from engine import forms as engine_forms
+from engine import form_registry as engine_forms
 from engine.errors import InvalidRequest
 from forms.death import DeathDeclarationSchema
-from forms.birth import today_in_vietnam
+from forms.common import today_in as today_in_vietnam
 from tests.death_examples import DELETE
 from tests.death_examples import death_declaration as declaration
 

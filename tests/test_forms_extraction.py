@@ -9,14 +9,14 @@ import pytest
 from marshmallow import ValidationError
 
 import forms  # noqa: F401  (registers the schemas)
-from engine import forms as engine_forms
+from engine import form_registry as engine_forms
 from forms.bhyt import FREE_UNDER_SIX, BhytDeclarationSchema
 from forms.birth_registration import BirthRegistrationSchema
 from forms.death_registration import DeathRegistrationSchema
 from forms.extraction import DEFAULT_CLINIC, ExtractionError, child_relationship_to_head, extract_declarations
 from forms.funeral import FuneralSupportSchema
 from forms.residence import DECEASED_REQUEST, ResidenceDeclarationSchema
-from handlers.identity import LocalRegister
+from registers.population import LocalRegister
 from tests.birth_examples import DELETE, birth_declaration
 from tests.death_examples import death_declaration
 

@@ -2,18 +2,17 @@
 from __future__ import annotations
 
 import threading
-from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
 from engine import models as m
-from engine.handlers import BpmnError, TaskContext, registry
-from forms.identity import check_personal_id
-from handlers import handoff
-from handlers.handoff import (
-    AgencyUnavailable,
-    HttpAgency,
+from engine.handler_registry import BpmnError, TaskContext, registry
+from forms.personal_id import check_personal_id
+from agencies import gateways, local
+from agencies.gateways import gateway_from_environment, url_variable, use_gateway
+from agencies.http import HttpAgency
+from agencies.local import (
     LocalCivilStatusRegister,
     LocalDeathRegistration,
     LocalFuneralPayment,
@@ -22,7 +21,9 @@ from handlers.handoff import (
     LocalSocialInsurance,
     LocalSurvivorAllowance,
     child_card_number,
-    gateway_from_environment,
+)
+from agencies.port import AgencyUnavailable
+from handlers.handoff import (
     hand_off_bhyt,
     hand_off_birth,
     hand_off_death,
@@ -30,11 +31,10 @@ from handlers.handoff import (
     hand_off_residence,
     hand_off_residence_deletion,
     hand_off_survivor,
-    url_variable,
-    use_gateway,
 )
-from handlers.identity import LocalRegister, current_register, use_register
-from handlers.models import AgencyRecord, PopulationChange
+from registers.population import LocalRegister, current_register, use_register
+from agencies.models import AgencyRecord
+from registers.models import PopulationChange
 from tests.engine_helpers import jobs, open_task_ids, rows
 from tests.loopback import loopback_server
 
@@ -68,7 +68,7 @@ DECLARATIONS = {"birth": {"form": "birth", "child": {"fullName": "Nguyễn Minh 
 def task(engine, topic: str, key: str = "job-1", **variables) -> TaskContext:
     values = {"dossierCode": CODE, "declaration": declaration(), "declarations": DECLARATIONS, **variables}
     return TaskContext(topic=topic, variables=values, properties={}, instance_id="pi-1", business_key=CODE,
-                       activity_id="Task_Handoff", definition_key="birth_linked", idempotency_key=key, engine=engine)
+                       activity_id="Task_Handoff", definition_key="birth_linked", idempotency_key=key, services=engine)
 
 
 def records(engine, agency: str) -> list[AgencyRecord]:
@@ -78,8 +78,8 @@ def records(engine, agency: str) -> list[AgencyRecord]:
 @pytest.fixture(autouse=True)
 def local_agencies(monkeypatch):
     """Every test starts from the local stand-ins and the sample register, whatever the environment says."""
-    for part in handoff.LOCAL_GATEWAYS:
-        monkeypatch.delenv(handoff.url_variable(part), raising=False)
+    for part in local.LOCAL_GATEWAYS:
+        monkeypatch.delenv(gateways.url_variable(part), raising=False)
     monkeypatch.delenv("LIENTHONG_BHYT_CARD_AUTO", raising=False)
     monkeypatch.delenv("LIENTHONG_BHYT_CARD_DELAY_SECONDS", raising=False)
     with use_gateway("birth", LocalCivilStatusRegister()), use_gateway("residence", LocalResidenceDatabase()), \
@@ -139,7 +139,7 @@ def test_births_get_unique_numbers_and_consecutive_entries(engine):
 
 def test_a_personal_id_number_drawn_twice_is_drawn_again(engine, monkeypatch):
     draws = iter([4711, 4711, 4711, 815])
-    monkeypatch.setattr(handoff.secrets, "randbelow", lambda _: next(draws))
+    monkeypatch.setattr(local.secrets, "randbelow", lambda _: next(draws))
     first = hand_off_birth(task(engine, "handoff.birth", key="job-1"))
     second = hand_off_birth(task(engine, "handoff.birth", key="job-2"))
     assert first["childIdNumber"] == "087226004711"
@@ -412,7 +412,7 @@ def death_task(engine, topic: str, key: str = "job-1", code: str = DEATH_CODE, *
     values = {"dossierCode": code, "declaration": death_declaration(), "declarations": DEATH_DECLARATIONS,
               "funeralDecision": DECISION, **variables}
     return TaskContext(topic=topic, variables=values, properties={}, instance_id="pi-2", business_key=code,
-                       activity_id="Task_Handoff", definition_key="death_linked", idempotency_key=key, engine=engine)
+                       activity_id="Task_Handoff", definition_key="death_linked", idempotency_key=key, services=engine)
 
 
 def test_local_death_registration_issues_an_extract_and_marks_the_person_deceased(engine):

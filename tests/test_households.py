@@ -1,4 +1,4 @@
-"""handlers/identity.py: what the population register knows of a household (for the CT01 declaration),
+"""registers/population.py: what the population register knows of a household (for the CT01 declaration),
 and how the local agency stand-ins change it (a death, a deleted residence)."""
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from datetime import date, datetime, timezone
 import pytest
 from sqlalchemy import select
 
-from handlers import identity
-from handlers.identity import (
+from registers import population
+from registers.population import (
     Citizen,
     Household,
     HouseholdMember,
@@ -22,7 +22,7 @@ from handlers.identity import (
     record_leaving_household,
     use_register,
 )
-from handlers.models import PopulationChange
+from registers.models import PopulationChange
 from tests.loopback import loopback_server
 
 DONG_THAP = {
@@ -159,7 +159,7 @@ def test_a_household_everyone_left_is_gone_and_one_its_head_left_needs_a_new_hea
 
 
 def test_the_local_register_is_read_through_the_tasks_database(database, monkeypatch):
-    monkeypatch.delenv(identity.ENVIRONMENT_VARIABLE, raising=False)
+    monkeypatch.delenv(population.ENVIRONMENT_VARIABLE, raising=False)
     change(database, record_death, TAM, date(2026, 11, 20))
     with use_register(LocalRegister()) as local:
         assert current_register() is local and local.find(TAM).deceased is False

@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 from engine import models as m
 from engine.clock import ManualClock
 from engine.db import MIGRATIONS, Database
-from engine.handlers import HandlerRegistry
+from engine.handler_registry import HandlerRegistry
 from engine.service import ProcessEngine
 from engine.variables import text_hash
 from tests.conftest import POSTGRES_URL, _postgres

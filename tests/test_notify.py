@@ -6,20 +6,12 @@ from datetime import timedelta
 
 import pytest
 
-from engine.handlers import TaskContext, registry
-from handlers import notify
-from handlers.models import SmsOutbox
-from handlers.notify import (
-    HttpSmsGateway,
-    LogSink,
-    Sms,
-    SmsUnavailable,
-    gateway_from_environment,
-    mask,
-    render,
-    send_sms,
-    use_gateway,
-)
+from engine.handler_registry import TaskContext, registry
+from agencies import sms
+from agencies.models import SmsOutbox
+from agencies.sms import gateway_from_environment, use_gateway
+from agencies.sms import HttpSmsGateway, LogSink, Sms, SmsUnavailable, mask
+from handlers.notify import render, send_sms
 from tests.engine_helpers import rows
 from tests.loopback import loopback_server
 
@@ -39,7 +31,7 @@ def task(engine, text: str = "Ho so {dossierCode} da duoc tiep nhan. Han tra ket
          key: str = "job-1", **changes) -> TaskContext:
     return TaskContext(topic="notify.sms", variables={**VARIABLES, **changes}, properties={"text": text},
                        instance_id="pi-1", business_key=CODE, activity_id="Task_NotifyReceived",
-                       definition_key="birth_linked", idempotency_key=key, engine=engine)
+                       definition_key="birth_linked", idempotency_key=key, services=engine)
 
 
 class Recorder:
@@ -276,4 +268,4 @@ def test_the_text_comes_from_the_diagram(engine, handlers, clock):
     assert [s.text for s in gateway.sent] == ["Ho so UBND-MYAN-261123-0001: han 17:00 ngày 04/03/2026."]
     assert (row.state, row.attempts) == ("sent", 2)
     assert engine.instance_variables(instance_id)["lastSmsId"] == row.id
-    assert notify.current_gateway() is not gateway
+    assert sms.current_gateway() is not gateway

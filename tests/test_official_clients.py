@@ -40,7 +40,7 @@ INCIDENT_MESSAGE = "Scoring rules missing"
 DELIVERIES = 6  # ACCEPT 1, RETRY 2, REJECT 1, INCIDENT 2
 
 # camunda-external-task-client-python3 4.5.0 uses pydantic v1-style validators.
-pytestmark = pytest.mark.filterwarnings("ignore:Pydantic V1 style:DeprecationWarning")
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:Pydantic V1 style:DeprecationWarning")]
 
 
 def deploy_and_start(rest: Rest, prefix: str) -> dict[str, str]:
@@ -157,7 +157,8 @@ def test_python_client_completes_fails_and_throws(engine):
 
         user, password = ensure_account(engine.db, "scoring-service", roles=("service",), topics=(TOPIC,))
         worker = ExternalTaskWorker(worker_id="py-worker", base_url=f"{base}/engine-rest", config={
-            "auth_basic": {"username": user, "password": password}, "maxTasks": 1, "lockDuration": 10_000, "asyncResponseTimeout": 300, "httpTimeoutMillis": 10_000})
+            "auth_basic": {"username": user, "password": password}, "maxTasks": 1, "lockDuration": 10_000,
+            "asyncResponseTimeout": 300, "httpTimeoutMillis": 10_000})
         stop = threading.Event()
 
         def serve():

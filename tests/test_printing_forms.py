@@ -14,7 +14,7 @@ from pypdf import PdfReader
 
 from forms.extraction import extract_declarations
 from forms.printing import FORMS, render_declaration, render_declaration_html
-from handlers.identity import LocalRegister
+from registers.population import LocalRegister
 from tests.birth_examples import DELETE, birth_declaration
 from tests.death_examples import death_declaration
 

@@ -13,9 +13,9 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from dossiers.models import Dossier, DossierDocument
-from engine.handlers import TaskContext, registry
+from engine.handler_registry import TaskContext, registry
 from forms.extraction import extract_declarations
-from handlers.identity import LocalRegister
+from registers.population import LocalRegister
 from handlers.printing import ENVIRONMENT_VARIABLE, TOPIC, print_declarations, printing_enabled
 from tests.birth_examples import birth_declaration
 from tests.death_examples import death_declaration
@@ -33,7 +33,7 @@ def declarations(parts=("birth", "residence", "bhyt")) -> dict[str, dict]:
 def task(engine, **variables) -> TaskContext:
     return TaskContext(topic=TOPIC, variables=variables, properties={}, instance_id="pi-1", business_key=CODE,
                        activity_id="Task_Print", definition_key="birth_linked", idempotency_key="job-1",
-                       engine=engine)
+                       services=engine)
 
 
 def add_dossier(engine, code: str = CODE) -> None:

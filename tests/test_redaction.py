@@ -11,9 +11,10 @@ import pytest
 
 from engine import models as m
 from engine.redaction import hide_credentials
-from handlers.handoff import HttpAgency
-from handlers.notify import HttpSmsGateway, send_sms, use_gateway
-from handlers.models import SmsOutbox
+from agencies.http import HttpAgency
+from agencies.sms import HttpSmsGateway, use_gateway
+from handlers.notify import send_sms
+from agencies.models import SmsOutbox
 from lienthong import logs
 from tests.engine_helpers import deploy, external_tasks, incidents, rows
 from tests.loopback import loopback_server
@@ -33,6 +34,7 @@ def json_lines(emit) -> list[dict]:
         handler.setStream(stream := io.StringIO())
         log = logging.getLogger("lienthong.tests.redaction")
         log.disabled = False  # Alembic's fileConfig disables the loggers that exist when a test migrates
+        log.setLevel(logging.DEBUG)  # not lienthong's: `lienthong demo` (tests/test_cli.py) raises it to WARNING
         emit(log)
     finally:
         root.handlers[:], _ = saved

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from dossiers.models import Dossier
 from engine import models as m
-from handlers.models import SmsOutbox
-from handlers.notify import LogSink, use_gateway
+from agencies.models import SmsOutbox
+from agencies.sms import LogSink, use_gateway
 from tests.birth_examples import birth_declaration
 from tests.citizens import Recorder, start_service
 

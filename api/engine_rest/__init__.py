@@ -1,7 +1,10 @@
 """The Camunda 7 compatible REST resources, one blueprint each, mounted under /engine-rest."""
 from __future__ import annotations
 
-from . import console_support, decision_definition, deployment, external_task, history, incident, job, message, process_definition, process_instance, task, version
+from . import (
+    console_support, decision_definition, deployment, external_task, history, incident, job, message, process_definition,
+    process_instance, task, version,
+)
 
 BLUEPRINTS = [
     version.blp,

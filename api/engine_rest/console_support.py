@@ -6,9 +6,8 @@ from __future__ import annotations
 import marshmallow as ma
 from flask import Response, render_template_string
 from marshmallow import fields
-from sqlalchemy import select
 
-from engine import models, queries
+from engine import queries
 from identity import audit, scope
 from identity.permissions import requires
 
@@ -120,8 +119,7 @@ def activity_tree(instance_id: str, filters: dict) -> dict:
         instance = found(queries.instances.first(session, instance_ids=[instance_id], **filters),
                          f"Process instance with id {instance_id} does not exist")
         running = queries.activity_instances.list(session, instance_id=instance_id, unfinished=True)
-        incidents = session.execute(select(models.Incident.id, models.Incident.activity_id)
-                                    .where(models.Incident.instance_id == instance_id)).all()
+        incidents = queries.incidents.list(session, instance_id=instance_id)
 
     def child(row) -> dict:
         mine = [i for i in incidents if i.activity_id == row.activity_id]

@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
+from agencies.gateways import use_gateway as use_agency
+from agencies.local import LOCAL_GATEWAYS
+from agencies.port import AgencyUnavailable
 from dossiers.service import DEFAULT_AGENCY_CODE
 from dossiers.service import install as install_dossiers
 from engine.clock import ManualClock
 from engine.service import ProcessEngine
-from handlers import handoff
 from tests.auth import ensure_account
 from tests.birth_examples import birth_declaration
 from tests.live import Rest, live_server, wait_for
@@ -47,11 +48,11 @@ class FlakyResidenceDatabase:
 
     def __init__(self):
         self.down = True
-        self.real = handoff.LOCAL_GATEWAYS["residence"]()
+        self.real = LOCAL_GATEWAYS["residence"]()
 
     def submit(self, task, request):
         if self.down:
-            raise handoff.AgencyUnavailable("Công an xã: CSDL về cư trú không trả lời (hết thời gian chờ 10 giây)")
+            raise AgencyUnavailable("Công an xã: CSDL về cư trú không trả lời (hết thời gian chờ 10 giây)")
         return self.real.submit(task, request)
 
 
@@ -117,7 +118,7 @@ def test_the_console_as_people_use_it(database):
     clock = ManualClock(MONDAY_9AM)
     flaky = FlakyResidenceDatabase()
     prefix = database.engine.dialect.name
-    with console_service(database, clock) as (engine, base), handoff._gateways.use(flaky, "residence"), \
+    with console_service(database, clock) as (engine, base), use_agency("residence", flaky), \
             playwright_api.sync_playwright() as playwright:
         officer = ensure_account(engine.db, "can-bo.tu-phap", roles=("officer",), groups=("tu-phap-ho-tich",),
                                  agency=DEFAULT_AGENCY_CODE)

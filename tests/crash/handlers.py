@@ -13,7 +13,7 @@ import random
 import time
 import urllib.request
 
-from engine.handlers import TaskContext, handler
+from engine.handler_registry import TaskContext, handler
 
 PAUSE_SECONDS = (0.0, 0.03)
 

@@ -1,4 +1,4 @@
-"""handlers/identity.py: the identity check against the National Population Database."""
+"""registers/population.py: the identity check against the National Population Database."""
 from __future__ import annotations
 
 import copy
@@ -7,21 +7,20 @@ from datetime import date
 
 import pytest
 
-from engine.handlers import BpmnError, TaskContext, registry
+from engine.handler_registry import BpmnError, TaskContext, registry
 from forms.birth import BirthDeclarationSchema
-from forms.identity import parse_personal_id
-from handlers import identity
-from handlers.identity import (
+from forms.personal_id import parse_personal_id
+from registers import population
+from handlers.population_check import check_identity, roles_to_check
+from registers.population import (
     Citizen,
     HttpRegister,
     LocalRegister,
     PopulationRegister,
     RegisterUnavailable,
-    check_identity,
     current_register,
     record_death,
     register_from_environment,
-    roles_to_check,
     same_name,
     use_register,
 )
@@ -66,16 +65,16 @@ def test_every_sample_id_number_is_valid_and_consistent():
 
 
 def test_register_from_environment(monkeypatch):
-    monkeypatch.delenv(identity.ENVIRONMENT_VARIABLE, raising=False)
+    monkeypatch.delenv(population.ENVIRONMENT_VARIABLE, raising=False)
     assert isinstance(register_from_environment(), LocalRegister)
-    monkeypatch.setenv(identity.ENVIRONMENT_VARIABLE, "http://register.example/api/")
+    monkeypatch.setenv(population.ENVIRONMENT_VARIABLE, "http://register.example/api/")
     chosen = register_from_environment()
     assert isinstance(chosen, HttpRegister) and chosen.base_url == "http://register.example/api"
 
 
 def test_the_module_register_is_created_lazily_and_swappable(monkeypatch):
-    monkeypatch.delenv(identity.ENVIRONMENT_VARIABLE, raising=False)
-    identity.set_register(None)  # choose again from the environment
+    monkeypatch.delenv(population.ENVIRONMENT_VARIABLE, raising=False)
+    population.set_register(None)  # choose again from the environment
     assert isinstance(current_register(), LocalRegister)
     stand_in = LocalRegister([])
     before = current_register()
@@ -159,7 +158,7 @@ def declaration(**changes) -> dict:
 def task(variables: dict, engine=None, **properties: str) -> TaskContext:
     return TaskContext(topic="identity.check", variables=variables, properties=properties, instance_id="pi-1",
                        business_key="000.00.00.H00-240615-0001", activity_id="CheckIdentity",
-                       definition_key="birth_linked", idempotency_key="job-1", engine=engine)
+                       definition_key="birth_linked", idempotency_key="job-1", services=engine)
 
 
 @pytest.fixture
@@ -242,7 +241,7 @@ def test_the_handler_uses_an_http_register(monkeypatch):
                         "sex": c.sex, "residence": c.residence, "householdId": c.household_id,
                         "deceased": c.deceased} for number, c in people.items()}
     with register_server(as_json) as (url, seen):
-        monkeypatch.setenv(identity.ENVIRONMENT_VARIABLE, url)
+        monkeypatch.setenv(population.ENVIRONMENT_VARIABLE, url)
         with use_register(register_from_environment()):
             result = check_identity(task({"declaration": copy.deepcopy(declaration())}))
     assert result == {"identityVerified": True, "householdId": "HGD-087-000777"}

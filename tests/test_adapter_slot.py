@@ -1,7 +1,7 @@
 """The adapter slot every handler module uses to find its register, gateway or post office."""
 from __future__ import annotations
 
-from handlers.adapters import AdapterSlot
+from registers.adapter_slot import AdapterSlot
 
 
 def test_created_on_first_use_per_key_replaced_for_a_block_and_restored():

@@ -1,15 +1,16 @@
-"""The handlers' own tables: what the local agency stand-ins recorded, the changes they made to
-the local population register, and the SMS outbox.
+"""What the local agency stand-ins recorded (one row a hand-off, keyed by the job's idempotency key),
+and the SMS outbox in front of the gateway (agencies/sms.py).
 
 They share the engine's metadata (one Alembic history), but no engine command writes them: a
-handler runs outside any engine transaction and opens its own (``task.engine.db.session()``).
+stand-in or the SMS handler runs outside any engine transaction and opens its own
+(``task.session()``); a dossier command queues an SMS in its own transaction (``sms.queue_in``).
 """
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 
-from sqlalchemy import JSON, Date, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy import JSON, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -45,44 +46,6 @@ class AgencyRecord(Base):
     created: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class PopulationChange(Base):
-    """What the local agency stand-ins changed in the local population register, one row a person.
-
-    The shipped sample (handlers/data/population_sample.json) is read-only data; the local register
-    (handlers/identity.py, LocalRegister) lays these rows over it, so every API and worker process
-    sharing the database sees the same register. A death marks the person deceased
-    (`deceased_on`: the date of death); deleting the permanent residence takes them out of their
-    household (`left_household_on`). One row a person, so the database itself refuses a second
-    death recorded by two workers at once. `dossier_code` is the dossier that first changed it.
-    """
-
-    __tablename__ = "population_change"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    id_number: Mapped[str] = mapped_column(String(12), unique=True)
-    deceased_on: Mapped[date | None] = mapped_column(Date)
-    left_household_on: Mapped[date | None] = mapped_column(Date)
-    dossier_code: Mapped[str] = mapped_column(String(64), index=True)
-    created: Mapped[datetime] = mapped_column(UTCDateTime())
-
-
-class SmsOutbox(Base):
-    """An SMS to send, written before the gateway is called: a retried job reuses its row."""
-
-    __tablename__ = "sms_outbox"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
-    dossier_code: Mapped[str] = mapped_column(String(64), index=True)
-    phone: Mapped[str | None] = mapped_column(String(32))  # None: the declaration gave no phone
-    text: Mapped[str] = mapped_column(Text)
-    state: Mapped[str] = mapped_column(String(16), index=True)  # pending | sent | failed
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created: Mapped[datetime] = mapped_column(UTCDateTime())
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-
 def record_once(database, agency: str, idempotency_key: str, issue: Callable[[Session], AgencyRecord],
                 *, tries: int = 5) -> dict:
     """The result recorded under (agency, idempotency key); `issue` makes it the first time.
@@ -105,3 +68,20 @@ def record_once(database, agency: str, idempotency_key: str, issue: Callable[[Se
         except IntegrityError:
             continue
     raise RuntimeError(f"{agency}: could not record the hand-off {idempotency_key} after {tries} tries")
+
+
+class SmsOutbox(Base):
+    """An SMS to send, written before the gateway is called: a retried job reuses its row."""
+
+    __tablename__ = "sms_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
+    dossier_code: Mapped[str] = mapped_column(String(64), index=True)
+    phone: Mapped[str | None] = mapped_column(String(32))  # None: the declaration gave no phone
+    text: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), index=True)  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

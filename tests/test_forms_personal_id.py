@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from marshmallow import Schema, ValidationError
 
-from forms.identity import (
+from forms.personal_id import (
     PROVINCES,
     PersonalId,
     PersonalIdField,

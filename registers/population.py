@@ -1,29 +1,5 @@
-"""Identity check at receipt against the National Population Database (Cơ sở dữ liệu quốc gia về dân cư).
-
-Topic ``identity.check``: each person the service task names must be found in the register by
-personal ID number, be alive, and carry the declared full name. Names compare case- and
-whitespace-insensitively (and NFC/NFD alike), but Vietnamese diacritics count: "Trần Thị Bình" is
-not "Tran Thi Binh".
-
-The service task's camunda properties say whom to check and whose household to return:
-
-* ``roles``: comma-separated sections of the process variable ``declaration``, checked in that
-  order: ``requester`` (người yêu cầu), ``mother`` (người mẹ), ``father`` (người cha, may be
-  absent: a birth may have no father recorded), ``deceased`` (người chết). Default
-  ``requester,mother,father`` (the birth group); the death group names ``requester,deceased``.
-  For the deceased, "recorded as dead" means the death is already registered, and the message
-  says so ("đã được đăng ký khai tử").
-* ``householdOf``: the role whose household id is returned as ``householdId``. Default: the first
-  of ``mother``, ``deceased`` that ``roles`` names (so the mother's for a birth, the deceased's for
-  a death); none when neither is named. It must be one of ``roles``.
-
-Outcomes:
-* all good: returns ``{"identityVerified": True, "householdId": <that role's household id>}``;
-* a mismatch: ``BpmnError("IDENTITY_MISMATCH", <Vietnamese reason>, {"identityProblems": [...]})``,
-  every problem of every person at once, a business outcome the diagram catches;
-* the register cannot answer (HTTP error status, timeout, bad JSON): ``RegisterUnavailable``,
-  a technical failure, so the job is retried and then becomes an incident;
-* a property naming an unknown role: ``ValueError``, a modelling error (an incident).
+"""The National Population Database (Cơ sở dữ liệu quốc gia về dân cư): citizens and households,
+the port the handlers read it through, its two adapters and the local one's write side.
 
 The register also answers what it knows of a household (hộ gia đình): its address and its
 members with their relationship to the head of household (quan hệ với chủ hộ). The extraction
@@ -36,7 +12,7 @@ of fictional citizens. Tests swap it with ``use_register(...)``.
 Who changes the register: the real one is changed by the agencies' own systems (a death
 registered by the civil-status software, a residence deleted by the police), so ``HttpRegister``
 has no write methods. The local one stands in for all of them: the local agency stand-ins
-(handlers/handoff.py) record a death and a departure from the household with ``record_death``
+(agencies/local.py) record a death and a departure from the household with ``record_death``
 and ``record_leaving_household`` in the table ``population_change``, and a ``LocalRegister``
 read through a database (``current_register(database)``) lays those rows over the read-only
 sample, so the API process and every worker see the same register.
@@ -58,10 +34,9 @@ import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.handlers import BpmnError, TaskContext, handler
-from forms.identity import normalise
+from forms.personal_id import normalise
 
-from .adapters import AdapterSlot
+from .adapter_slot import AdapterSlot
 from .models import PopulationChange
 
 ENVIRONMENT_VARIABLE = "LIENTHONG_POPULATION_REGISTER_URL"
@@ -190,7 +165,7 @@ class RegisterChange:
 
 
 class LocalRegister:
-    """An in-memory register; by default the shipped sample file handlers/data/population_sample.json.
+    """An in-memory register; by default the shipped sample file registers/data/population_sample.json.
 
     Read through a database (``with_changes_from(database)``, or ``current_register(database)``),
     it shows the changes the local agency stand-ins recorded there (table ``population_change``):
@@ -379,7 +354,7 @@ _registers: AdapterSlot[PopulationRegister] = AdapterSlot(register_from_environm
 def current_register(database=None) -> PopulationRegister:
     """The module's register, created on first use from the environment.
 
-    Given the database the task runs on (``task.engine.db``), the local register answers with the
+    Given the database the task runs on (``task.database``), the local register answers with the
     changes recorded there (a death, a deleted residence); the others answer as they are.
     """
     register = _registers.current()
@@ -438,36 +413,3 @@ def find_problems(declaration: Mapping[str, Any], register: PopulationRegister,
     return problems, found
 
 
-def roles_to_check(properties: Mapping[str, str], where: str = "identity.check") -> tuple[tuple[str, ...], str | None]:
-    """The roles the task's ``roles`` property names, and the one whose household to return."""
-    names = tuple(dict.fromkeys(name.strip() for name in str(properties.get("roles") or DEFAULT_ROLES).split(",")
-                                if name.strip()))
-    unknown = [name for name in names if name not in ROLES]
-    if unknown or not names:
-        raise ValueError(f"{where}: camunda property 'roles' must name some of {', '.join(ROLES)}, "
-                         f"comma-separated (got {properties.get('roles')!r})")
-    household_of = str(properties.get("householdOf") or "").strip() or None
-    if household_of is None:
-        household_of = next((name for name in HOUSEHOLD_ROLES if name in names), None)
-    elif household_of not in names:
-        raise ValueError(f"{where}: camunda property 'householdOf' ({household_of!r}) must be one of the roles "
-                         f"checked: {', '.join(names)}")
-    return names, household_of
-
-
-@handler("identity.check")
-def check_identity(task: TaskContext) -> dict:
-    where = f"service task '{task.activity_id}' (identity.check)"
-    roles, household_of = roles_to_check(task.properties, where)
-    declaration = task.variables.get("declaration")
-    if not isinstance(declaration, Mapping):
-        raise TypeError("identity.check needs the process variable 'declaration' (the citizen's declaration)")
-    register = current_register(getattr(task.engine, "db", None))
-    problems, found = find_problems(declaration, register, roles)
-    if problems:
-        raise BpmnError(MISMATCH, "; ".join(entry["message"] for entry in problems) + ".",
-                        {"identityProblems": problems})
-    result: dict[str, Any] = {"identityVerified": True}
-    if household_of in found:
-        result["householdId"] = found[household_of].household_id
-    return result

@@ -1,0 +1,141 @@
+"""In-process service-task handlers: a registry keyed by the topic a diagram names.
+
+    @handler("identity.check")
+    def check_identity(task: TaskContext) -> dict:
+        ...                      # read task.variables; return variables to merge
+        raise BpmnError("IDENTITY_MISMATCH", "...")   # a business outcome the diagram catches
+
+Any other exception is a technical failure: the job is retried and then becomes an incident.
+A topic that no handler serves is left to remote workers (the external-task API).
+"""
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any, Callable, Mapping, Protocol
+
+from sqlalchemy.orm import Session
+
+from .clock import default_zone
+from .errors import EngineError
+
+
+class BpmnError(EngineError):
+    """A business error a handler or external worker raises; an error boundary event catches it."""
+
+    def __init__(self, code: str, message: str | None = None, variables: dict | None = None):
+        self.code = code
+        self.message = message or code
+        self.variables = variables or {}
+        super().__init__(f"{code}: {self.message}")
+
+
+class Sessions(Protocol):
+    """Transactions on the engine's database (engine.db.Database): a handler's own tables."""
+
+    def session(self) -> AbstractContextManager[Session]: ...
+
+    def reading(self) -> AbstractContextManager[Session]: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class HandlerServices(Protocol):
+    """What of the engine running a job its handler may use (ProcessEngine is one). Each call is
+    its own transaction; the handler itself runs outside any."""
+
+    clock: Clock
+    timezone: tzinfo
+    db: Sessions
+
+    def schedule_message(self, name: str, business_key: str, variables: dict | None = None, *,
+                         delay: timedelta = ..., job_id: str | None = None) -> bool: ...
+
+    def add_candidate_group(self, task_id: str, group_id: str, actor: str | None = None) -> bool: ...
+
+
+@dataclass(frozen=True)
+class TaskContext:
+    """What a handler sees of the service task it serves, and what it may do beside returning
+    variables: read the clock in the service's zone, open a transaction on its own tables,
+    schedule a message, add a candidate group (like Camunda's DelegateExecution services)."""
+
+    topic: str
+    variables: Mapping[str, Any]
+    properties: Mapping[str, str]
+    instance_id: str
+    business_key: str | None
+    activity_id: str
+    definition_key: str
+    # Stable across retries of the same job: receivers use it to recognise a redo.
+    idempotency_key: str
+    attempt: int = 1
+    # None only in unit tests of a handler that needs none of the methods below.
+    services: HandlerServices | None = field(default=None, compare=False, repr=False)
+
+    def _services(self) -> HandlerServices:
+        if self.services is None:
+            raise EngineError(f"{self.topic}: this task context has no engine services")
+        return self.services
+
+    def now(self) -> datetime:
+        return self._services().clock.now()
+
+    @property
+    def timezone(self) -> tzinfo:
+        """The service's zone (LIENTHONG_TIMEZONE); the default one for a context without services."""
+        return self.services.timezone if self.services is not None else default_zone()
+
+    def today(self) -> date:
+        """The date now in the service's zone (LIENTHONG_TIMEZONE)."""
+        return self.now().astimezone(self.timezone).date()
+
+    @property
+    def database(self) -> Sessions | None:
+        """The database the task runs on, for handlers' own tables; None without services."""
+        return self.services.db if self.services is not None else None
+
+    def session(self) -> AbstractContextManager[Session]:
+        return self._services().db.session()
+
+    def reading(self) -> AbstractContextManager[Session]:
+        return self._services().db.reading()
+
+    def schedule_message(self, name: str, business_key: str, variables: dict | None = None, *,
+                         delay: timedelta = timedelta(0), job_id: str | None = None) -> bool:
+        return self._services().schedule_message(name, business_key, variables, delay=delay, job_id=job_id)
+
+    def add_candidate_group(self, task_id: str, group_id: str, actor: str | None = None) -> bool:
+        return self._services().add_candidate_group(task_id, group_id, actor=actor)
+
+
+Handler = Callable[[TaskContext], "dict | None"]
+
+
+class HandlerRegistry:
+    def __init__(self):
+        self._handlers: dict[str, Handler] = {}
+
+    def register(self, topic: str, function: Handler) -> Handler:
+        existing = self._handlers.get(topic)
+        if existing is not None and existing is not function:
+            raise ValueError(f"topic '{topic}' already has a handler: {existing.__module__}.{existing.__qualname__}")
+        self._handlers[topic] = function
+        return function
+
+    def handler(self, topic: str) -> Callable[[Handler], Handler]:
+        return lambda function: self.register(topic, function)
+
+    def get(self, topic: str) -> Handler | None:
+        return self._handlers.get(topic)
+
+    def __contains__(self, topic: str) -> bool:
+        return topic in self._handlers
+
+
+# The registry the service uses; handlers/ modules register into it with @handler.
+registry = HandlerRegistry()
+handler = registry.handler

@@ -1,0 +1,71 @@
+"""Deployments and process definitions."""
+from __future__ import annotations
+
+from sqlalchemy import Row, Select, func, select
+from sqlalchemy.orm import Session
+
+from ..models import Deployment, ProcessDefinition
+from .base import Query, columns_of, where_equal
+
+
+def _deployments(*, deployment_id=None, name=None, source=None, after=None, before=None) -> Select:
+    stmt = where_equal(select(*columns_of(Deployment)), (Deployment.id, deployment_id), (Deployment.name, name),
+                  (Deployment.source, source))
+    if after is not None:
+        stmt = stmt.where(Deployment.deployment_time > after)
+    if before is not None:
+        stmt = stmt.where(Deployment.deployment_time < before)
+    return stmt
+
+
+deployments = Query(
+    _deployments,
+    {"id": Deployment.id, "name": Deployment.name, "deploymentTime": Deployment.deployment_time},
+    (Deployment.deployment_time, Deployment.id),
+)
+
+
+# --- process definitions -----------------------------------------------------------------------
+
+_DEFINITION_COLUMNS = columns_of(ProcessDefinition, "spec", "called_elements", "decision_refs", "start_messages")
+
+
+def _definitions(
+    *, definition_id=None, key=None, keys=None, name=None, version=None, version_tag=None,
+    deployment_id=None, latest_version=None, startable=None,
+) -> Select:
+    stmt = where_equal(
+        select(*_DEFINITION_COLUMNS),
+        (ProcessDefinition.id, definition_id), (ProcessDefinition.key, key), (ProcessDefinition.name, name),
+        (ProcessDefinition.version, version), (ProcessDefinition.version_tag, version_tag),
+        (ProcessDefinition.deployment_id, deployment_id), (ProcessDefinition.startable, startable),
+    )
+    if keys:
+        stmt = stmt.where(ProcessDefinition.key.in_(keys))
+    if latest_version:
+        # The latest version of each key among all versions, then the other filters (Camunda's meaning).
+        latest = (
+            select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("version"))
+            .group_by(ProcessDefinition.key)
+            .subquery()
+        )
+        stmt = stmt.join(
+            latest, (ProcessDefinition.key == latest.c.key) & (ProcessDefinition.version == latest.c.version)
+        )
+    return stmt
+
+
+definitions = Query(
+    _definitions,
+    {
+        "id": ProcessDefinition.id, "key": ProcessDefinition.key, "name": ProcessDefinition.name,
+        "version": ProcessDefinition.version, "deploymentId": ProcessDefinition.deployment_id,
+        "versionTag": ProcessDefinition.version_tag,
+    },
+    (ProcessDefinition.key, ProcessDefinition.version),
+)
+
+
+def latest_definition(session: Session, key: str) -> Row | None:
+    stmt = _definitions(key=key).order_by(ProcessDefinition.version.desc()).limit(1)
+    return session.execute(stmt).first()

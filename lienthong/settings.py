@@ -1,0 +1,49 @@
+"""The service's configuration, read from the environment once (by the CLI and the WSGI entry
+point) and passed in: nothing below this package reads the engine's variables itself.
+
+  DATABASE_URL                default sqlite:///var/lienthong.db
+  LIENTHONG_EXTERNAL_TOPICS   topics served by remote workers (comma-separated, * allowed)
+  LIENTHONG_TIMEZONE          zone of dates written without one (default Asia/Ho_Chi_Minh)
+  LIENTHONG_JOB_LOCK_SECONDS  how long a worker's claim on a job lasts (default 300)
+  LIENTHONG_HANDLER_MODULES   more modules with @handler functions to import (comma-separated)
+
+The adapters to the outside world (registers, agencies, SMS, printing) read their own variables
+when first used (registers/, agencies/), so a site configures one without touching the others.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from engine.clock import DEFAULT_TIMEZONE
+from engine.db import DEFAULT_URL
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in text.split(",") if name.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    external_topics: tuple[str, ...] = ()
+    timezone: ZoneInfo = ZoneInfo(DEFAULT_TIMEZONE)
+    job_lock: timedelta = timedelta(seconds=300)
+    handler_modules: tuple[str, ...] = ()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+        return cls(
+            database_url=environ.get("DATABASE_URL") or DEFAULT_URL,
+            external_topics=_names(environ.get("LIENTHONG_EXTERNAL_TOPICS", "")),
+            timezone=ZoneInfo(environ.get("LIENTHONG_TIMEZONE") or DEFAULT_TIMEZONE),
+            job_lock=timedelta(seconds=float(environ.get("LIENTHONG_JOB_LOCK_SECONDS") or 300)),
+            handler_modules=_names(environ.get("LIENTHONG_HANDLER_MODULES", "")),
+        )
+
+    def engine_options(self) -> dict:
+        """The ProcessEngine's keyword arguments these settings decide."""
+        return {"external_topics": self.external_topics, "timezone": self.timezone, "job_lock": self.job_lock}
