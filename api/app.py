@@ -67,6 +67,11 @@ def create_app(engine, config: Mapping[str, Any] | None = None, identity: Identi
     def index():
         return redirect(url_for("api-docs.openapi_swagger_ui"))
 
+    @app.get("/swagger-ui/")
+    @requires(PUBLIC)
+    def swagger_ui_slash():
+        return redirect(url_for("api-docs.openapi_swagger_ui"))
+
     @app.get("/swagger-ui-assets/<path:filename>")
     @requires(PUBLIC)
     def swagger_ui_assets(filename):

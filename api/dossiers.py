@@ -23,6 +23,7 @@ blp = Blueprint("dossiers", __name__, description="Dossiers (hồ sơ liên thô
 
 _JSON = "application/json"
 _MULTIPART = "multipart/form-data"
+_FORM = "application/x-www-form-urlencoded"
 
 
 def _service() -> DossierService:
@@ -160,7 +161,12 @@ def file_dossier():
 
     Every field error is reported at once (400, `fieldErrors` keyed by path, Vietnamese
     messages); nothing is stored from an invalid submission."""
-    if request.mimetype in (_MULTIPART, "application/x-www-form-urlencoded"):
+    if request.mimetype == _FORM and "dossier" not in request.form:
+        # What `curl -d '{...}'` sends when the header is forgotten: the JSON, labelled as a form.
+        raise InvalidRequest("The body came as application/x-www-form-urlencoded: send the JSON with the header "
+                             "'Content-Type: application/json', or a multipart/form-data body with a 'dossier' part",
+                             {"Content-Type": ["Thiếu tiêu đề Content-Type: application/json."]})
+    if request.mimetype in (_MULTIPART, _FORM):
         body = _json_field(request.form.get("dossier"), "dossier")
         uploads = _uploads()
     else:
@@ -222,7 +228,8 @@ def dossier_status(code):
 @blp.route("/dossiers/<code>/declarations/<form>.pdf", methods=["GET"])
 @requires("dossier.read")
 @blp.response(200, description="The printed declaration (application/pdf)")
-@blp.alt_response(404, schema=ErrorSchema, description="No such dossier, or the declaration is not printed yet")
+@blp.alt_response(404, schema=ErrorSchema, description="No such dossier; a form the dossier does not have (the message lists "
+                                                       "those it has); or the declaration is not printed yet")
 def declaration_pdf(code, form):
     """One printed declaration of the dossier: birth, residence or bhyt."""
     _visible(code)
