@@ -32,8 +32,11 @@ class Demo:
     """`citizen` files and follows the dossier; `staff` finds the open tasks; `officers[group]` (or
     `staff` when a group has none) claims and decides them. Each is (user, password)."""
 
-    def __init__(self, base: str, timeout: float, *, citizen, staff, officers: dict | None = None):
+    def __init__(self, base: str, timeout: float, *, citizen, staff, officers: dict | None = None,
+                 keep: Path | None = None):
         self.base = base.rstrip("/")
+        # A private service ends with the demo, and its links with it: its declarations are saved here.
+        self.keep = keep
         self.http = requests.Session()
         self.citizen, self.staff, self.officers = citizen, staff, officers or {}
         self.timeout = timeout
@@ -89,7 +92,19 @@ class Demo:
         for part in final["parts"]:
             result = ", ".join(f"{k}={v}" for k, v in part["result"].items())
             click.echo(f"  {part['name']}: {part['stateLabel']}, due {part['dueAt']}; {result}")
-        click.echo("\ndeclarations: " + ", ".join(self.base + d["url"] for d in final["declarations"]))
+        if self.keep is None:
+            click.echo("\ndeclarations: " + ", ".join(self.base + d["url"] for d in final["declarations"]))
+            return final
+        self.keep.mkdir(parents=True, exist_ok=True)
+        saved = []
+        for document in final["declarations"]:
+            response = self.http.get(self.base + document["url"], auth=self.citizen, timeout=30)
+            if response.status_code != 200:
+                raise DemoFailed(f"GET {document['url']} answered {response.status_code}")
+            path = self.keep / f"{code}-{document['form']}.pdf"
+            path.write_bytes(response.content)
+            saved.append(str(path))
+        click.echo("\ndeclarations, saved here (the private service and its links end with the demo): " + ", ".join(saved))
         return final
 
 
@@ -134,4 +149,4 @@ def run_demo(procedure: str, url: str | None, example: Path | None, timeout: flo
         return Demo(url, timeout, citizen=(user, password), staff=(user, password)).run(procedure, declaration)
     click.echo("starting a private service on a temporary SQLite database (use --url for a running one)")
     with private_service(declaration["requester"]["idNumber"]) as (base, accounts):
-        return Demo(base, timeout, **accounts).run(procedure, declaration)
+        return Demo(base, timeout, keep=Path("var") / "demo", **accounts).run(procedure, declaration)
