@@ -140,8 +140,20 @@ def run_demo(procedure: str, url: str | None, example: Path | None, timeout: flo
              user: str | None = None, password: str | None = None) -> dict:
     declaration = json.loads((example or EXAMPLES[procedure]).read_text(encoding="utf-8"))
     # The demo's own lines are the output; the service's request and job logs would bury them.
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    logging.getLogger("lienthong").setLevel(max(logging.WARNING, logging.getLogger("lienthong").getEffectiveLevel()))
+    # The levels are put back after: a caller in the same process (the tests) keeps its own.
+    loggers = [logging.getLogger(name) for name in ("werkzeug", "lienthong")]
+    levels = [logger.level for logger in loggers]
+    loggers[0].setLevel(logging.WARNING)
+    loggers[1].setLevel(max(logging.WARNING, loggers[1].getEffectiveLevel()))
+    try:
+        return _run_demo(procedure, declaration, url, timeout, user, password)
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+
+
+def _run_demo(procedure: str, declaration: dict, url: str | None, timeout: float, user: str | None,
+              password: str | None) -> dict:
     if url:
         if not user or not password:
             raise DemoFailed("--url needs --user and --password (or LIENTHONG_USER and LIENTHONG_PASSWORD) of an "
