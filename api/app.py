@@ -14,6 +14,7 @@ from identity.permissions import PUBLIC, requires
 from identity.settings import IdentitySettings
 
 from . import audit as audit_api
+from . import contract
 from . import dossiers as dossiers_api
 from . import errors, portal
 from .common import EXTENSION
@@ -50,8 +51,9 @@ def create_app(engine, config: Mapping[str, Any] | None = None, identity: Identi
     app.json.ensure_ascii = False  # Vietnamese names stay readable
     app.extensions[EXTENSION] = engine
 
-    api = _Api(app)
+    api = _Api(app, spec_kwargs={"marshmallow_plugin": contract.marshmallow_plugin()})
     api.spec.components.schema("TypedValue", schema=TypedValueSchema)
+    contract.document(api.spec)
     errors.register(app)  # after Api(): replaces flask-smorest's own HTTPException handler
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint, url_prefix=URL_PREFIX)
@@ -65,6 +67,11 @@ def create_app(engine, config: Mapping[str, Any] | None = None, identity: Identi
     @app.get("/")
     @requires(PUBLIC)
     def index():
+        return redirect(url_for("api-docs.openapi_swagger_ui"))
+
+    @app.get("/swagger-ui/")
+    @requires(PUBLIC)
+    def swagger_ui_slash():
         return redirect(url_for("api-docs.openapi_swagger_ui"))
 
     @app.get("/swagger-ui-assets/<path:filename>")

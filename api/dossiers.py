@@ -17,12 +17,14 @@ from identity import audit, scope
 from identity.principal import AGENCY_BOUND
 
 from .common import Blueprint, caller, engine
+from .contract import DECLARATIONS, example, ref
 from .errors import ErrorSchema
 
 blp = Blueprint("dossiers", __name__, description="Dossiers (hồ sơ liên thông): filing, status, declarations, supplements")
 
 _JSON = "application/json"
 _MULTIPART = "multipart/form-data"
+_FORM = "application/x-www-form-urlencoded"
 
 
 def _service() -> DossierService:
@@ -92,18 +94,27 @@ class FiledDossierSchema(DossierStatusSchema):
                        "follow the dossier without an account (POST /api/tracking). Only its hash is stored."})
 
 
+class FilingSchema(ma.Schema):
+    """A filing (the route reads it itself: as JSON, or as the `dossier` part of a multipart form);
+    the declaration is validated by the procedure's form, field by field."""
+
+    procedure = fields.String(required=True, validate=ma.validate.OneOf(sorted(DECLARATIONS)),
+                              metadata={"description": "Which linked procedure group: birth or death"})
+    agencyCode = fields.String(metadata={"description": "Receiving agency, one of GET /api/agencies (default: "
+                                                        "LIENTHONG_AGENCY_CODE; an officer files for their own agency)"})
+    declaration = fields.Raw(required=True, metadata={
+        "description": "The citizen's one declaration: a BirthDeclaration for birth, a DeathDeclaration for death "
+                       "(examples/birth_declaration.json, examples/death_declaration.json)",
+        "oneOf": [ref(name) for name, _form, _example in DECLARATIONS.values()]})
+
+
 _FILING_BODY = {
     "required": True,
     "content": {
-        _JSON: {"schema": {"type": "object", "required": ["procedure", "declaration"], "properties": {
-            "procedure": {"type": "string", "enum": ["birth", "death"]},
-            "agencyCode": {"type": "string", "description": "Receiving agency, one of GET /api/agencies "
-                                                          "(default: LIENTHONG_AGENCY_CODE; an officer's own agency)"},
-            "declaration": {"type": "object", "description": "The citizen's one declaration (see examples/birth_declaration.json "
-                                                           "and examples/death_declaration.json)"},
-        }}},
+        _JSON: {"schema": ref("DossierFiling"),
+                "example": {"procedure": "birth", "declaration": example(DECLARATIONS["birth"][2]).get("example", {})}},
         _MULTIPART: {"schema": {"type": "object", "required": ["dossier"], "properties": {
-            "dossier": {"type": "string", "description": "The JSON body above, as text"},
+            "dossier": {"type": "string", "description": "A DossierFiling (the JSON body above), as text"},
             "attachments": {"type": "string", "format": "binary",
                             "description": "File parts (PDF, JPEG, PNG, ≤ 10 MB each; ≤ 30 files, 50 MB a dossier by default); the part name is the "
                                            "document kind, e.g. giay-chung-sinh"},
@@ -160,7 +171,12 @@ def file_dossier():
 
     Every field error is reported at once (400, `fieldErrors` keyed by path, Vietnamese
     messages); nothing is stored from an invalid submission."""
-    if request.mimetype in (_MULTIPART, "application/x-www-form-urlencoded"):
+    if request.mimetype == _FORM and "dossier" not in request.form:
+        # What `curl -d '{...}'` sends when the header is forgotten: the JSON, labelled as a form.
+        raise InvalidRequest("The body came as application/x-www-form-urlencoded: send the JSON with the header "
+                             "'Content-Type: application/json', or a multipart/form-data body with a 'dossier' part",
+                             {"Content-Type": ["Thiếu tiêu đề Content-Type: application/json."]})
+    if request.mimetype in (_MULTIPART, _FORM):
         body = _json_field(request.form.get("dossier"), "dossier")
         uploads = _uploads()
     else:
@@ -221,8 +237,10 @@ def dossier_status(code):
 
 @blp.route("/dossiers/<code>/declarations/<form>.pdf", methods=["GET"])
 @requires("dossier.read")
-@blp.response(200, description="The printed declaration (application/pdf)")
-@blp.alt_response(404, schema=ErrorSchema, description="No such dossier, or the declaration is not printed yet")
+@blp.response(200, {"type": "string", "format": "binary"}, content_type="application/pdf",
+              description="The printed declaration")
+@blp.alt_response(404, schema=ErrorSchema, description="No such dossier; a form the dossier does not have (the message lists "
+                                                       "those it has); or the declaration is not printed yet")
 def declaration_pdf(code, form):
     """One printed declaration of the dossier: birth, residence or bhyt."""
     _visible(code)

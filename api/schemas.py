@@ -23,7 +23,12 @@ def camunda_date(moment: datetime | None) -> str | None:
 
 
 class CamundaDate(fields.DateTime):
-    """Dumps as Camunda does; loads Camunda's format and any ISO 8601 form (UTC when no zone)."""
+    """Dumps as Camunda does; loads Camunda's format and any ISO 8601 form (UTC when no zone).
+    Null where the moment is unset (a task's followUp, a running instance's endTime), as documented."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("allow_none", True)
+        super().__init__(**kwargs)
 
     def _serialize(self, value, attr, obj, **kwargs):
         return camunda_date(value)
@@ -45,6 +50,10 @@ class TypedValueSchema(ma.Schema):
     type = fields.String(metadata={"example": "String"})
     valueInfo = fields.Dict()
 
+
+# Camunda's `links` of a resource (common.self_link builds them).
+LINKS_DOC = {"type": "array", "items": {"type": "object", "properties": {
+    "method": {"type": "string"}, "href": {"type": "string"}, "rel": {"type": "string"}}}}
 
 # For routes that answer with a bare variables map (documented, built by common.typed_variables).
 TYPED_VARIABLES_DOC = {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/TypedValue"}}

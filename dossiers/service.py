@@ -392,7 +392,10 @@ class DossierService:
 
     def document(self, code: str, form: str) -> DossierDocument:
         with self.engine.db.reading() as session:
-            _dossier(session, code)
+            dossier = _dossier(session, code)
+            forms = [part for part in dossier.declaration["parts"] if part in PROCEDURES[dossier.procedure].form_titles]
+            if form not in forms:
+                raise NotFound(f"Hồ sơ {code} không có tờ khai '{form}'; các tờ khai của hồ sơ: {', '.join(forms)}.")
             row = session.get(DossierDocument, (code, form))
             if row is None:
                 raise NotFound(f"Hồ sơ {code} chưa có tờ khai '{form}' (tờ khai được in sau khi tiếp nhận; hãy thử lại sau ít giây).")

@@ -55,8 +55,16 @@ class Deployments:
             self._refuse_shared_start_messages(session, parsed)
             changed_processes = [p for p in parsed.processes if self._changed(session, m.ProcessDefinition, p)]
             changed_decisions = [d for d in parsed.decisions if self._changed(session, m.DecisionDefinition, d)]
+            unchanged = None
             if not changed_processes and not changed_decisions:
-                return self._unchanged(session, parsed)
+                unchanged = self._unchanged(session, parsed)
+                # Camunda filters duplicates against the latest deployment of the same name only:
+                # otherwise the files make a deployment of their own (an unchanged file still makes
+                # no new version here), and the answer names that deployment.
+                same = self._latest_deployment_named(session, name)
+                if same is not None and self._holds(session, same, resources):
+                    return DeploymentResult(same.id, same.name, same.source, same.deployment_time,
+                                            unchanged.definitions, unchanged=True)
             now = engine.clock.now()
             deployment = m.Deployment(id=new_id(), name=name, source=source, deployment_time=now)
             session.add(deployment)
@@ -65,6 +73,9 @@ class Deployments:
                 resource_ids[resource_name] = new_id()
                 session.add(m.Resource(id=resource_ids[resource_name], deployment_id=deployment.id, name=resource_name,
                                        checksum=checksum(content), content=content))
+            if unchanged is not None:
+                engine.record_operation(session, "Create", "Deployment", user_id, deployment_id=deployment.id, definitions=[])
+                return DeploymentResult(deployment.id, name, source, now, unchanged.definitions, unchanged=True)
             result = DeploymentResult(deployment.id, name, source, now)
             session.flush()
             for d in changed_decisions:
@@ -116,6 +127,16 @@ class Deployments:
     @staticmethod
     def _next_version(session: Session, model, key: str) -> int:
         return (session.scalar(select(func.max(model.version)).where(model.key == key)) or 0) + 1
+
+    @staticmethod
+    def _latest_deployment_named(session: Session, name: str | None) -> m.Deployment | None:
+        named = m.Deployment.name.is_(None) if name is None else m.Deployment.name == name
+        return session.scalars(select(m.Deployment).where(named).order_by(m.Deployment.deployment_time.desc()).limit(1)).first()
+
+    @staticmethod
+    def _holds(session: Session, deployment: m.Deployment, resources: dict[str, bytes]) -> bool:
+        held = session.execute(select(m.Resource.name, m.Resource.checksum).where(m.Resource.deployment_id == deployment.id))
+        return set(held) == {(name, checksum(content)) for name, content in resources.items()}
 
     def _unchanged(self, session: Session, parsed) -> DeploymentResult:
         definitions = []

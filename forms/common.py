@@ -49,6 +49,12 @@ def first_upper(label: str) -> str:
     return label[:1].upper() + label[1:]  # str.capitalize() would lower-case e.g. "BHYT"
 
 
+def described(kwargs: dict, description: str, **more) -> dict:
+    """`kwargs` with the field's description (and e.g. an example) for the OpenAPI document."""
+    kwargs["metadata"] = {"description": description, **more, **kwargs.get("metadata", {})}
+    return kwargs
+
+
 def required_messages(label: str, invalid: str) -> dict[str, str]:
     """A required field's messages: missing or null ask for `label`; `invalid` says what is wrong."""
     message = f"Vui lòng nhập {label}."
@@ -60,6 +66,7 @@ class Text(fields.String):
 
     def __init__(self, label: str, *, invalid: str | None = None, **kwargs):
         kwargs.setdefault("required", True)
+        described(kwargs, first_upper(label))
         super().__init__(error_messages=required_messages(label, invalid or f"{first_upper(label)} phải là chữ."), **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs) -> str:
@@ -77,6 +84,7 @@ class IsoDate(fields.Date):
 
     def __init__(self, label: str, **kwargs):
         kwargs.setdefault("required", True)
+        described(kwargs, f"{first_upper(label)} (năm-tháng-ngày)", example="2024-05-31")
         super().__init__(error_messages=required_messages(
             label, f"{first_upper(label)} không hợp lệ, hãy nhập theo dạng năm-tháng-ngày (ví dụ 2024-05-31)."), **kwargs)
 
@@ -104,6 +112,7 @@ class IsoDateTime(fields.String):
 
     def __init__(self, label: str, **kwargs):
         kwargs.setdefault("required", True)
+        described(kwargs, f"{first_upper(label)}: ISO 8601 đến phút; không ghi múi giờ là giờ Việt Nam", example="2026-11-20T14:30")
         super().__init__(error_messages=required_messages(
             label, f"{first_upper(label)} không hợp lệ, hãy nhập ngày và giờ theo dạng năm-tháng-ngàyTgiờ:phút "
                    f"(ví dụ 2026-11-20T14:30)."), **kwargs)
@@ -131,6 +140,7 @@ class OptionalText(fields.String):
     def __init__(self, label: str, **kwargs):
         kwargs.setdefault("required", False)
         kwargs.setdefault("allow_none", True)
+        described(kwargs, f"{first_upper(label)} (không bắt buộc)")
         super().__init__(error_messages={"invalid": f"{first_upper(label)} phải là chữ."}, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs) -> str | None:
@@ -158,6 +168,7 @@ class MobilePhone(Text):
     """A Vietnamese mobile number, loaded in the national form "0912345678" (for the SMS notices)."""
 
     def __init__(self, label: str, **kwargs):
+        described(kwargs, f"{first_upper(label)}: số di động Việt Nam, 10 chữ số (hoặc +84...)", example="0912345678")
         super().__init__(label, invalid=f"{first_upper(label)} không hợp lệ: hãy nhập số di động Việt Nam gồm 10 chữ số, "
                                         f"ví dụ 0912345678 hoặc +84912345678.", **kwargs)
 
@@ -174,6 +185,7 @@ class OptionalEmail(fields.Email):
     def __init__(self, label: str, **kwargs):
         kwargs.setdefault("required", False)
         kwargs.setdefault("allow_none", True)
+        described(kwargs, f"{first_upper(label)} (không bắt buộc)", example="nguyenvanan@gmail.com")
         super().__init__(error_messages={
             "invalid": f"{first_upper(label)} không hợp lệ, ví dụ nguyenvanan@gmail.com."}, **kwargs)
 
@@ -187,7 +199,8 @@ class OptionalEmail(fields.Email):
 def choice(label: str, choices, explained: str) -> fields.String:
     message = f"Vui lòng chọn {label}."
     return fields.String(required=True, validate=validate.OneOf(choices, error=f"{first_upper(label)} phải là {explained}."),
-                         error_messages={"required": message, "null": message, "invalid": message})
+                         error_messages={"required": message, "null": message, "invalid": message},
+                         metadata={"description": f"{first_upper(label)}: {explained}"})
 
 
 def sex_choice(label: str = "giới tính") -> fields.String:
@@ -203,6 +216,7 @@ class Section(fields.Nested):
     def __init__(self, schema, label: str, **kwargs):
         message = f"Vui lòng khai {label}."
         kwargs.setdefault("required", True)
+        described(kwargs, first_upper(label))
         super().__init__(schema, error_messages={"required": message, "null": message,
                                                  "type": f"Phần {label} gửi lên không đúng dạng."}, **kwargs)
 
@@ -214,9 +228,9 @@ class Section(fields.Nested):
 
 def year(label: str) -> fields.Integer:
     # strict: 1984.5 or "1984" would otherwise be silently truncated/converted.
-    return fields.Integer(required=True, strict=True, validate=validate.Range(
-        min=1900, error=f"{first_upper(label)} phải từ năm 1900 trở đi."),
-        error_messages=required_messages(label, f"{first_upper(label)} phải là một số, ví dụ 1990."))
+    return fields.Integer(required=True, strict=True, metadata={"description": first_upper(label), "example": 1990},
+                          validate=validate.Range(min=1900, error=f"{first_upper(label)} phải từ năm 1900 trở đi."),
+                          error_messages=required_messages(label, f"{first_upper(label)} phải là một số, ví dụ 1990."))
 
 
 class Parts(fields.List):
@@ -230,12 +244,15 @@ class Parts(fields.List):
 
     def __init__(self, allowed: Sequence[Sequence[str]], names: Mapping[str, str], **kwargs):
         message = "Vui lòng chọn các thủ tục cần thực hiện."
-        super().__init__(fields.String(error_messages={"invalid": "Tên thủ tục phải là chữ."}), required=True,
-                         error_messages={"required": message, "null": message, "invalid": message}, **kwargs)
-        self.allowed = tuple(frozenset(group) for group in allowed)
-        self.order = tuple(dict.fromkeys(part for group in allowed for part in group))
+        order = tuple(dict.fromkeys(part for group in allowed for part in group))
         groups = [" + ".join(names[part] for part in group) for group in allowed]
         listed = "; ".join(groups[:-1]) + "; hoặc " + groups[-1] if len(groups) > 1 else groups[0]
+        choices = "; ".join(" + ".join(group) for group in allowed)
+        described(kwargs, f"Các thủ tục cần thực hiện, một trong các nhóm: {choices}", example=list(allowed[0]))
+        super().__init__(fields.String(metadata={"enum": list(order)}, error_messages={"invalid": "Tên thủ tục phải là chữ."}),
+                         required=True, error_messages={"required": message, "null": message, "invalid": message}, **kwargs)
+        self.allowed = tuple(frozenset(group) for group in allowed)
+        self.order = order
         self.refusal = f"Chỉ được chọn một trong các nhóm thủ tục: {listed}."
 
     def _deserialize(self, value, attr, data, **kwargs) -> list[str]:
@@ -265,7 +282,8 @@ def delivery() -> fields.String:
 
 def copies() -> fields.Integer:
     """Copies of the extract asked for (bản sao trích lục), 1 when not said."""
-    return fields.Integer(strict=True, load_default=1, validate=validate.Range(
+    return fields.Integer(strict=True, load_default=1, metadata={"description": "Số bản sao trích lục yêu cầu (1 đến 10)"},
+                          validate=validate.Range(
         min=1, max=10, error="Số bản sao yêu cầu phải từ 1 đến 10."),
         error_messages={"invalid": "Số bản sao yêu cầu phải là một số từ 1 đến 10.",
                         "null": "Số bản sao yêu cầu phải là một số từ 1 đến 10."})
@@ -273,7 +291,8 @@ def copies() -> fields.Integer:
 
 def commitment() -> fields.Boolean:
     """The citizen's tick that the data is true (bước 6)."""
-    return fields.Boolean(required=True, validate=validate.Equal(True, error=COMMITMENT),
+    return fields.Boolean(required=True, metadata={"description": "Cam đoan những nội dung khai là đúng sự thật (phải là true)"},
+                          validate=validate.Equal(True, error=COMMITMENT),
                           error_messages={key: COMMITMENT for key in ("required", "null", "invalid")})
 
 

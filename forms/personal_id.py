@@ -114,6 +114,11 @@ class PersonalIdField(fields.String):
         "null": "Vui lòng nhập số định danh cá nhân.",
     }
 
+    def __init__(self, **kwargs):
+        kwargs["metadata"] = {"description": "Số định danh cá nhân: 12 chữ số (khoảng trắng được bỏ qua)",
+                              "example": "087084000999", **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
+
     def _deserialize(self, value, attr, data, **kwargs) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
         try:

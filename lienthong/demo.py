@@ -32,8 +32,11 @@ class Demo:
     """`citizen` files and follows the dossier; `staff` finds the open tasks; `officers[group]` (or
     `staff` when a group has none) claims and decides them. Each is (user, password)."""
 
-    def __init__(self, base: str, timeout: float, *, citizen, staff, officers: dict | None = None):
+    def __init__(self, base: str, timeout: float, *, citizen, staff, officers: dict | None = None,
+                 keep: Path | None = None):
         self.base = base.rstrip("/")
+        # A private service ends with the demo, and its links with it: its declarations are saved here.
+        self.keep = keep
         self.http = requests.Session()
         self.citizen, self.staff, self.officers = citizen, staff, officers or {}
         self.timeout = timeout
@@ -89,7 +92,19 @@ class Demo:
         for part in final["parts"]:
             result = ", ".join(f"{k}={v}" for k, v in part["result"].items())
             click.echo(f"  {part['name']}: {part['stateLabel']}, due {part['dueAt']}; {result}")
-        click.echo("\ndeclarations: " + ", ".join(self.base + d["url"] for d in final["declarations"]))
+        if self.keep is None:
+            click.echo("\ndeclarations: " + ", ".join(self.base + d["url"] for d in final["declarations"]))
+            return final
+        self.keep.mkdir(parents=True, exist_ok=True)
+        saved = []
+        for document in final["declarations"]:
+            response = self.http.get(self.base + document["url"], auth=self.citizen, timeout=30)
+            if response.status_code != 200:
+                raise DemoFailed(f"GET {document['url']} answered {response.status_code}")
+            path = self.keep / f"{code}-{document['form']}.pdf"
+            path.write_bytes(response.content)
+            saved.append(str(path))
+        click.echo("\ndeclarations, saved here (the private service and its links end with the demo): " + ", ".join(saved))
         return final
 
 
@@ -125,8 +140,20 @@ def run_demo(procedure: str, url: str | None, example: Path | None, timeout: flo
              user: str | None = None, password: str | None = None) -> dict:
     declaration = json.loads((example or EXAMPLES[procedure]).read_text(encoding="utf-8"))
     # The demo's own lines are the output; the service's request and job logs would bury them.
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    logging.getLogger("lienthong").setLevel(max(logging.WARNING, logging.getLogger("lienthong").getEffectiveLevel()))
+    # The levels are put back after: a caller in the same process (the tests) keeps its own.
+    loggers = [logging.getLogger(name) for name in ("werkzeug", "lienthong")]
+    levels = [logger.level for logger in loggers]
+    loggers[0].setLevel(logging.WARNING)
+    loggers[1].setLevel(max(logging.WARNING, loggers[1].getEffectiveLevel()))
+    try:
+        return _run_demo(procedure, declaration, url, timeout, user, password)
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+
+
+def _run_demo(procedure: str, declaration: dict, url: str | None, timeout: float, user: str | None,
+              password: str | None) -> dict:
     if url:
         if not user or not password:
             raise DemoFailed("--url needs --user and --password (or LIENTHONG_USER and LIENTHONG_PASSWORD) of an "
@@ -134,4 +161,4 @@ def run_demo(procedure: str, url: str | None, example: Path | None, timeout: flo
         return Demo(url, timeout, citizen=(user, password), staff=(user, password)).run(procedure, declaration)
     click.echo("starting a private service on a temporary SQLite database (use --url for a running one)")
     with private_service(declaration["requester"]["idNumber"]) as (base, accounts):
-        return Demo(base, timeout, **accounts).run(procedure, declaration)
+        return Demo(base, timeout, keep=Path("var") / "demo", **accounts).run(procedure, declaration)

@@ -44,8 +44,9 @@ def test_deploy_then_look_at_the_queue_and_the_incidents(tmp_path):
     assert instance_id[:8] in listed.output and "1 open incident(s)" in listed.output
 
 
-def test_demo_birth_runs_one_dossier_through_every_step_and_prints_the_timeline(monkeypatch):
+def test_demo_birth_runs_one_dossier_through_every_step_and_prints_the_timeline(monkeypatch, tmp_path):
     monkeypatch.setenv("LIENTHONG_BHYT_CARD_DELAY_SECONDS", "0")
+    monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["demo", "birth", "--timeout", "60"], env={"LIENTHONG_LOG_FORMAT": "text",
                                                                                  "LIENTHONG_LOG_LEVEL": "WARNING"})
     assert result.exit_code == 0, result.output
@@ -56,4 +57,9 @@ def test_demo_birth_runs_one_dossier_through_every_step_and_prints_the_timeline(
     assert ": Đã hoàn thành in " in output
     timeline = output[output.index("\ntimeline:"):output.index("\nparts:")]
     assert timeline.index("Công dân nộp tờ khai liên thông") < timeline.index("Nhắn tin: hồ sơ đã hoàn thành")
-    assert "bhytCardNumber=TE1" in output and "/declarations/birth.pdf" in output
+    assert "bhytCardNumber=TE1" in output
+    # The private service is gone: what the demo prints must outlive it (issue 18).
+    saved = output[output.index("declarations, saved here"):].split("): ", 1)[1].split("\n")[0].split(", ")
+    assert len(saved) == 3 and all(path.endswith(".pdf") for path in saved)
+    for path in saved:
+        assert (tmp_path / path).read_bytes().startswith(b"%PDF-")

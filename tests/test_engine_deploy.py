@@ -199,13 +199,25 @@ def test_a_topic_matching_the_engines_external_topics_is_accepted(engine, databa
 
 def test_an_identical_redeploy_is_unchanged_and_keeps_version_1(engine):
     first = engine.deploy({"versioned.bpmn": fixture("versioned_v1.bpmn")}, name="first")
-    again = engine.deploy({"versioned.bpmn": fixture("versioned_v1.bpmn")}, name="again")
+    again = engine.deploy({"versioned.bpmn": fixture("versioned_v1.bpmn")}, name="first")
 
     assert first.unchanged is False
     assert again.unchanged is True
     assert again.id == first.id
     assert [(d.key, d.version, d.id) for d in again.definitions] == [("engine_versioned", 1, first.definitions[0].id)]
     assert count(engine, m.Deployment) == 1
+    assert count(engine, m.ProcessDefinition) == 1
+
+
+def test_an_identical_file_under_another_deployment_name_is_a_deployment_of_its_own_without_a_new_version(engine):
+    # Camunda's duplicate filtering compares deployments of the same name only.
+    first = engine.deploy({"versioned.bpmn": fixture("versioned_v1.bpmn")}, name="first")
+    other = engine.deploy({"versioned.bpmn": fixture("versioned_v1.bpmn")}, name="other")
+
+    assert (other.unchanged, other.name) == (True, "other")
+    assert other.id != first.id
+    assert [(d.key, d.version, d.id) for d in other.definitions] == [("engine_versioned", 1, first.definitions[0].id)]
+    assert count(engine, m.Deployment) == 2
     assert count(engine, m.ProcessDefinition) == 1
 
 

@@ -75,7 +75,8 @@ _RENDERED = """<form name="generatedForm" role="form">
 
 @blp.route("/task/<task_id>/rendered-form", methods=["GET"])
 @requires("task.read")
-@blp.response(200, description="The generated HTML form (application/xhtml+xml, as Camunda answers it)")
+@blp.response(200, {"type": "string"}, content_type="application/xhtml+xml",
+              description="The generated HTML form, as Camunda answers it")
 def get_rendered_form(task_id):
     """Camunda's generated task form: one input per form field, `cam-variable-name` naming the variable."""
     task = _visible(task_id)

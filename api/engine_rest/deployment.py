@@ -11,7 +11,7 @@ from engine.errors import InvalidRequest
 from identity.permissions import requires
 
 from ..common import Blueprint, actor, engine, found, reading, self_link
-from ..schemas import CamundaDate, CountSchema, ListArgs, RowSchema, null_field, sort_field
+from ..schemas import LINKS_DOC, CamundaDate, CountSchema, ListArgs, RowSchema, null_field, sort_field
 from .process_definition import ProcessDefinitionSchema
 
 blp = Blueprint("deployment", __name__, description="Deploy BPMN and DMN resources")
@@ -24,7 +24,7 @@ _SETTINGS = {
 
 
 class DeploymentSchema(RowSchema):
-    links = fields.Method("_links", metadata={"type": "array"})
+    links = fields.Method("_links", metadata=LINKS_DOC)
     id = fields.String()
     name = fields.String()
     source = fields.String()

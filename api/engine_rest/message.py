@@ -12,7 +12,7 @@ from identity.permissions import requires
 from engine.errors import Forbidden
 
 from ..common import Blueprint, caller, engine, no_content, reading, self_link
-from ..schemas import Body, TypedVariables, null_field
+from ..schemas import LINKS_DOC, Body, TypedVariables, null_field
 
 blp = Blueprint("message", __name__, description="Message correlation")
 
@@ -35,7 +35,7 @@ class ExecutionSchema(ma.Schema):
 
 
 class CorrelatedInstanceSchema(ma.Schema):
-    links = fields.Raw(metadata={"type": "array"})
+    links = fields.Raw(metadata=LINKS_DOC)
     id = fields.String()
     definitionId = fields.String()
     businessKey = fields.String()

@@ -14,6 +14,7 @@ from identity import audit, scope
 
 from ..common import Blueprint, caller, actor, engine, found, no_content, reading, self_link, typed_variables
 from ..schemas import (
+    LINKS_DOC,
     TYPED_VARIABLES_DOC,
     CountSchema,
     ListArgs,
@@ -29,7 +30,7 @@ blp = Blueprint("process-instance", __name__, description="Running process insta
 
 
 class ProcessInstanceSchema(RowSchema):
-    links = fields.Method("_links", metadata={"type": "array"})
+    links = fields.Method("_links", metadata=LINKS_DOC)
     id = fields.String()
     definitionId = fields.String(attribute="definition_id")
     definitionKey = fields.String(attribute="definition_key")
