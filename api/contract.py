@@ -17,7 +17,7 @@ from apispec.ext.marshmallow import resolver as default_resolver
 from apispec.ext.marshmallow.common import resolve_schema_cls
 
 import forms  # noqa: F401 - registers the forms' schemas
-from engine.forms import registry as form_registry
+from engine.form_registry import registry as form_registry
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 # The declarations the dossier API files, by procedure: (component name, registered form, example file).

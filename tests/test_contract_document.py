@@ -8,7 +8,7 @@ from pathlib import Path
 
 from openapi_spec_validator import validate
 
-from engine.forms import registry
+from engine.form_registry import registry
 from tests.test_api_support import rows_client, rows_engine  # noqa: F401 (fixtures)
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
