@@ -2,6 +2,7 @@
 under /api, with their OpenAPI document at /openapi.json and Swagger UI at /swagger-ui."""
 from __future__ import annotations
 
+import threading
 from typing import Any, Mapping
 
 import swagger_ui_bundle
@@ -17,7 +18,7 @@ from . import audit as audit_api
 from . import contract
 from . import dossiers as dossiers_api
 from . import errors, portal
-from .common import EXTENSION
+from .common import EXTENSION, STOPPING
 from .engine_rest import BLUEPRINTS
 from .schemas import TypedValueSchema
 
@@ -50,6 +51,7 @@ def create_app(engine, config: Mapping[str, Any] | None = None, identity: Identi
     app.json.sort_keys = False  # keep Camunda's property order
     app.json.ensure_ascii = False  # Vietnamese names stay readable
     app.extensions[EXTENSION] = engine
+    app.extensions[STOPPING] = threading.Event()
 
     api = _Api(app, spec_kwargs={"marshmallow_plugin": contract.marshmallow_plugin()})
     api.spec.components.schema("TypedValue", schema=TypedValueSchema)

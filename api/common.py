@@ -17,6 +17,8 @@ from identity import web as identity_web
 from identity.principal import Principal
 
 EXTENSION = "lienthong"
+# Set when the service stops: long polls answer at once (lienthong.loopback, the servers' shutdown).
+STOPPING = "lienthong.stopping"
 _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 

@@ -9,13 +9,15 @@ from typing import Iterator
 from werkzeug.serving import make_server
 
 from api.app import create_app
+from api.common import STOPPING
 from engine.worker import Worker
 
 
 @contextmanager
 def serving(engine, *, worker: bool = True, idle_seconds: float = 0.02, identity=None) -> Iterator[str]:
     """Yields the base URL; the API answers there, and a job worker runs beside it unless told not to."""
-    server = make_server("127.0.0.1", 0, create_app(engine, identity=identity), threaded=True)
+    app = create_app(engine, identity=identity)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="loopback-server", daemon=True)
     thread.start()
     runner = Worker(engine, idle_seconds=idle_seconds) if worker else None
@@ -26,5 +28,6 @@ def serving(engine, *, worker: bool = True, idle_seconds: float = 0.02, identity
     finally:
         if runner:
             runner.stop()
+        app.extensions[STOPPING].set()  # long polls in flight end now, not up to 30 s later
         server.shutdown()
         thread.join(timeout=5)

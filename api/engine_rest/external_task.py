@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 
 import marshmallow as ma
-from flask import jsonify
+from flask import current_app, jsonify
 from marshmallow import fields, validate
 from sqlalchemy import select
 
@@ -15,7 +15,7 @@ from engine.variables import to_typed_map
 from identity import audit
 from identity.permissions import requires
 
-from ..common import Blueprint, caller, engine, no_content, reading
+from ..common import STOPPING, Blueprint, caller, engine, no_content, reading
 from ..schemas import Body, TypedVariables, camunda_date
 
 blp = Blueprint("external-task", __name__, description="External tasks for remote workers")
@@ -142,11 +142,14 @@ def fetch_and_lock(body):
     if refused:
         raise Forbidden(f"The user '{who.id}' may not fetch the topics {', '.join(refused)}.")
     deadline = time.monotonic() + (body["async_response_timeout"] or 0) / 1000
+    stopping = current_app.extensions[STOPPING]
     while True:
         locked = engine().external_tasks.fetch_and_lock(body["worker_id"], body["max_tasks"], topics, body["use_priority"])
-        if locked or time.monotonic() >= deadline or body["max_tasks"] == 0:
+        if locked or time.monotonic() >= deadline or body["max_tasks"] == 0 or stopping.is_set():
             break
-        time.sleep(min(POLL_SECONDS, max(deadline - time.monotonic(), 0)))
+        # A service that stops answers its long polls at once (empty), instead of locking work
+        # for a worker it no longer serves.
+        stopping.wait(min(POLL_SECONDS, max(deadline - time.monotonic(), 0)))
     for item in locked:
         if item.variables:  # personal data handed to the worker
             audit.read("external-task-variables", item.id, item.business_key)
