@@ -16,7 +16,7 @@ from identity.settings import IdentitySettings
 from . import audit as audit_api
 from . import contract
 from . import dossiers as dossiers_api
-from . import errors, portal
+from . import errors, input_limits, portal
 from .common import EXTENSION
 from .engine_rest import BLUEPRINTS
 from .schemas import TypedValueSchema
@@ -55,6 +55,7 @@ def create_app(engine, config: Mapping[str, Any] | None = None, identity: Identi
     api.spec.components.schema("TypedValue", schema=TypedValueSchema)
     contract.document(api.spec)
     errors.register(app)  # after Api(): replaces flask-smorest's own HTTPException handler
+    input_limits.install(app)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint, url_prefix=URL_PREFIX)
     api.register_blueprint(dossiers_api.blp, url_prefix="/api")
