@@ -41,6 +41,13 @@ def build_engine(url: str | None = None, settings: Settings | None = None) -> Pr
     return engine
 
 
+def worker_chores(engine) -> list:
+    """What every worker does between jobs: retry the SMS the gateway could not take."""
+    from handlers.notify import retry_outbox
+
+    return [lambda: retry_outbox(engine)]
+
+
 def diagram_files(*paths: Path) -> dict[str, bytes]:
     """The BPMN and DMN files given, or found in the folders given: {file name: content}."""
     files = [f for p in paths for f in (sorted(p.glob("*")) if p.is_dir() else [p]) if f.suffix in (".bpmn", ".dmn")]
@@ -94,7 +101,7 @@ def serve(host: str, port: int, worker: bool, folder: str) -> None:
         deploy_folder(engine, Path(folder))
     created = bootstrap(Accounts(engine.db, engine.clock), engine.db, dossiers.service.agency_code_from_environment())
     if worker:
-        Worker(engine).start_in_background()
+        Worker(engine, chores=worker_chores(engine)).start_in_background()
     base = f"http://{host}:{port}"
     click.echo(f"lienthong is serving {base}  (database: {engine.db.url.split('@')[-1]})")
     click.echo(f"  Log in:       {base}/auth/login")
@@ -117,7 +124,7 @@ def serve(host: str, port: int, worker: bool, folder: str) -> None:
 def worker_command(batch: int) -> None:
     """Run a job worker (timers, handler runs, retries) until stopped."""
     engine = build_engine()
-    runner = Worker(engine, batch=batch)
+    runner = Worker(engine, batch=batch, chores=worker_chores(engine))
     signal.signal(signal.SIGTERM, lambda *_: runner.stop())
     try:
         runner.run()
