@@ -351,6 +351,12 @@ class DossierService:
                      "receivedAt": _local(r.received_at, zone), "dueAt": _local(r.due_at, zone),
                      "completedAt": _local(r.completed_at, zone)} for r in session.execute(stmt)]
 
+    def counts_by_state(self) -> list[tuple[str, str, int]]:
+        """(procedure, state, dossiers): what the service holds, for its metrics."""
+        with self.engine.db.reading() as session:
+            return [tuple(row) for row in session.execute(
+                select(Dossier.procedure, Dossier.state, func.count()).group_by(Dossier.procedure, Dossier.state))]
+
     def status(self, code: str) -> dict:
         zone = self.engine.timezone
         with self.engine.db.reading() as session:

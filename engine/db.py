@@ -100,6 +100,16 @@ class Database:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 
+    def schema_is_current(self) -> bool:
+        """True when the database answers and its schema is at the newest migration (readiness);
+        raises the driver's error when the database does not answer."""
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        heads = set(ScriptDirectory(str(MIGRATIONS)).get_heads())
+        with self._reader.connect() as connection:
+            return set(MigrationContext.configure(connection).get_current_heads()) == heads
+
     def dispose(self) -> None:
         self.engine.dispose()
         self._reader.dispose()

@@ -127,6 +127,8 @@ class JobExecutor:
             "job": job.id, "type": job.type, "instance": job.instance_id, "activity": job.activity_id,
             "topic": job.topic, "attempt": job.attempt + 1, "outcome": outcome,
             "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
+        for listener in self.engine.job_listeners:  # metrics: listener(topic or type, outcome, seconds)
+            listener(job.topic or job.type, outcome, time.perf_counter() - started)
         return outcome
 
     def _owned(self, session, job: ClaimedJob) -> m.Job | None:

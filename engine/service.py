@@ -73,6 +73,8 @@ class ProcessEngine:
         self.deployments = Deployments(self)
         self.messages = Messages(self)
         self.jobs = JobExecutor(self, job_lock)
+        # Called after each job with (topic or job type, outcome, seconds): the service's metrics.
+        self.job_listeners: list = []
         self.external_tasks = ExternalTasks(self)
 
     # --- plumbing ------------------------------------------------------------------------------
