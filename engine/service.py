@@ -53,7 +53,7 @@ class ProcessEngine:
         worker_id: str | None = None,
         external_topics: Sequence[str] = (),
         timezone: str | tzinfo = DEFAULT_TIMEZONE,
-        job_lock: timedelta = timedelta(seconds=300),
+        job_lock: timedelta = timedelta(seconds=30),  # renewed by the worker's heartbeat while it runs
     ):
         self.db = db
         self.handlers = handlers if handlers is not None else default_handlers

@@ -4,7 +4,8 @@ point) and passed in: nothing below this package reads the engine's variables it
   DATABASE_URL                default sqlite:///var/lienthong.db
   LIENTHONG_EXTERNAL_TOPICS   topics served by remote workers (comma-separated, * allowed)
   LIENTHONG_TIMEZONE          zone of dates written without one (default Asia/Ho_Chi_Minh)
-  LIENTHONG_JOB_LOCK_SECONDS  how long a worker's claim on a job lasts (default 300)
+  LIENTHONG_JOB_LOCK_SECONDS  how long a worker's claim on a job lasts unless its heartbeat renews it
+                              (default 30: a killed worker's jobs are taken again within that)
   LIENTHONG_HANDLER_MODULES   more modules with @handler functions to import (comma-separated)
 
 The adapters to the outside world (registers, agencies, SMS, printing) read their own variables
@@ -50,7 +51,7 @@ class Settings:
     database_url: str
     external_topics: tuple[str, ...] = ()
     timezone: ZoneInfo = ZoneInfo(DEFAULT_TIMEZONE)
-    job_lock: timedelta = timedelta(seconds=300)
+    job_lock: timedelta = timedelta(seconds=30)
     handler_modules: tuple[str, ...] = ()
 
     @classmethod
@@ -59,7 +60,7 @@ class Settings:
             database_url=environ.get("DATABASE_URL") or DEFAULT_URL,
             external_topics=_names(environ.get("LIENTHONG_EXTERNAL_TOPICS", "")),
             timezone=_parsed(environ, "LIENTHONG_TIMEZONE", DEFAULT_TIMEZONE, ZoneInfo),
-            job_lock=_parsed(environ, "LIENTHONG_JOB_LOCK_SECONDS", "300", _seconds),
+            job_lock=_parsed(environ, "LIENTHONG_JOB_LOCK_SECONDS", "30", _seconds),
             handler_modules=_names(environ.get("LIENTHONG_HANDLER_MODULES", "")),
         )
 
