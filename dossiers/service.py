@@ -21,7 +21,7 @@ from engine.errors import ConcurrentModification, InvalidRequest, NotFound
 from engine.form_registry import FormRegistry, flatten_errors
 from engine.runtime import new_id
 
-from . import codes, tracking
+from . import codes, filenames, tracking
 from .agencies import AgencyCatalogue, catalogue
 from .models import Dossier, DossierAttachment, DossierDocument, DossierEvent, DossierPart, FilingKey
 
@@ -468,7 +468,8 @@ def _part_view(row: DossierPart, dossier: Dossier, procedure: Procedure, zone: t
 
 
 def _attachment(code: str, part: str | None, upload: Upload, now: datetime) -> DossierAttachment:
-    return DossierAttachment(id=new_id(), dossier_code=code, part=part, kind=upload.kind, filename=upload.filename,
+    return DossierAttachment(id=new_id(), dossier_code=code, part=part, kind=upload.kind,
+                             filename=filenames.cleaned(upload.filename, upload.kind),
                              media_type=upload.media_type, size=len(upload.content),
                              sha256=hashlib.sha256(upload.content).hexdigest(), content=upload.content, created=now)
 
@@ -484,6 +485,8 @@ def _check_uploads(uploads) -> dict[str, list[str]]:
         errors["files"] = [f"Tối đa {MAX_ATTACHMENTS} tệp đính kèm."]
     for upload in uploads:
         where = f"files.{upload.kind}"
+        if (refused := filenames.refusal(upload.filename)) is not None:
+            errors.setdefault(where, []).append(refused)
         signatures = ATTACHMENT_TYPES.get(upload.media_type)
         if signatures is None:
             errors.setdefault(where, []).append(f"Tệp {upload.filename}: chỉ nhận PDF, JPEG hoặc PNG.")
