@@ -55,7 +55,6 @@ def create_app(engine, config: Mapping[str, Any] | None = None, identity: Identi
     api.spec.components.schema("TypedValue", schema=TypedValueSchema)
     contract.document(api.spec)
     errors.register(app)  # after Api(): replaces flask-smorest's own HTTPException handler
-    input_limits.install(app)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint, url_prefix=URL_PREFIX)
     api.register_blueprint(dossiers_api.blp, url_prefix="/api")
@@ -64,6 +63,7 @@ def create_app(engine, config: Mapping[str, Any] | None = None, identity: Identi
     api.register_blueprint(operations.blp)
     operations.install(app, engine)
     installed = identity_web.install(app, engine, identity)
+    input_limits.install(app)  # after the caller is known: an anonymous caller gets 401 first
     limiter = portal.install(app, installed.settings)
     console.install(app, engine, tracking_limits=lambda view: portal.limit_tracking(limiter, installed.settings, view))
 

@@ -129,3 +129,7 @@ def test_a_nul_byte_in_a_string_is_a_400_naming_the_field(client):
     form = client.post("/engine-rest/deployment/create", content_type="multipart/form-data",
                        data={"deployment-name": "x\x00y"})
     assert form.status_code == 400 and "deployment-name" in form.get_json()["fieldErrors"]
+
+
+def test_an_anonymous_caller_is_told_to_log_in_before_anything_else(anonymous):
+    assert anonymous.get("/engine-rest/task?assignee=a%00b").status_code == 401
