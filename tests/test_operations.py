@@ -123,3 +123,16 @@ def test_logs_are_quiet_by_default(capsys, monkeypatch):
         logging.getLogger("lienthong").setLevel(saved[2])
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 2 and '"sms sent"' in lines[0] and '"a real problem"' in lines[1], lines
+
+
+def test_the_grafana_dashboard_reads_only_metrics_the_service_exposes(service):
+    import json
+    from pathlib import Path
+
+    dashboard = json.loads((Path(__file__).resolve().parent.parent / "docs/grafana/lienthong.json").read_text("utf-8"))
+    queried = {name for panel in dashboard["panels"] for target in panel["targets"]
+               for name in re.findall(r"lienthong_[a-z_]+", target["expr"])}
+    operator = logged_in(service.app, service.engine.db, ("van-hanh", "van-hanh-password"), roles=("operator",))
+    exposed = set(re.findall(r"^# HELP (\S+)", operator.get("/metrics").get_data(as_text=True), flags=re.M))
+    base = {re.sub(r"_(bucket|count|sum)$", "", name) for name in queried}
+    assert len(dashboard["panels"]) >= 7 and base <= exposed, base - exposed
