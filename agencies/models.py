@@ -85,3 +85,5 @@ class SmsOutbox(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When a pending SMS is tried again (handlers/notify.py retry_outbox); None: not yet tried.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)

@@ -17,7 +17,7 @@ from identity.settings import IdentitySettings
 from . import audit as audit_api
 from . import contract
 from . import dossiers as dossiers_api
-from . import errors, portal
+from . import errors, input_limits, operations, portal
 from .common import EXTENSION, STOPPING
 from .engine_rest import BLUEPRINTS
 from .schemas import TypedValueSchema
@@ -62,7 +62,10 @@ def create_app(engine, config: Mapping[str, Any] | None = None, identity: Identi
     api.register_blueprint(dossiers_api.blp, url_prefix="/api")
     api.register_blueprint(audit_api.blp, url_prefix="/api")
     api.register_blueprint(portal.blp, url_prefix="/api")
+    api.register_blueprint(operations.blp)
+    operations.install(app, engine)
     installed = identity_web.install(app, engine, identity)
+    input_limits.install(app)  # after the caller is known: an anonymous caller gets 401 first
     limiter = portal.install(app, installed.settings)
     console.install(app, engine, tracking_limits=lambda view: portal.limit_tracking(limiter, installed.settings, view))
 

@@ -91,7 +91,9 @@ class DossierStatusSchema(ma.Schema):
 class FiledDossierSchema(DossierStatusSchema):
     trackingSecret = fields.String(metadata={
         "description": "Given once, here and by SMS to the requester's phone: with the code, it lets anyone holding it "
-                       "follow the dossier without an account (POST /api/tracking). Only its hash is stored."})
+                       "follow the dossier without an account (POST /api/tracking). Only its hash is stored. "
+                       "null when a retried filing (same Idempotency-Key) answers the dossier already filed."},
+        allow_none=True)
 
 
 class FilingSchema(ma.Schema):
@@ -162,7 +164,11 @@ def _status_response(status: dict, code: int) -> Response:
 
 @blp.route("/dossiers", methods=["POST"])
 @requires("dossier.file")
-@blp.doc(requestBody=_FILING_BODY)
+@blp.doc(requestBody=_FILING_BODY, parameters=[{
+    "in": "header", "name": "Idempotency-Key", "required": False, "schema": {"type": "string", "maxLength": 255},
+    "description": "The filer's key for this filing (e.g. a UUID): sent again with the same filing (the answer was "
+                   "lost), it answers the dossier already filed (header `Idempotent-Replayed: true`, no tracking "
+                   "secret: it went by SMS); with another filing, 409."}])
 @blp.response(201, FiledDossierSchema, description="Filed: the dossier code, its parts and their due dates, and the "
                                                   "tracking secret (given this once)")
 @blp.alt_response(400, schema=ErrorSchema, description="Invalid: `fieldErrors` names every field (nothing is stored)")
@@ -190,10 +196,15 @@ def file_dossier():
     agency = who.agency if who.roles & AGENCY_BOUND and not who.is_admin else None
     if agency is None and who.roles & AGENCY_BOUND and not who.is_admin:
         raise Forbidden(f"The user '{who.id}' belongs to no agency and cannot receive dossiers.")
-    status = _service().submit(body, uploads, owner_id=owner, agency_code=agency)
+    status = _service().submit(body, uploads, owner_id=owner, agency_code=agency, filer=who.id,
+                               idempotency_key=request.headers.get("Idempotency-Key"))
+    replayed = status.pop("replayed", False)
     audit.concerns(status["code"], status["code"])
     audit.read("dossier", status["code"], status["code"])
-    return _status_response(status, 201)
+    response = _status_response(status, 201)
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
 
 
 class DossierSummarySchema(ma.Schema):

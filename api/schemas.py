@@ -108,14 +108,18 @@ def millis_between(start: datetime | None, end: datetime | None) -> int | None:
     return int((as_utc(end) - as_utc(start)).total_seconds() * 1000)
 
 
+MAX_PAGE = 2 ** 31 - 1
+
+
 class ListArgs(ma.Schema):
     """firstResult/maxResults paging and sortBy/sortOrder sorting, as Camunda spells them.
 
     A subclass sets `sort_by = sort_field(query)` to offer the sort keys that query knows.
     """
 
-    first_result = fields.Integer(data_key="firstResult", load_default=0, validate=validate.Range(min=0))
-    max_results = fields.Integer(data_key="maxResults", validate=validate.Range(min=0))
+    # Bounded by what a database's LIMIT/OFFSET takes (a bigger one answered 500 on PostgreSQL).
+    first_result = fields.Integer(data_key="firstResult", load_default=0, validate=validate.Range(min=0, max=MAX_PAGE))
+    max_results = fields.Integer(data_key="maxResults", validate=validate.Range(min=0, max=MAX_PAGE))
     sort_order = fields.String(data_key="sortOrder", validate=validate.OneOf(["asc", "desc"]))
 
     @validates_schema

@@ -103,3 +103,16 @@ class DossierSequence(Base):
     agency_code: Mapped[str] = mapped_column(String(32))
     day: Mapped[date] = mapped_column(Date)
     last: Mapped[int] = mapped_column(Integer)
+
+
+class FilingKey(Base):
+    """An `Idempotency-Key` a filer sent with a filing: a retry with the same key (the answer was
+    lost on the way) gets the dossier the first request filed, not a second one."""
+
+    __tablename__ = "dossier_filing_key"
+
+    filer: Mapped[str] = mapped_column(String(128), primary_key=True)  # the account that filed
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    body_hash: Mapped[str] = mapped_column(String(64))  # sha256 of the filing, to refuse a reuse
+    dossier_code: Mapped[str] = mapped_column(ForeignKey("dossier.code"), index=True)
+    created: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -46,9 +46,16 @@ def _moment(value) -> datetime | None:
     return None
 
 
+# How an instance that ends without the diagram saying so shows: cancelled by an officer or an
+# administrator (DELETE process-instance). Without this the dossier kept saying "processing".
+_ENDED_STATES = {"EXTERNALLY_TERMINATED": ("cancelled", "Hồ sơ đã bị hủy")}
+
+
 def observe(runtime, transitions) -> None:
     marked = [(t, _properties(t.spec)) for t in transitions if t.opened]
     marked = [(t, p) for t, p in marked if p.get("dossier.part") and p.get("dossier.state")]
+    if runtime.row.state in _ENDED_STATES and runtime.row.business_key:
+        _ended(runtime)
     if not marked or not runtime.row.business_key:
         return
     session = runtime.session
@@ -64,6 +71,20 @@ def observe(runtime, transitions) -> None:
         session.add(DossierEvent(dossier_code=dossier.code, at=now, part=properties["dossier.part"],
                                  state=properties["dossier.state"], activity_id=transition.spec.bpmn_id,
                                  title=transition.spec.bpmn_name or transition.spec.bpmn_id))
+
+
+def _ended(runtime) -> None:
+    session = runtime.session
+    dossier = session.get(Dossier, runtime.row.business_key)
+    if dossier is None or dossier.instance_id != runtime.row.id or dossier.state in FINAL_DOSSIER_STATES:
+        return
+    state, title = _ENDED_STATES[runtime.row.state]
+    now = runtime.clock.now()
+    _apply(dossier, {row.part: row for row in session.query(DossierPart).filter(DossierPart.dossier_code == dossier.code)},
+           None, {"dossier.part": "dossier", "dossier.state": state}, {}, now)
+    if runtime.row.delete_reason:
+        dossier.state_reason = runtime.row.delete_reason
+    session.add(DossierEvent(dossier_code=dossier.code, at=now, part="dossier", state=state, activity_id=None, title=title))
 
 
 def _apply(dossier: Dossier, parts: dict, spec, properties: dict, variables: dict, now: datetime) -> None:

@@ -6,6 +6,7 @@ process instance (whose business key is the code) are stored together, or nothin
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 from dataclasses import dataclass
@@ -20,9 +21,9 @@ from engine.errors import ConcurrentModification, InvalidRequest, NotFound
 from engine.form_registry import FormRegistry, flatten_errors
 from engine.runtime import new_id
 
-from . import codes, tracking
+from . import codes, filenames, tracking
 from .agencies import AgencyCatalogue, catalogue
-from .models import Dossier, DossierAttachment, DossierDocument, DossierEvent, DossierPart
+from .models import Dossier, DossierAttachment, DossierDocument, DossierEvent, DossierPart, FilingKey
 
 log = logging.getLogger("lienthong.dossiers")
 DEFAULT_AGENCY_CODE = "H19.87.001"  # a fictional commune's agency code; LIENTHONG_AGENCY_CODE sets the real one
@@ -158,12 +159,23 @@ class DossierService:
     # --- commands ------------------------------------------------------------------------------
 
     def submit(self, body: Any, uploads: list[Upload] = (), *, owner_id: str | None = None,
-               agency_code: str | None = None) -> dict:
+               agency_code: str | None = None, filer: str | None = None, idempotency_key: str | None = None) -> dict:
         """Validate everything, then store the dossier and start its process in one transaction.
         The answer is the dossier's status plus `trackingSecret`, given this once (and by SMS).
 
         `owner_id`: the citizen filing it (they alone, and the receiving agency, see it later);
-        `agency_code`: the receiving agency when the filer is bound to one (an officer at the desk)."""
+        `agency_code`: the receiving agency when the filer is bound to one (an officer at the desk);
+        `idempotency_key`: the filer's (`filer`) key for this filing: the same key again with the same
+        filing answers the dossier already filed (without the secret, which went by SMS), the same
+        key with another filing is refused (409)."""
+        fingerprint = _fingerprint(body, uploads)
+        if idempotency_key is not None:
+            if not 1 <= len(idempotency_key) <= 255:
+                raise InvalidRequest("The Idempotency-Key must have 1 to 255 characters",
+                                     {"Idempotency-Key": ["Khóa Idempotency-Key phải có từ 1 đến 255 ký tự."]})
+            filed = self._filed_with(filer or "", idempotency_key, fingerprint)
+            if filed is not None:
+                return filed
         if not isinstance(body, dict):
             raise InvalidRequest("The dossier must be a JSON object", {"body": ["Dữ liệu gửi lên không đúng dạng."]})
         errors: dict[str, list[str]] = {}
@@ -220,9 +232,23 @@ class DossierService:
             instance_id = engine.start_in(session, procedure.process_key, variables, business_key=code,
                                           user_id=owner_id, tenant_id=agency_code)
             session.get(Dossier, code).instance_id = instance_id  # when no element of the diagram is marked
+            if idempotency_key is not None:  # a concurrent twin fails on this key's primary key (409)
+                session.add(FilingKey(filer=filer or "", key=idempotency_key, body_hash=fingerprint,
+                                      dossier_code=code, created=now))
         log.info("dossier filed", extra={"dossier": code, "instance": instance_id, "procedure": procedure.key,
                                          "parts": parts, "attachments": len(uploads)})
         return {**self.status(code), "trackingSecret": secret}
+
+    def _filed_with(self, filer: str, key: str, fingerprint: str) -> dict | None:
+        with self.engine.db.reading() as session:
+            row = session.get(FilingKey, (filer, key))
+            if row is None:
+                return None
+            if row.body_hash != fingerprint:
+                raise KeyReused(f"The Idempotency-Key '{key}' was used for another filing ({row.dossier_code})")
+            code = row.dossier_code
+        log.info("dossier filing replayed", extra={"dossier": code})
+        return {**self.status(code), "trackingSecret": None, "replayed": True}
 
     def add_attachments(self, code: str, uploads: list[Upload]) -> list[dict]:
         if not uploads:
@@ -325,6 +351,12 @@ class DossierService:
                      "receivedAt": _local(r.received_at, zone), "dueAt": _local(r.due_at, zone),
                      "completedAt": _local(r.completed_at, zone)} for r in session.execute(stmt)]
 
+    def counts_by_state(self) -> list[tuple[str, str, int]]:
+        """(procedure, state, dossiers): what the service holds, for its metrics."""
+        with self.engine.db.reading() as session:
+            return [tuple(row) for row in session.execute(
+                select(Dossier.procedure, Dossier.state, func.count()).group_by(Dossier.procedure, Dossier.state))]
+
     def status(self, code: str) -> dict:
         zone = self.engine.timezone
         with self.engine.db.reading() as session:
@@ -403,6 +435,20 @@ class DossierService:
             return row
 
 
+class KeyReused(ConcurrentModification):
+    """An Idempotency-Key sent again with a different filing (HTTP 409)."""
+
+    field_errors = {"Idempotency-Key": ["Khóa này đã được dùng cho một hồ sơ khác; hãy dùng khóa mới cho hồ sơ mới."]}
+
+
+def _fingerprint(body: Any, uploads) -> str:
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False, default=str).encode())
+    for upload in uploads:
+        digest.update(f"\0{upload.kind}\0{upload.filename}\0".encode())
+        digest.update(hashlib.sha256(upload.content).digest())
+    return digest.hexdigest()
+
+
 def _dossier(session, code: str, lock: bool = False) -> Dossier:
     dossier = session.get(Dossier, code, with_for_update=lock) if isinstance(code, str) else None
     if dossier is None:
@@ -422,7 +468,8 @@ def _part_view(row: DossierPart, dossier: Dossier, procedure: Procedure, zone: t
 
 
 def _attachment(code: str, part: str | None, upload: Upload, now: datetime) -> DossierAttachment:
-    return DossierAttachment(id=new_id(), dossier_code=code, part=part, kind=upload.kind, filename=upload.filename,
+    return DossierAttachment(id=new_id(), dossier_code=code, part=part, kind=upload.kind,
+                             filename=filenames.cleaned(upload.filename, upload.kind),
                              media_type=upload.media_type, size=len(upload.content),
                              sha256=hashlib.sha256(upload.content).hexdigest(), content=upload.content, created=now)
 
@@ -438,6 +485,8 @@ def _check_uploads(uploads) -> dict[str, list[str]]:
         errors["files"] = [f"Tối đa {MAX_ATTACHMENTS} tệp đính kèm."]
     for upload in uploads:
         where = f"files.{upload.kind}"
+        if (refused := filenames.refusal(upload.filename)) is not None:
+            errors.setdefault(where, []).append(refused)
         signatures = ATTACHMENT_TYPES.get(upload.media_type)
         if signatures is None:
             errors.setdefault(where, []).append(f"Tệp {upload.filename}: chỉ nhận PDF, JPEG hoặc PNG.")

@@ -84,15 +84,31 @@ class Database:
             session.close()
 
     def migrate(self) -> None:
-        """Bring the schema up to date (idempotent)."""
+        """Bring the schema up to date (idempotent), once however many processes start together:
+        the first holds a lock until its upgrade commits; the others then find the schema at head.
+        (Without it, 2 of 4 API and worker processes started on an empty PostgreSQL database
+        crashed racing to create alembic_version.) On SQLite the transaction's BEGIN IMMEDIATE is
+        that lock; on PostgreSQL an advisory lock for the schema, released at commit."""
         from alembic import command
         from alembic.config import Config
 
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         with self.engine.begin() as connection:
+            if self.is_postgresql:
+                connection.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext('lienthong.migrate:' || current_schema()))")
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+
+    def schema_is_current(self) -> bool:
+        """True when the database answers and its schema is at the newest migration (readiness);
+        raises the driver's error when the database does not answer."""
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        heads = set(ScriptDirectory(str(MIGRATIONS)).get_heads())
+        with self._reader.connect() as connection:
+            return set(MigrationContext.configure(connection).get_current_heads()) == heads
 
     def dispose(self) -> None:
         self.engine.dispose()

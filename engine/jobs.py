@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from types import MappingProxyType
@@ -64,9 +66,44 @@ class JobExecutor:
 
     def run_due(self, limit: int) -> int:
         claimed = self.claim(limit)
-        for job in claimed:
-            self.execute(job)
+        if not claimed:
+            return 0
+        left = {job.id for job in claimed}
+        with self._heartbeat(left):
+            for job in claimed:
+                self.execute(job)
+                left.discard(job.id)
         return len(claimed)
+
+    @contextmanager
+    def _heartbeat(self, left: set[str]):
+        """Keep this worker's claim on the jobs of its batch not yet finished, every third of the
+        claim, while it runs them: the claim can then be short (a killed worker's jobs are free
+        again within seconds) and still outlast a slow handler."""
+        stop = threading.Event()
+
+        def beat():
+            while not stop.wait(self.lock_duration.total_seconds() / 3):
+                try:
+                    self.extend(sorted(left))
+                except Exception:  # noqa: BLE001 - a missed beat is retried; the claim outlasts two
+                    log.warning("job claim not extended", exc_info=True)
+
+        thread = threading.Thread(target=beat, name="lienthong-job-heartbeat", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+
+    def extend(self, job_ids: list[str]) -> None:
+        if not job_ids:
+            return
+        job = m.Job.__table__
+        with self.engine.db.session() as session:
+            session.execute(job.update().where(job.c.id.in_(job_ids), job.c.lock_owner == self.engine.worker_id)
+                            .values(lock_expires_at=self.engine.clock.now() + self.lock_duration))
 
     def claim(self, limit: int) -> list[ClaimedJob]:
         """Lock up to `limit` due jobs for this worker (one UPDATE ... RETURNING) and read the
@@ -127,6 +164,8 @@ class JobExecutor:
             "job": job.id, "type": job.type, "instance": job.instance_id, "activity": job.activity_id,
             "topic": job.topic, "attempt": job.attempt + 1, "outcome": outcome,
             "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
+        for listener in self.engine.job_listeners:  # metrics: listener(topic or type, outcome, seconds)
+            listener(job.topic or job.type, outcome, time.perf_counter() - started)
         return outcome
 
     def _owned(self, session, job: ClaimedJob) -> m.Job | None:

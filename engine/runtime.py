@@ -281,9 +281,12 @@ class Runtime:
         if value in (None, ""):
             return default
         try:
-            return int(value)
+            number = int(value)
         except (TypeError, ValueError):
             raise ExecutionError(f"{task.task_spec.bpmn_id}: {what} '{value}' is not a whole number") from None
+        if not -(2 ** 31) <= number < 2 ** 31:  # the column is a 32-bit integer, as Camunda's
+            raise ExecutionError(f"{task.task_spec.bpmn_id}: {what} {number} is outside -2147483648..2147483647")
+        return number
 
     def _names(self, task, text) -> list[str]:
         value = self.evaluate(task, text)

@@ -53,7 +53,7 @@ class ProcessEngine:
         worker_id: str | None = None,
         external_topics: Sequence[str] = (),
         timezone: str | tzinfo = DEFAULT_TIMEZONE,
-        job_lock: timedelta = timedelta(seconds=300),
+        job_lock: timedelta = timedelta(seconds=30),  # renewed by the worker's heartbeat while it runs
     ):
         self.db = db
         self.handlers = handlers if handlers is not None else default_handlers
@@ -73,6 +73,8 @@ class ProcessEngine:
         self.deployments = Deployments(self)
         self.messages = Messages(self)
         self.jobs = JobExecutor(self, job_lock)
+        # Called after each job with (topic or job type, outcome, seconds): the service's metrics.
+        self.job_listeners: list = []
         self.external_tasks = ExternalTasks(self)
 
     # --- plumbing ------------------------------------------------------------------------------

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
+from .bpmn.specs import ClockCycle, parse_datetime, parse_duration
 from .errors import ExpressionError, Problem
 from .expressions import compile_expression, is_expression
 from .retries import parse_retry_cycle
@@ -274,19 +274,15 @@ def _check_timer(node, refuse) -> None:
 
 
 def _parse_timer_literal(kind: str, text: str) -> None:
-    from datetime import datetime
+    """The same bounds the run time applies (engine/bpmn/specs.py), so a literal is refused here."""
+    from datetime import datetime, timezone
 
     if kind == "timeDate":
-        datetime.fromisoformat(text)
+        parse_datetime(text, timezone.utc)
     elif kind == "timeDuration":
-        TimerEventDefinition.parse_iso_duration(text)
+        parse_duration(text)
     else:
-        parts = text.upper().split("/")
-        if len(parts) not in (2, 3) or not parts[0].startswith("R") or not (parts[0][1:] or "0").isdigit():
-            raise ValueError("expected R<n>/<duration> or R<n>/<start>/<duration>")
-        if len(parts) == 3:
-            datetime.fromisoformat(parts[1])
-        TimerEventDefinition.parse_iso_duration(parts[-1])
+        ClockCycle._first_state(text, datetime.now(timezone.utc), timezone.utc)
 
 
 def _compile(node, text: str, what: str, refuse) -> None:

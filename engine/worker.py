@@ -8,10 +8,14 @@ log = logging.getLogger("lienthong.worker")
 
 
 class Worker:
-    def __init__(self, engine, *, batch: int = 20, idle_seconds: float = 0.25):
+    """`chores`: callables run after each round of jobs, each answering how much it did (a domain's
+    own queue, such as the SMS outbox retried apart from any procedure)."""
+
+    def __init__(self, engine, *, batch: int = 20, idle_seconds: float = 0.25, chores=()):
         self.engine = engine
         self.batch = batch
         self.idle_seconds = idle_seconds
+        self.chores = list(chores)
         self.stopping = threading.Event()
 
     def run(self) -> None:
@@ -19,6 +23,8 @@ class Worker:
         while not self.stopping.is_set():
             try:
                 taken = self.engine.run_due_jobs(self.batch)
+                for chore in self.chores:
+                    taken += chore()
             except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker
                 log.exception("worker loop failed; retrying")
                 taken = 0

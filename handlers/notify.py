@@ -16,8 +16,12 @@ resend after a crash between sending and marking. Outcomes:
 * sent (or sent before): ``{"lastSmsId": <outbox id>}``;
 * no phone in the declaration, or the gateway refuses the message itself (400/422): the row is
   ``failed`` and the process goes on (the citizen can still follow the dossier online);
-* the gateway cannot answer: the row stays ``pending`` with ``last_error``, and the job fails,
-  so it is retried and then becomes an incident.
+* the gateway cannot answer: the row stays ``pending`` with ``last_error`` and a
+  ``next_attempt_at``, and the process goes on all the same: a notice never stops a procedure.
+  ``retry_outbox`` (run by every worker between jobs) tries it again with a growing pause; after
+  ``MAX_ATTEMPTS`` the row is ``failed`` and an incident of type ``smsUndeliverable`` on the
+  dossier's instance tells the operators (the dossier goes on; they reach the citizen otherwise).
+  Before, an unreachable gateway failed the job, and its incident halted the dossier.
 
 An SMS can also be queued by a command in its own transaction (agencies/sms.py ``queue_in``: the
 tracking secret, at filing). The dossier's next ``notify.sms`` job sends it before its own SMS (the
@@ -33,16 +37,19 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from agencies.models import SmsOutbox
 from agencies.sms import QUEUED, Sms, SmsRejected, current_gateway, mask, masked_secrets, secrets_in, unmarked
+from dossiers.models import Dossier
+from engine import models as m
 from engine.clock import default_zone
 from engine.handler_registry import TaskContext, handler
+from engine.runtime import new_id
 from engine.redaction import hide_credentials
 
 
@@ -132,7 +139,18 @@ def _new_row(task: TaskContext, code: str) -> SmsOutbox:
                      created=task.now())
 
 
-def _mark(task: TaskContext, sms_id: int, state: str, error: str | None = None, text: str | None = None) -> None:
+MAX_ATTEMPTS = 8
+FIRST_PAUSE = timedelta(minutes=1)
+LONGEST_PAUSE = timedelta(hours=1)
+
+
+def pause_after(attempts: int) -> timedelta:
+    """1, 2, 4 ... minutes, at most an hour: 8 attempts span about two hours."""
+    return min(FIRST_PAUSE * 2 ** max(attempts - 1, 0), LONGEST_PAUSE)
+
+
+def _mark(task, sms_id: int, state: str, error: str | None = None, text: str | None = None) -> None:
+    """`task`: a TaskContext, or anything with session() and now() (the outbox retry)."""
     with task.session() as session:
         row = session.get(SmsOutbox, sms_id)
         row.state, row.last_error = state, hide_credentials(error) if error else error
@@ -140,10 +158,14 @@ def _mark(task: TaskContext, sms_id: int, state: str, error: str | None = None, 
             row.text = text
         if state == "sent":
             row.sent_at = task.now()
+        if state == "pending":
+            row.next_attempt_at = task.now() + pause_after(row.attempts)
+        else:
+            row.next_attempt_at = None
 
 
 def _send_queued(task: TaskContext, code: str) -> None:
-    """Send what commands queued for this dossier, oldest first; an unavailable gateway fails the job."""
+    """Send what commands queued for this dossier, oldest first (an unavailable gateway: later)."""
     with task.session() as session:
         rows = session.scalars(select(SmsOutbox).where(
             SmsOutbox.dossier_code == code, SmsOutbox.state == "pending",
@@ -159,9 +181,10 @@ def _send_queued(task: TaskContext, code: str) -> None:
             _mark(task, sms_id, "failed", str(exc), text=masked_secrets(text))
             log.warning("sms refused", extra={"dossier": code, "sms": sms_id, "error": str(exc)})
             continue
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the gateway is down: retry_outbox tries again
             _mark(task, sms_id, "pending", str(exc)[:4000])
-            raise
+            log.warning("sms not sent yet", extra={"dossier": code, "sms": sms_id, "error": hide_credentials(str(exc))[:500]})
+            continue
         _mark(task, sms_id, "sent", text=masked_secrets(text))
         log.info("sms sent", extra={"dossier": code, "sms": sms_id, "phone": mask(phone)})
 
@@ -182,9 +205,85 @@ def send_sms(task: TaskContext) -> dict:
         _mark(task, queued.id, "failed", str(exc))
         log.warning("sms refused", extra={**context, "sms": queued.id, "error": str(exc)})
         return {"lastSmsId": queued.id}
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the gateway is down: the dossier goes on, retry_outbox tries again
         _mark(task, queued.id, "pending", str(exc)[:4000])
-        raise
+        log.warning("sms not sent yet", extra={**context, "sms": queued.id, "error": hide_credentials(str(exc))[:500]})
+        return {"lastSmsId": queued.id}
     _mark(task, queued.id, "sent")
     log.info("sms sent", extra={**context, "sms": queued.id, "phone": mask(queued.phone)})
     return {"lastSmsId": queued.id}
+
+
+# --- the outbox, retried on its own -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Outbox:
+    """What _mark needs, outside any job."""
+
+    engine: Any
+
+    def session(self):
+        return self.engine.db.session()
+
+    def now(self) -> datetime:
+        return self.engine.clock.now()
+
+
+def retry_outbox(engine, limit: int = 20) -> int:
+    """Send again the pending SMS whose pause is over; answer how many were tried. Workers run
+    it between jobs; two workers never try one row at once (each claims it by moving its
+    next_attempt_at first)."""
+    outbox = _Outbox(engine)
+    now = outbox.now()
+    with engine.db.reading() as session:
+        due = session.execute(select(SmsOutbox.id, SmsOutbox.next_attempt_at).where(
+            SmsOutbox.state == "pending", SmsOutbox.next_attempt_at <= now)
+            .order_by(SmsOutbox.next_attempt_at).limit(limit)).all()
+    tried = 0
+    for sms_id, planned in due:
+        with engine.db.session() as session:
+            claimed = session.execute(update(SmsOutbox).where(
+                SmsOutbox.id == sms_id, SmsOutbox.state == "pending", SmsOutbox.next_attempt_at == planned)
+                .values(next_attempt_at=now + LONGEST_PAUSE, attempts=SmsOutbox.attempts + 1)).rowcount
+            row = session.get(SmsOutbox, sms_id) if claimed else None
+            sms = None if row is None else (row.phone, row.text, row.idempotency_key, row.dossier_code, row.attempts)
+        if sms is None:
+            continue
+        tried += 1
+        _retry_one(outbox, sms_id, *sms)
+    return tried
+
+
+def _retry_one(outbox: _Outbox, sms_id: int, phone: str, text: str, key: str, code: str, attempts: int) -> None:
+    context = {"dossier": code, "sms": sms_id, "attempts": attempts}
+    try:
+        current_gateway().send(Sms(to=phone, text=unmarked(text), reference=key, dossier_code=code,
+                                   secrets=secrets_in(text)))
+    except SmsRejected as exc:
+        _mark(outbox, sms_id, "failed", str(exc), text=masked_secrets(text))
+        log.warning("sms refused", extra={**context, "error": str(exc)})
+        return
+    except Exception as exc:  # noqa: BLE001 - the gateway is still down
+        if attempts < MAX_ATTEMPTS:
+            _mark(outbox, sms_id, "pending", str(exc)[:4000])
+            log.warning("sms not sent yet", extra={**context, "error": hide_credentials(str(exc))[:500]})
+            return
+        _mark(outbox, sms_id, "failed", str(exc)[:4000], text=masked_secrets(text))
+        _open_incident(outbox, sms_id, code, attempts, str(exc))
+        log.error("sms undeliverable", extra={**context, "error": hide_credentials(str(exc))[:500]})
+        return
+    _mark(outbox, sms_id, "sent", text=masked_secrets(text))
+    log.info("sms sent", extra={**context, "phone": mask(phone)})
+
+
+def _open_incident(outbox: _Outbox, sms_id: int, code: str, attempts: int, error: str) -> None:
+    """The operators' sign that a citizen was not told: on the dossier's instance, which goes on."""
+    with outbox.session() as session:
+        dossier = session.get(Dossier, code)
+        instance = session.get(m.ProcessInstance, dossier.instance_id) if dossier and dossier.instance_id else None
+        session.add(m.Incident(
+            id=new_id(), type="smsUndeliverable", instance_id=instance.id if instance else None,
+            definition_id=instance.definition_id if instance else "", activity_id="sms-outbox",
+            configuration=f"sms:{sms_id}", created=outbox.now(),
+            message=hide_credentials(f"SMS {sms_id} for dossier {code} not sent after {attempts} attempts: {error}")[:4000]))

@@ -33,6 +33,7 @@ GRANTS: dict[str, tuple[str, ...]] = {
     "report.read": ("supervisor", "analyst"),  # the console's monthly report (counts, no personal data)
     # operations
     "incident.read": ("operator",),
+    "metrics.read": ("operator",),  # Prometheus scrapes /metrics with an operator's credentials
     "job.read": ("operator",),
     "job.manage": ("operator",),
     "external-task.read": ("operator", "service"),

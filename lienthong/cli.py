@@ -16,29 +16,59 @@ import click
 
 import dossiers.service
 
+from sqlalchemy.exc import OperationalError
+
 from engine.db import Database
+from engine.redaction import hide_credentials
 from engine.errors import DeploymentError
 from engine.service import ProcessEngine
 from engine.worker import Worker
 
 from . import cli_accounts, logs
-from .settings import Settings
+from .settings import SettingError, Settings
 
 log = logging.getLogger("lienthong")
 WORKFLOWS = Path("workflows")
 
 
+# Exit codes when the service cannot start, so a supervisor (systemd, Kubernetes) and a person
+# both know why without reading a traceback.
+EXIT_BAD_SETTING, EXIT_DATABASE_DOWN, EXIT_PORT_IN_USE = 2, 3, 4
+
+
+def cannot_start(message: str, code: int):
+    click.echo(f"lienthong cannot start: {message}", err=True)
+    sys.exit(code)
+
+
 def build_engine(url: str | None = None, settings: Settings | None = None) -> ProcessEngine:
-    settings = settings or Settings.from_env()
+    if settings is None:
+        try:
+            settings = Settings.from_env()
+        except SettingError as exc:
+            cannot_start(str(exc), EXIT_BAD_SETTING)
     # Importing the packages registers their handlers (@handler) and form schemas (@form_schema);
     # LIENTHONG_HANDLER_MODULES names more modules to import (comma-separated).
     for module in ["handlers", "forms", *settings.handler_modules]:
         importlib.import_module(module)
     database = Database(url or settings.database_url)
-    database.migrate()
+    try:
+        database.migrate()
+    except OperationalError as exc:
+        where = database.url.split("@")[-1]  # never the password
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        cannot_start(f"the database {where} does not answer ({hide_credentials(reason)}); "
+                     "check DATABASE_URL and that the server is running", EXIT_DATABASE_DOWN)
     engine = ProcessEngine(database, **settings.engine_options())
     dossiers.service.install(engine)  # a standalone worker keeps the dossiers' status too
     return engine
+
+
+def worker_chores(engine) -> list:
+    """What every worker does between jobs: retry the SMS the gateway could not take."""
+    from handlers.notify import retry_outbox
+
+    return [lambda: retry_outbox(engine)]
 
 
 def diagram_files(*paths: Path) -> dict[str, bytes]:
@@ -77,7 +107,7 @@ def main() -> None:
 @click.option("--workflows", "folder", default=str(WORKFLOWS), show_default=True, type=click.Path(file_okay=False))
 def serve(host: str, port: int, worker: bool, folder: str) -> None:
     """Migrate the database, deploy the workflows folder, and serve the API."""
-    from waitress import serve as waitress_serve
+    from waitress import create_server
 
     from api.app import create_app
     from identity.accounts import Accounts
@@ -87,14 +117,18 @@ def serve(host: str, port: int, worker: bool, folder: str) -> None:
     try:
         identity = IdentitySettings.from_env()
     except SettingsError as exc:
-        click.echo(f"lienthong cannot start: {exc}", err=True)
-        sys.exit(2)
+        cannot_start(str(exc), EXIT_BAD_SETTING)
     engine = build_engine()
+    try:  # bind first: "is serving" only once the port is ours
+        server = create_server(create_app(engine, identity=identity), host=host, port=port, threads=8, ident="lienthong")
+    except OSError as exc:
+        cannot_start(f"cannot listen on {host}:{port} ({exc.strerror or exc}); is another lienthong or "
+                     "program using that port? Choose another with --port", EXIT_PORT_IN_USE)
     if Path(folder).is_dir():
         deploy_folder(engine, Path(folder))
     created = bootstrap(Accounts(engine.db, engine.clock), engine.db, dossiers.service.agency_code_from_environment())
     if worker:
-        Worker(engine).start_in_background()
+        Worker(engine, chores=worker_chores(engine)).start_in_background()
     base = f"http://{host}:{port}"
     click.echo(f"lienthong is serving {base}  (database: {engine.db.url.split('@')[-1]})")
     click.echo(f"  Log in:       {base}/auth/login")
@@ -109,7 +143,7 @@ def serve(host: str, port: int, worker: bool, folder: str) -> None:
                        + (f" of {','.join(account.groups)}" if account.groups else ""))
     else:
         click.echo("  Accounts: `lienthong users list`; a forgotten password: `lienthong users passwd NAME`")
-    waitress_serve(create_app(engine, identity=identity), host=host, port=port, threads=8, ident="lienthong")
+    server.run()
 
 
 @main.command("worker")
@@ -117,7 +151,7 @@ def serve(host: str, port: int, worker: bool, folder: str) -> None:
 def worker_command(batch: int) -> None:
     """Run a job worker (timers, handler runs, retries) until stopped."""
     engine = build_engine()
-    runner = Worker(engine, batch=batch)
+    runner = Worker(engine, batch=batch, chores=worker_chores(engine))
     signal.signal(signal.SIGTERM, lambda *_: runner.stop())
     try:
         runner.run()

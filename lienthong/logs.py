@@ -84,7 +84,11 @@ def configure() -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(os.environ.get("LIENTHONG_LOG_LEVEL", "INFO").upper())
+    # Quiet by default: the service's own loggers at LIENTHONG_LOG_LEVEL, every library's only
+    # from WARNING (fontTools alone wrote 408 of the demo's 441 lines at INFO, one per subset
+    # table). LIENTHONG_LIBRARY_LOG_LEVEL=INFO brings them back when hunting a bug.
+    root.setLevel(os.environ.get("LIENTHONG_LIBRARY_LOG_LEVEL", "WARNING").upper())
+    logging.getLogger("lienthong").setLevel(os.environ.get("LIENTHONG_LOG_LEVEL", "INFO").upper())
     # Alembic narrates its plugin set-up at INFO on every start; only its warnings matter here.
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # SpiffWorkflow logs every task state change at INFO with the task's whole data: a citizen's

@@ -12,6 +12,8 @@ from api.app import create_app
 from api.common import STOPPING
 from engine.worker import Worker
 
+from .cli import worker_chores
+
 
 @contextmanager
 def serving(engine, *, worker: bool = True, idle_seconds: float = 0.02, identity=None) -> Iterator[str]:
@@ -20,7 +22,7 @@ def serving(engine, *, worker: bool = True, idle_seconds: float = 0.02, identity
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="loopback-server", daemon=True)
     thread.start()
-    runner = Worker(engine, idle_seconds=idle_seconds) if worker else None
+    runner = Worker(engine, idle_seconds=idle_seconds, chores=worker_chores(engine)) if worker else None
     if runner:
         runner.start_in_background()
     try:

@@ -4,7 +4,8 @@ point) and passed in: nothing below this package reads the engine's variables it
   DATABASE_URL                default sqlite:///var/lienthong.db
   LIENTHONG_EXTERNAL_TOPICS   topics served by remote workers (comma-separated, * allowed)
   LIENTHONG_TIMEZONE          zone of dates written without one (default Asia/Ho_Chi_Minh)
-  LIENTHONG_JOB_LOCK_SECONDS  how long a worker's claim on a job lasts (default 300)
+  LIENTHONG_JOB_LOCK_SECONDS  how long a worker's claim on a job lasts unless its heartbeat renews it
+                              (default 30: a killed worker's jobs are taken again within that)
   LIENTHONG_HANDLER_MODULES   more modules with @handler functions to import (comma-separated)
 
 The adapters to the outside world (registers, agencies, SMS, printing) read their own variables
@@ -26,12 +27,31 @@ def _names(text: str) -> tuple[str, ...]:
     return tuple(name.strip() for name in text.split(",") if name.strip())
 
 
+class SettingError(ValueError):
+    """A variable of the environment has a value the service cannot use (named in the message)."""
+
+
+def _parsed(environ: Mapping[str, str], name: str, default: str, parse):
+    text = environ.get(name) or default
+    try:
+        return parse(text)
+    except (ValueError, KeyError) as exc:  # ZoneInfoNotFoundError is a KeyError
+        raise SettingError(f"{name}={text!r} is not valid ({exc})") from None
+
+
+def _seconds(text: str) -> timedelta:
+    seconds = float(text)
+    if not 0 < seconds <= 86400:
+        raise ValueError("expected seconds between 0 and 86400")
+    return timedelta(seconds=seconds)
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
     external_topics: tuple[str, ...] = ()
     timezone: ZoneInfo = ZoneInfo(DEFAULT_TIMEZONE)
-    job_lock: timedelta = timedelta(seconds=300)
+    job_lock: timedelta = timedelta(seconds=30)
     handler_modules: tuple[str, ...] = ()
 
     @classmethod
@@ -39,8 +59,8 @@ class Settings:
         return cls(
             database_url=environ.get("DATABASE_URL") or DEFAULT_URL,
             external_topics=_names(environ.get("LIENTHONG_EXTERNAL_TOPICS", "")),
-            timezone=ZoneInfo(environ.get("LIENTHONG_TIMEZONE") or DEFAULT_TIMEZONE),
-            job_lock=timedelta(seconds=float(environ.get("LIENTHONG_JOB_LOCK_SECONDS") or 300)),
+            timezone=_parsed(environ, "LIENTHONG_TIMEZONE", DEFAULT_TIMEZONE, ZoneInfo),
+            job_lock=_parsed(environ, "LIENTHONG_JOB_LOCK_SECONDS", "30", _seconds),
             handler_modules=_names(environ.get("LIENTHONG_HANDLER_MODULES", "")),
         )
 

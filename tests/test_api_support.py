@@ -24,6 +24,7 @@ class RowsOnlyEngine:
         self.clock = clock
         self.error = error or AssertionError("a query route called an engine command")
         self.calls: list[tuple[str, tuple, dict]] = []
+        self.job_listeners: list = []  # the app's metrics listen (no job runs here)
 
     def __getattr__(self, name):
         def command(*args, **kwargs):

@@ -71,3 +71,33 @@ def test_variable_hashes_are_filled_in_for_the_rows_already_there(empty_database
                                         correlation_keys={"applicant": {"name": "Trần Thị Bình"}})
     assert result.instance_id == two
     assert open_task_ids(engine, one) == ["Task_Work"]
+
+
+def test_four_processes_starting_together_on_an_empty_database_migrate_it_once(empty_database):
+    """Two of four crashed racing to create alembic_version; now one migrates, the others wait
+    for its lock, find the schema at head and go on."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    url = empty_database.engine.url.render_as_string(hide_password=False)
+    search_path = empty_database.engine.dialect.name == "postgresql"
+    if search_path:  # the same private schema, for a process of its own
+        schema = _schema_of(empty_database)
+        url += f"?options=-csearch_path%3D{schema}"
+    environ = {**os.environ, "DATABASE_URL": url}
+    command = [str(Path(sys.executable).parent / "lienthong"), "migrate"]
+    processes = [subprocess.Popen(command, env=environ,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(4)]
+    outputs = [(p.wait(timeout=120), p.stdout.read().decode()) for p in processes]
+    assert [code for code, _ in outputs] == [0, 0, 0, 0], outputs
+    with empty_database.engine.connect() as connection:
+        versions = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+        assert len(versions) == 1
+        assert connection.execute(text("SELECT count(*) FROM dossier_filing_key")).scalar() == 0
+
+
+def _schema_of(database: Database) -> str:
+    with database.engine.connect() as connection:
+        return connection.execute(text("SELECT current_schema()")).scalar()

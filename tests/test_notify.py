@@ -6,12 +6,13 @@ from datetime import timedelta
 
 import pytest
 
+from engine import models as m
 from engine.handler_registry import TaskContext, registry
 from agencies import sms
 from agencies.models import SmsOutbox
 from agencies.sms import gateway_from_environment, use_gateway
 from agencies.sms import HttpSmsGateway, LogSink, Sms, SmsUnavailable, mask
-from handlers.notify import render, send_sms
+from handlers.notify import MAX_ATTEMPTS, render, retry_outbox, send_sms
 from tests.engine_helpers import rows
 from tests.loopback import loopback_server
 
@@ -111,20 +112,23 @@ def test_an_sms_is_queued_sent_and_marked(engine, clock):
     assert row.sent_at == clock.now() == row.created
 
 
-def test_a_failed_send_stays_pending_and_the_retry_reuses_the_row(engine, clock):
+def test_a_failed_send_stays_pending_and_the_outbox_retry_sends_it_once(engine, clock):
     gateway = Recorder(SmsUnavailable("gateway down"))
     with use_gateway(gateway):
-        with pytest.raises(SmsUnavailable):
-            send_sms(task(engine))
+        first = send_sms(task(engine))  # the job succeeds: the dossier goes on
         [row] = outbox(engine)
+        assert first == {"lastSmsId": row.id}
         assert (row.state, row.attempts, row.last_error) == ("pending", 1, "gateway down")
+        assert row.next_attempt_at == clock.now() + timedelta(minutes=1)
+        assert retry_outbox(engine) == 0  # not before its pause is over
 
-        clock.advance(seconds=10)
-        result = send_sms(task(engine, dossierDue="2027-01-01T10:00:00Z"))  # the row's text stands
-        again = send_sms(task(engine))  # a redo after it was sent sends nothing
+        clock.advance(seconds=61)
+        assert retry_outbox(engine) == 1
+        assert retry_outbox(engine) == 0  # sent: never again
+        again = send_sms(task(engine))  # a redo of the job after it was sent sends nothing
     [row] = outbox(engine)
-    assert result == again == {"lastSmsId": row.id}
-    assert (row.state, row.attempts, row.last_error, row.sent_at) == ("sent", 2, None, clock.now())
+    assert again == {"lastSmsId": row.id}
+    assert (row.state, row.attempts, row.last_error, row.sent_at, row.next_attempt_at) == ("sent", 2, None, clock.now(), None)
     assert [s.text for s in gateway.sent] == [row.text] and "04/03/2026" in row.text
 
 
@@ -192,15 +196,19 @@ def test_http_gateway_sends_once_per_reference(engine):
     assert outbox(engine)[0].state == "sent" and len(delivered) == 1
 
 
-def test_http_gateway_failure_then_retry_makes_one_row(engine, monkeypatch):
+def test_http_gateway_failure_then_retry_makes_one_row(engine, clock):
     respond, delivered = sms_gateway()
     with loopback_server(respond) as (url, seen):
-        with use_gateway(HttpSmsGateway(url + "/down", timeout=2)), pytest.raises(SmsUnavailable, match="503"):
+        with use_gateway(HttpSmsGateway(url + "/down", timeout=2)):
             send_sms(task(engine))
-        with use_gateway(HttpSmsGateway(url + "/slow", timeout=0.2)), pytest.raises(SmsUnavailable, match="timed out"):
-            send_sms(task(engine))
+        assert "503" in outbox(engine)[0].last_error
+        clock.advance(minutes=2)
+        with use_gateway(HttpSmsGateway(url + "/slow", timeout=0.2)):
+            assert retry_outbox(engine) == 1
+        assert "timed out" in outbox(engine)[0].last_error
+        clock.advance(minutes=3)
         with use_gateway(HttpSmsGateway(url + "/sms", timeout=2)):
-            send_sms(task(engine))
+            assert retry_outbox(engine) == 1
     [row] = outbox(engine)
     assert (row.state, row.attempts) == ("sent", 3)
     assert [r["headers"]["Idempotency-Key"] for r in seen] == ["job-1"] * 3
@@ -261,11 +269,46 @@ def test_the_text_comes_from_the_diagram(engine, handlers, clock):
     instance_id = engine.start_instance("notify_test", dict(VARIABLES), business_key=CODE)
     gateway = Recorder(SmsUnavailable("down"))
     with use_gateway(gateway):
-        engine.run_due_jobs()  # fails: retried later
+        engine.run_due_jobs()  # the gateway is down: the instance goes on all the same
+        assert [t.activity_id for t in rows(engine, m.Task)] == ["Task_After"]
         clock.advance(timedelta(minutes=1))
-        engine.run_due_jobs()
+        retry_outbox(engine)
     [row] = outbox(engine)
     assert [s.text for s in gateway.sent] == ["Ho so UBND-MYAN-261123-0001: han 17:00 ngày 04/03/2026."]
     assert (row.state, row.attempts) == ("sent", 2)
     assert engine.instance_variables(instance_id)["lastSmsId"] == row.id
     assert sms.current_gateway() is not gateway
+
+
+def test_an_unreachable_gateway_never_halts_the_dossier_and_ends_as_an_operators_incident(database, monkeypatch):
+    """Before: the notice's job failed, was retried, and its incident halted the procedure."""
+    from tests.birth_examples import birth_declaration
+    from tests.citizens import start_service
+
+    service = start_service(database, monkeypatch)
+    with loopback_server(lambda request, release: (200, {})) as (url, _):
+        pass  # a port nobody listens on any more
+    with use_gateway(HttpSmsGateway(url, timeout=0.5)):
+        filed = service.citizen("087084000999").post(
+            "/api/dossiers", json={"procedure": "birth", "declaration": birth_declaration()}).get_json()
+        service.drain()
+        engine = service.engine
+        assert rows(engine, m.Incident) == []
+        assert all(job.retries is None or job.exception_message is None for job in rows(engine, m.Job))
+        pending = outbox(engine)
+        assert pending and {row.state for row in pending} == {"pending"}
+        status = service.citizen("087084000999").get(f"/api/dossiers/{filed['code']}").get_json()
+        assert status["state"] not in ("received",), status["state"]  # the procedure went on past the notice
+        open_tasks = rows(engine, m.Task)
+        assert open_tasks, "an officer has the dossier in an inbox"
+
+        for _ in range(MAX_ATTEMPTS):
+            service.clock.advance(hours=1)
+            retry_outbox(engine)
+    failed = outbox(engine)
+    assert {row.state for row in failed} == {"failed"} and all(row.attempts == MAX_ATTEMPTS for row in failed)
+    assert all("[[" not in row.text for row in failed)  # the tracking secret is masked once given up
+    incidents = rows(engine, m.Incident)
+    assert {i.type for i in incidents} == {"smsUndeliverable"} and len(incidents) == len(failed)
+    assert all(filed["code"] in i.message and i.instance_id for i in incidents)
+    assert [t.id for t in rows(engine, m.Task)] == [t.id for t in open_tasks]  # still waiting on its officer, not halted

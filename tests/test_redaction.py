@@ -104,10 +104,9 @@ def test_a_failing_http_adapter_leaves_no_credentials_in_the_job_or_the_incident
 
 def test_an_unreachable_sms_gateway_leaves_no_credentials_in_the_outbox(engine):
     url = f"http://sms:{PASSWORD}@127.0.0.1:9/send?key={KEY}"  # the discard port: nobody answers
-    with use_gateway(HttpSmsGateway(url, timeout=1)), pytest.raises(Exception) as raised:
-        send_sms(sms_task(engine))
+    with use_gateway(HttpSmsGateway(url, timeout=1)):
+        send_sms(sms_task(engine))  # the job succeeds: the outbox tries again on its own
     [row] = rows(engine, SmsOutbox)
-    assert PASSWORD in str(raised.value)  # what the job records is scrubbed by the executor, tested above
     assert row.state == "pending" and "POST http://***@127.0.0.1:9/send?key=***" in row.last_error
     assert PASSWORD not in row.last_error and KEY not in row.last_error
 

@@ -12,7 +12,7 @@ def test_defaults_work_on_a_fresh_machine():
     assert settings.database_url == "sqlite:///var/lienthong.db"
     assert settings.external_topics == () and settings.handler_modules == ()
     assert settings.timezone == ZoneInfo("Asia/Ho_Chi_Minh")
-    assert settings.job_lock == timedelta(seconds=300)
+    assert settings.job_lock == timedelta(seconds=30)
 
 
 def test_each_variable_is_read_into_the_engine_options():

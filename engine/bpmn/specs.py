@@ -21,6 +21,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.mixins.bpmn_spec_mixin import BpmnSpecMixin
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptEngineTask
 from SpiffWorkflow.util.task import TaskState
@@ -90,15 +91,46 @@ def _local_zone(my_task):
     return my_task.workflow.top_workflow.script_engine.timezone
 
 
+# Bounds on what a timer may ask for, checked before any computation: SpiffWorkflow adds a
+# duration month by month, so `P99999999Y` from a variable would spin for an hour inside the
+# command (holding SQLite's write lock); a date past year 9999 overflows. No procedure waits
+# longer than a century, and none before 1900 or after 2200.
+MAX_TIMER_SPAN = timedelta(days=100 * 366)
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2200
+_DAYS_PER_UNIT = {"years": 366, "months": 31, "weeks": 7, "days": 1, "hours": 1 / 24, "minutes": 1 / 1440,
+                  "seconds": 1 / 86400}
+
+
 def parse_datetime(text: str, zone) -> datetime:
     moment = datetime.fromisoformat(text.strip())
+    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        raise ValueError(f"'{text}' is outside the years {EARLIEST_YEAR}-{LATEST_YEAR}")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
     return moment.astimezone(timezone.utc)
 
 
+def parse_duration(text: str) -> dict:
+    """An ISO 8601 duration's parts, refused when negative, malformed or longer than a century."""
+    if "-" in text:
+        raise ValueError(f"'{text}' is negative; a timer's duration must be positive")
+    try:
+        parts = TimerEventDefinition.parse_iso_duration(text.strip())
+    except Exception:  # noqa: BLE001 - Spiff raises a bare Exception for a malformed duration
+        raise ValueError(f"'{text}' is not an ISO 8601 duration such as PT48H or P30D") from None
+    if sum(value * _DAYS_PER_UNIT[unit] for unit, value in parts.items()) > MAX_TIMER_SPAN.days:
+        raise ValueError(f"'{text}' is longer than {MAX_TIMER_SPAN.days // 366} years")
+    return parts
+
+
 def duration_from(text: str, start: datetime) -> timedelta:
-    return TimerEventDefinition.get_timedelta_from_start(TimerEventDefinition.parse_iso_duration(text.strip()), start)
+    return TimerEventDefinition.get_timedelta_from_start(parse_duration(text), start)
+
+
+def _refused_timer(my_task, text, error: ValueError) -> WorkflowTaskException:
+    """A timer whose value (often from a variable) is out of bounds: the command fails naming the
+    element, and is rolled back (HTTP 400), rather than computing or stalling."""
+    return WorkflowTaskException(f"the timer's value {str(text)!r} is refused: {error}", task=my_task)
 
 
 # As in Camunda, a timer never fires in the command that reaches it, even when it is due
@@ -115,7 +147,11 @@ class ClockTimeDate(TimeDateEventDefinition):
         due = my_task._get_internal_data("event_value")
         if due is None:
             text = my_task.workflow.script_engine.evaluate(my_task, self.expression)
-            my_task._set_internal_data(event_value=parse_datetime(str(text), _local_zone(my_task)).isoformat())
+            try:
+                due = parse_datetime(str(text), _local_zone(my_task))
+            except ValueError as exc:
+                raise _refused_timer(my_task, text, exc) from None
+            my_task._set_internal_data(event_value=due.isoformat())
             return False
         if _may_fire(my_task, datetime.fromisoformat(due)):
             my_task._set_internal_data(event_fired=True)
@@ -128,7 +164,11 @@ class ClockDuration(DurationTimerEventDefinition):
         if due is None:
             text = my_task.workflow.script_engine.evaluate(my_task, self.expression)
             now = _clock_now(my_task)
-            my_task._set_internal_data(event_value=(now + duration_from(str(text), now)).isoformat())
+            try:
+                due = now + duration_from(str(text), now)
+            except ValueError as exc:
+                raise _refused_timer(my_task, text, exc) from None
+            my_task._set_internal_data(event_value=due.isoformat())
             return False
         if _may_fire(my_task, datetime.fromisoformat(due)):
             my_task._set_internal_data(event_fired=True)
@@ -143,7 +183,11 @@ class ClockCycle(CycleTimerEventDefinition):
         now = _clock_now(my_task)
         if state is None:
             text = str(my_task.workflow.script_engine.evaluate(my_task, self.expression))
-            my_task._set_internal_data(event_value=self._first_state(text, now, _local_zone(my_task)))
+            try:
+                first = self._first_state(text, now, _local_zone(my_task))
+            except ValueError as exc:
+                raise _refused_timer(my_task, text, exc) from None
+            my_task._set_internal_data(event_value=first)
             return False
         ready = False
         if state["cycles"] != 0:
@@ -164,6 +208,8 @@ class ClockCycle(CycleTimerEventDefinition):
         parts = text.strip().upper().split("/")
         if len(parts) not in (2, 3) or not parts[0].startswith("R"):
             raise ValueError(f"'{text}' is not an ISO 8601 repeating interval such as R3/PT10M")
+        if parts[0][1:] and not parts[0][1:].isdigit():
+            raise ValueError(f"'{text}' has no whole number of repetitions after R")
         cycles = int(parts[0][1:]) if parts[0][1:] else -1
         if len(parts) == 3:
             start = parse_datetime(parts[1], zone)
@@ -171,6 +217,8 @@ class ClockCycle(CycleTimerEventDefinition):
         else:
             step = duration_from(parts[1], now)
             start = now + step
+        if step <= timedelta(0):
+            raise ValueError(f"'{text}' repeats without time passing")
         return {"cycles": cycles, "next": start.isoformat(), "duration": step.total_seconds()}
 
 

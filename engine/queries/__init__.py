@@ -8,6 +8,7 @@ Each resource is a `Query`: a function that turns keyword filters into a SELECT,
 caller may name (Camunda's `sortBy` values, so the REST layer passes them straight through), and
 the default order. `Query.list` sorts and pages, `Query.count` counts with the same filters.
 """
+from . import operations
 from .base import ACTIVE, Query
 from .definitions import definitions, deployments, latest_definition
 from .history import activity_instances, user_operations
@@ -16,6 +17,7 @@ from .jobs import incidents, job_stacktrace, jobs
 from .tasks import task_identity_links, tasks
 
 __all__ = [
+    "operations",
     "ACTIVE",
     "Query",
     "activity_instances",
