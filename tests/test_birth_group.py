@@ -129,7 +129,9 @@ def test_a_supplement_loop_returns_to_the_same_officer(service):
     assert [a["part"] for a in sent.json()["attachments"]] == ["birth"]
     service.wait_part(code, "birth", "processing")
     service.decide("tu-phap-ho-tich", code, "approve")  # the same officer group, once more
-    assert service.wait_part(code, "birth", "approved")["result"]["childIdNumber"]
+    approved = service.wait_part(code, "birth", "approved")
+    assert approved["result"]["childIdNumber"]
+    assert approved["note"] is None  # issue 15: the supplement request's note stayed after approval
     states = [(e["part"], e["state"]) for e in service.status(code)["timeline"] if e["part"] == "birth"]
     assert states == [("birth", "processing"), ("birth", "awaiting-supplement"), ("birth", "processing"),
                       ("birth", "handed-off"), ("birth", "approved")]
