@@ -2,6 +2,7 @@
 from /proc, percentiles, the service stack (gunicorn + job workers), and printing tables."""
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import platform
@@ -22,6 +23,19 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 RESULTS = Path(os.environ.get("BENCH_RESULTS") or ROOT / "var" / "bench")  # figures and logs of the last run
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+_CHILDREN = itertools.count(1)
+
+
+def distinct_child(declaration: dict) -> dict:
+    """The declaration for a child not filed before in this run: the service refuses the same child
+    (mother, name, date of birth) filed twice. The name gets a word of letters (names hold no digits)."""
+    n, word = next(_CHILDREN), ""
+    while n:
+        n, rest = divmod(n - 1, 26)
+        word = chr(ord("a") + rest) + word
+    return {**declaration, "child": {**declaration["child"], "fullName": f"{declaration['child']['fullName']} {word.capitalize()}"}}
 
 
 def scale(argv_scale: str | None = None) -> str:

@@ -30,6 +30,9 @@ class Dossier(Base):
     owner_id: Mapped[str | None] = mapped_column(String(128), index=True)
     # Tracking without an account: the code and this secret, sent by SMS at receipt (stored hashed).
     tracking_secret_hash: Mapped[str | None] = mapped_column(String(255))
+    # Whom it registers (a hash of the child's or the deceased's identifying data): a second dossier
+    # for the same subject is refused while this one stands (DossierService.submit).
+    subject_key: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class DossierPart(Base):

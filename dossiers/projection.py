@@ -119,8 +119,9 @@ def _apply(dossier: Dossier, parts: dict, spec, properties: dict, variables: dic
         return
     row.state = state
     row.agency = getattr(spec, "lane", None) or row.agency
-    if properties.get("dossier.note"):
-        row.note = None if note in (None, "") else str(note)
+    # The part's note is its last decision's: a step that names no note clears an earlier one (the
+    # supplement request's note no longer shows once the part is approved).
+    row.note = None if note in (None, "") else str(note)
     results = {name: variables[name] for name in _names(properties.get("dossier.result")) if name in variables}
     if results:
         row.result = {**(row.result or {}), **results}

@@ -100,6 +100,25 @@ PROCEDURES = {
 }
 
 
+# A dossier no longer stands (a new one for the same subject may be filed) when it, or the part
+# that registers its subject, ended without registering.
+NOT_STANDING_DOSSIER = frozenset({"rejected", "cancelled"})
+NOT_STANDING_PART = frozenset({"refused", "rejected", "not-processed", "cancelled"})
+
+
+def subject_of(procedure: str, declaration: dict) -> tuple[str, str, str]:
+    """Whom a dossier registers: (a hash of the identifying data, the part that registers them, the
+    declaration's field a duplicate is reported on). The same child is the same mother's ID number,
+    child's name (case and spacing aside) and date of birth; the same death is the deceased's ID number."""
+    if procedure == "birth":
+        child, mother = declaration["child"], declaration["mother"]
+        name = " ".join(child["fullName"].casefold().split())
+        facts, part, field = f"birth|{mother['idNumber']}|{name}|{child['dateOfBirth']}", "birth", "declaration.child"
+    else:
+        facts, part, field = f"death|{declaration['deceased']['idNumber']}", "death", "declaration.deceased.idNumber"
+    return hashlib.sha256(facts.encode("utf-8")).hexdigest(), part, field
+
+
 @dataclass(frozen=True)
 class Upload:
     kind: str
@@ -211,14 +230,21 @@ class DossierService:
         secret = tracking.new_secret()
         secret_hash = tracking.hash_secret(secret)  # before the transaction: Argon2 takes a while
         phone = (declaration.get("requester") or {}).get("phone")
+        subject, subject_part, subject_field = subject_of(procedure.key, declaration)
         with engine.command() as session:
             now = engine.clock.now()
+            earlier = self._standing_dossier(session, subject, subject_part)
+            if earlier is not None:
+                what = "Trẻ này đã có hồ sơ khai sinh" if procedure.key == "birth" else "Người này đã có hồ sơ khai tử"
+                message = (f"{what} {earlier} đang giải quyết hoặc đã đăng ký; không nộp lại. "
+                           f"Tra cứu hồ sơ {earlier} hoặc liên hệ cơ quan tiếp nhận.")
+                raise InvalidRequest(f"Hồ sơ trùng với hồ sơ {earlier}", {subject_field: [message]})
             code = codes.new_code(session, agency_code, now, engine.timezone)
             parts = list(declaration["parts"])
             session.add(Dossier(code=code, procedure=procedure.key, agency_code=agency_code, instance_id="",
                                 state="received", received_at=now, delivery=declaration.get("delivery", "desk"),
                                 phone=phone, declaration=declaration, owner_id=owner_id,
-                                tracking_secret_hash=secret_hash))
+                                tracking_secret_hash=secret_hash, subject_key=subject))
             session.flush()
             queue_sms(session, key=f"tracking:{code}", dossier_code=code, phone=phone,
                       text=tracking.sms_text(code, f"[[{secret}]]"), now=now)
@@ -249,6 +275,15 @@ class DossierService:
             code = row.dossier_code
         log.info("dossier filing replayed", extra={"dossier": code})
         return {**self.status(code), "trackingSecret": None, "replayed": True}
+
+    @staticmethod
+    def _standing_dossier(session, subject: str, part: str) -> str | None:
+        """The code of an earlier dossier for this subject that still stands, if any."""
+        return session.scalar(
+            select(Dossier.code).join(DossierPart, (DossierPart.dossier_code == Dossier.code) & (DossierPart.part == part))
+            .where(Dossier.subject_key == subject, Dossier.state.not_in(NOT_STANDING_DOSSIER),
+                   DossierPart.state.not_in(NOT_STANDING_PART))
+            .order_by(Dossier.received_at).limit(1))
 
     def add_attachments(self, code: str, uploads: list[Upload]) -> list[dict]:
         if not uploads:

@@ -18,7 +18,7 @@ from marshmallow import ValidationError, validates_schema
 
 from engine.form_registry import form_schema
 
-from . import common
+from . import catalogues, common
 from .common import (  # noqa: F401  (re-exported: imported from forms.birth elsewhere)
     DELIVERY_CHOICES,
     SEX_CHOICES,
@@ -51,20 +51,20 @@ PART_ORDER = ("birth", "residence", "bhyt")
 # --- the sections of the declaration ----------------------------------------------------------
 
 class RequesterSchema(_Form):
-    fullName = Text("họ, chữ đệm và tên người đi đăng ký")
+    fullName = common.PersonName("họ, chữ đệm và tên người đi đăng ký")
     idNumber = PersonalIdField(required=True)
     residence = Text("nơi cư trú")
-    relationship = Text("quan hệ với người được khai sinh")
+    relationship = common.Relationship("quan hệ với người được khai sinh", "birth")
     phone = common.requester_phone()  # results are announced by SMS
     email = common.requester_email()  # CT01 asks for one; absent stays absent
 
 
 class ChildSchema(_Form):
-    fullName = Text("họ, chữ đệm và tên của trẻ")
+    fullName = common.PersonName("họ, chữ đệm và tên của trẻ")
     dateOfBirth = IsoDate("ngày, tháng, năm sinh của trẻ")
     sex = common.sex_choice("giới tính của trẻ")
-    ethnicity = Text("dân tộc")
-    nationality = Text("quốc tịch")
+    ethnicity = common.ethnicity()
+    nationality = common.nationality()
     placeOfBirth = Text("nơi sinh")
     homeTown = Text("quê quán")
 
@@ -72,10 +72,10 @@ class ChildSchema(_Form):
 class ParentSchema(_Form):
     """Mother or father; `expected_sex` is what the 4th digit of their ID number must say."""
 
-    fullName = Text("họ, chữ đệm và tên")
+    fullName = common.PersonName("họ, chữ đệm và tên")
     birthYear = _year("năm sinh")
-    ethnicity = Text("dân tộc")
-    nationality = Text("quốc tịch")
+    ethnicity = common.ethnicity()
+    nationality = common.nationality()
     residence = Text("nơi cư trú")
     idNumber = PersonalIdField(required=True)
 
@@ -130,12 +130,28 @@ class BirthDeclarationSchema(CitizenForm):
         elif born and today >= add_months(born, CHILD_AGE_LIMIT_MONTHS):
             errors.setdefault("child", {})["dateOfBirth"] = [
                 "Thủ tục liên thông này chỉ dành cho trẻ dưới 6 tuổi (dưới 72 tháng tuổi)."]
-        for role, name in (("mother", "mẹ"), ("father", "cha")):
-            year = section_of(data, role).get("birthYear")
-            if born and isinstance(year, int) and year >= born.year:
-                errors.setdefault(role, {})["birthYear"] = [f"Năm sinh của {name} phải trước năm sinh của trẻ."]
+        limits = catalogues.limits()
         issued = section_of(data, "marriage").get("issuedOn")
-        if issued and date.fromisoformat(issued) > today:
+        issued = date.fromisoformat(issued) if issued else None
+        for role, name, sex in (("mother", "mẹ", "female"), ("father", "cha", "male")):
+            year = section_of(data, role).get("birthYear")
+            if not isinstance(year, int):
+                continue
+            ages = limits["motherAgeAtBirth" if role == "mother" else "fatherAgeAtBirth"]
+            if born and year >= born.year:
+                errors.setdefault(role, {})["birthYear"] = [f"Năm sinh của {name} phải trước năm sinh của trẻ."]
+                continue  # the marriage is not judged against a year already refused
+            if born and not ages["min"] <= born.year - year <= ages["max"]:
+                errors.setdefault(role, {})["birthYear"] = [
+                    f"Theo năm sinh đã khai, {name} {born.year - year} tuổi khi sinh con; vui lòng kiểm tra lại "
+                    f"(chỉ nhận từ {ages['min']} đến {ages['max']} tuổi)."]
+                continue
+            married_at = limits["marriageAge"][sex]
+            if issued and issued.year < year + married_at:
+                errors.setdefault("marriage", {}).setdefault("issuedOn", []).append(
+                    f"Ngày cấp giấy chứng nhận kết hôn phải từ năm {name} đủ {married_at} tuổi "
+                    f"(sinh năm {year}, tức từ năm {year + married_at}) trở đi.")
+        if issued and issued > today:
             errors.setdefault("marriage", {})["issuedOn"] = ["Ngày cấp giấy chứng nhận kết hôn không được sau ngày hôm nay."]
         if errors:
             raise ValidationError(errors)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import calendar
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from datetime import date, datetime, tzinfo
@@ -21,6 +22,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from engine.clock import default_zone
 
+from . import catalogues
 from .personal_id import check_personal_id
 
 # The zone a declaration is judged in (its "today", a date-time typed with an offset): the one
@@ -74,6 +76,69 @@ class Text(fields.String):
         if not text:
             raise self.make_error("required")
         return text
+
+
+_SPACES = re.compile(r"\s+")
+
+
+class PersonName(Text):
+    """A person's full name: Vietnamese (Latin) letters with spaces, hyphens or apostrophes
+    between them, within the length limits of forms/data/limits.json; spaces collapsed, NFC."""
+
+    def __init__(self, label: str, **kwargs):
+        super().__init__(label, **kwargs)
+        self.label = label
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        name = unicodedata.normalize("NFC", _SPACES.sub(" ", super()._deserialize(value, attr, data, **kwargs)))
+        bounds = catalogues.limits()["nameLength"]
+        if not catalogues.is_name(name):
+            raise ValidationError(f"{first_upper(self.label)} chỉ gồm chữ cái tiếng Việt, dấu cách, dấu gạch nối "
+                                  f"hoặc dấu nháy đơn (không có chữ số hay ký hiệu).")
+        if not bounds["min"] <= len(name) <= bounds["max"]:
+            raise ValidationError(f"{first_upper(self.label)} phải dài từ {bounds['min']} đến {bounds['max']} ký tự.")
+        return name
+
+
+class CatalogueText(Text):
+    """Text that must name an entry of a catalogue (forms/catalogues.py); loads as the entry's name."""
+
+    def __init__(self, label: str, lookup, refusal: str, **kwargs):
+        super().__init__(label, **kwargs)
+        self.lookup, self.refusal = lookup, refusal
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        written = super()._deserialize(value, attr, data, **kwargs)
+        found = self.lookup(written)
+        if found is None:
+            raise ValidationError(self.refusal.format(written=written))
+        return found
+
+
+def ethnicity(label: str = "dân tộc") -> CatalogueText:
+    return CatalogueText(label, catalogues.ethnicity,
+                         "\"{written}\" không có trong danh mục 54 dân tộc Việt Nam; vui lòng ghi đúng tên dân tộc, ví dụ Kinh, Tày, Khơ-me.")
+
+
+def nationality(label: str = "quốc tịch") -> CatalogueText:
+    return CatalogueText(label, catalogues.nationality,
+                         "\"{written}\" không có trong danh mục quốc gia; vui lòng ghi tên nước, ví dụ Việt Nam.")
+
+
+class Relationship(Text):
+    """The requester's relationship to the person registered, from the catalogue for `kind`."""
+
+    def __init__(self, label: str, kind: str, **kwargs):
+        super().__init__(label, **kwargs)
+        self.kind = kind
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        written = _SPACES.sub(" ", super()._deserialize(value, attr, data, **kwargs))
+        if not catalogues.relationship_known(self.kind, written):
+            examples = ", ".join(catalogues.relationships(self.kind)[:6])
+            raise ValidationError(f"Quan hệ \"{written}\" không thuộc những người được đi đăng ký; "
+                                  f"vui lòng ghi một quan hệ trong danh mục, ví dụ {examples}, người được ủy quyền.")
+        return written
 
 
 class IsoDate(fields.Date):
@@ -176,6 +241,9 @@ class MobilePhone(Text):
         number = normalise_mobile(super()._deserialize(value, attr, data, **kwargs))
         if number is None:
             raise self.make_error("invalid")
+        if catalogues.mobile_network(number) is None:
+            raise ValidationError(f"Đầu số {number[:3]} chưa được cấp cho mạng di động nào; "
+                                  f"vui lòng kiểm tra lại số điện thoại di động.")
         return number
 
 
@@ -327,10 +395,20 @@ class CitizenForm(Form):
     instance may outlive midnight; the server may run in UTC, which before 07:00 in Hanoi is still
     on yesterday's date)."""
 
-    def __init__(self, *, today: date | None = None, timezone: tzinfo | None = None, **kwargs):
+    def __init__(self, *, today: date | None = None, timezone: tzinfo | None = None, now: datetime | None = None,
+                 **kwargs):
         super().__init__(**kwargs)
-        self._today = today
+        self._today = now.astimezone(timezone or default_zone()).date() if now is not None and today is None else today
+        self._now = now
         self.timezone = timezone or default_zone()
+
+    @property
+    def now(self) -> datetime | None:
+        """The moment of receipt as Vietnam wall-clock time (naive), or None when the form was given
+        only a `today` (then moments are judged by their day)."""
+        if self._now is not None:
+            return self._now.astimezone(self.timezone).replace(tzinfo=None)
+        return None if self._today is not None else datetime.now(self.timezone).replace(tzinfo=None)
 
     @property
     def today(self) -> date:

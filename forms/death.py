@@ -37,7 +37,7 @@ from marshmallow import validates_schema
 from engine.clock import default_zone
 from engine.form_registry import form_schema
 
-from . import common
+from . import catalogues, common
 from .common import (
     CitizenForm,
     Form,
@@ -67,11 +67,11 @@ BURIAL_NEEDED = "(cần cho tờ khai đề nghị hỗ trợ chi phí mai táng
 
 
 class RequesterSchema(Form):
-    fullName = Text("họ, chữ đệm và tên người đi đăng ký")
+    fullName = common.PersonName("họ, chữ đệm và tên người đi đăng ký")
     idNumber = PersonalIdField(required=True)
     dateOfBirth = IsoDate("ngày, tháng, năm sinh của người đi đăng ký")
     residence = Text("nơi cư trú")
-    relationship = Text("quan hệ với người đã chết")
+    relationship = common.Relationship("quan hệ với người đã chết", "death")
     phone = common.requester_phone()  # results are announced by SMS
     email = common.requester_email()  # CT01 asks for one; absent stays absent
 
@@ -81,11 +81,11 @@ class RequesterSchema(Form):
 
 
 class DeceasedSchema(Form):
-    fullName = Text("họ, chữ đệm và tên người đã chết")
+    fullName = common.PersonName("họ, chữ đệm và tên người đã chết")
     dateOfBirth = IsoDate("ngày, tháng, năm sinh của người đã chết")
     sex = sex_choice("giới tính của người đã chết")
-    ethnicity = Text("dân tộc")
-    nationality = Text("quốc tịch")
+    ethnicity = common.ethnicity()
+    nationality = common.nationality()
     lastResidence = Text("nơi cư trú cuối cùng của người đã chết")
     idNumber = PersonalIdField(required=True)
 
@@ -141,9 +141,18 @@ class DeathDeclarationSchema(CitizenForm):
                 return None
             return day
 
-        by_today(iso_date(requester.get("dateOfBirth")), "requester.dateOfBirth", "Ngày sinh của người đi đăng ký")
+        requester_born = by_today(iso_date(requester.get("dateOfBirth")), "requester.dateOfBirth",
+                                  "Ngày sinh của người đi đăng ký")
+        adult = catalogues.limits()["deathRequesterMinAge"]
+        if requester_born and age_on(requester_born, today) < adult:
+            problems.add("requester.dateOfBirth", f"Người đi đăng ký khai tử phải từ {adult} tuổi trở lên "
+                                                  f"(theo ngày sinh đã khai, mới {age_on(requester_born, today)} tuổi).")
         born = by_today(born, "deceased.dateOfBirth", "Ngày sinh của người đã chết")
         died = by_today(died, "death.diedAt", "Ngày chết")
+        now = self.now
+        if died and now and died == now.date() and death["diedAt"] > now.isoformat(timespec="minutes"):
+            problems.add("death.diedAt", f"Giờ chết không được sau thời điểm hiện tại ({now:%H:%M} ngày {now:%d/%m/%Y}).")
+            died = None
         notice = by_today(notice, "death.noticeIssuedOn", "Ngày cấp giấy báo tử")
         buried = by_today(buried, "burial.date", "Ngày mai táng")
         if born and died and died < born:

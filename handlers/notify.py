@@ -4,7 +4,8 @@ The text is the service task's camunda property ``text``, written by the analyst
 with ``{name}`` or ``{name.path}`` placeholders filled from the process variables. Filling is one
 strict regex pass: no str.format, no expressions, and a value (which a citizen may have typed,
 "{declaration}" included) is inserted as it is, never expanded again. A placeholder naming no
-variable is a ValueError naming it. Dates print the Vietnamese way: "04/03/2026" for an ISO date,
+variable is a ValueError naming it. Whole numbers print with dots between thousands ("23.400.000
+dong"); the text goes out without Vietnamese marks (GSM 7-bit). Dates print the Vietnamese way: "04/03/2026" for an ISO date,
 and "17:00 ngày 04/03/2026" (Vietnam time) for the ISO date-time of a variable whose name ends
 in "Due" or "At" (dossierDue, receivedAt).
 
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
@@ -65,8 +67,19 @@ TEMPORAL_SUFFIXES = ("Due", "At")
 # --- the text ------------------------------------------------------------------------------------
 
 def render(template: str, variables: Mapping[str, Any], zone: tzinfo | None = None) -> str:
-    """Fill each {name} / {name.path} of `template` from `variables`, in one pass."""
-    return PLACEHOLDER.sub(lambda match: _as_text(match.group(1), _lookup(variables, match.group(1)), zone or default_zone()), template)
+    """Fill each {name} / {name.path} of `template` from `variables`, in one pass; the whole text
+    then without Vietnamese marks (see `unaccented`)."""
+    filled = PLACEHOLDER.sub(lambda match: _as_text(match.group(1), _lookup(variables, match.group(1)), zone or default_zone()),
+                             template)
+    return unaccented(filled)
+
+
+def unaccented(text: str) -> str:
+    """The text without Vietnamese marks ("Nguyễn Đức" -> "Nguyen Duc"): one accented letter would
+    make the whole SMS Unicode (UCS-2: 70 characters a part instead of GSM 7-bit's 160, double the
+    cost), and the marked names and "ngày" of the filled values did so."""
+    stripped = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+    return stripped.replace("đ", "d").replace("Đ", "D")
 
 
 def _lookup(variables: Mapping[str, Any], path: str) -> Any:
@@ -81,6 +94,8 @@ def _lookup(variables: Mapping[str, Any], path: str) -> Any:
 def _as_text(path: str, value: Any, zone: tzinfo) -> str:
     if isinstance(value, (Mapping, list)):
         raise ValueError(f"the SMS text names {{{path}}}, which is not a single value")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}".replace(",", ".")  # amounts the Vietnamese way: 23.400.000
     if not isinstance(value, str):
         return str(value)
     if ISO_DATE.fullmatch(value):

@@ -2,6 +2,8 @@
 sample population register (registers/data/population_sample.json) also knows."""
 from __future__ import annotations
 
+import itertools
+
 DELETE = object()  # a change that removes the key
 
 
@@ -15,6 +17,24 @@ def set_path(data: dict, path: str, value) -> None:
         del node[key]
     else:
         node[key] = value
+
+
+_FILED = itertools.count(1)
+
+
+def letters(n: int) -> str:
+    """1 -> "A", 26 -> "Z", 27 -> "Ab": a word of letters only (a name may hold no digits)."""
+    word = ""
+    while n:
+        n, rest = divmod(n - 1, 26)
+        word = chr(ord("a") + rest) + word
+    return word.capitalize()
+
+
+def another_child(**changes) -> dict:
+    """birth_declaration() for a child not filed before in this process: the same child filed twice
+    is refused at receipt (dossiers.service.subject_of), so tests filing several dossiers use this."""
+    return birth_declaration(**{"child__fullName": f"Nguyễn Minh {letters(next(_FILED))}", **changes})
 
 
 def birth_declaration(**changes) -> dict:

@@ -36,7 +36,7 @@ def test_all_three_parts_approved(service):
     code = filed["code"]
     assert re.fullmatch(rf"{re.escape(DEFAULT_AGENCY_CODE)}-261130-0001", code)
     assert [p["part"] for p in filed["parts"]] == ["birth", "residence", "bhyt"]
-    assert service.file(birth_declaration())["code"].endswith("-0002")  # numbered within the day
+    assert service.file(birth_declaration(child__fullName="Nguyễn Minh Khôi"))["code"].endswith("-0002")  # numbered within the day
 
     # Receipt: identity checked, declarations extracted and printed, due dates in working days.
     birth = service.wait_part(code, "birth", "processing")
@@ -129,7 +129,9 @@ def test_a_supplement_loop_returns_to_the_same_officer(service):
     assert [a["part"] for a in sent.json()["attachments"]] == ["birth"]
     service.wait_part(code, "birth", "processing")
     service.decide("tu-phap-ho-tich", code, "approve")  # the same officer group, once more
-    assert service.wait_part(code, "birth", "approved")["result"]["childIdNumber"]
+    approved = service.wait_part(code, "birth", "approved")
+    assert approved["result"]["childIdNumber"]
+    assert approved["note"] is None  # issue 15: the supplement request's note stayed after approval
     states = [(e["part"], e["state"]) for e in service.status(code)["timeline"] if e["part"] == "birth"]
     assert states == [("birth", "processing"), ("birth", "awaiting-supplement"), ("birth", "processing"),
                       ("birth", "handed-off"), ("birth", "approved")]

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from dossiers.agencies import AgencyCatalogue, catalogue
 from dossiers.models import Dossier, DossierAttachment
 from agencies.sms import use_gateway
-from tests.birth_examples import birth_declaration
+from tests.birth_examples import another_child, birth_declaration
 from tests.citizens import PDF, Recorder, start_service
 
 AN, BINH = "087084000999", "087190001234"  # two citizens (their login is their personal ID number)
@@ -23,7 +23,7 @@ def service(database, monkeypatch):
 
 
 def file(client, expect=201, **body) -> dict:
-    response = client.post("/api/dossiers", json={"procedure": "birth", "declaration": birth_declaration(), **body})
+    response = client.post("/api/dossiers", json={"procedure": "birth", "declaration": another_child(), **body})
     assert response.status_code == expect, response.get_json()
     return response.get_json()
 

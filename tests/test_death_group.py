@@ -3,7 +3,7 @@ decision table (workflows/funeral_support.dmn), the real handlers with their loc
 and an injected clock for the deadlines."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -54,10 +54,11 @@ def test_two_parts_then_the_register_knows_the_death(service):
     assert [p["state"] for p in done["parts"]] == ["approved", "approved"]
     assert done["parts"][1]["result"]["residenceDeletedOn"]
 
-    # The local population register now records the death: a second declaration is refused.
-    again = service.file(death_declaration(parts=["death", "residence"]))["code"]
-    rejected = service.wait_dossier(again, "rejected")
-    assert "khai tử" in rejected["reason"] or "đã chết" in rejected["reason"]
+    # A second declaration of the same death is refused at receipt, naming the first dossier.
+    again = service.file(death_declaration(parts=["death", "residence"]), expect=400)
+    assert again["fieldErrors"] == {"declaration.deceased.idNumber": [
+        f"Người này đã có hồ sơ khai tử {code} đang giải quyết hoặc đã đăng ký; không nộp lại. "
+        f"Tra cứu hồ sơ {code} hoặc liên hệ cơ quan tiếp nhận."]}
 
 
 def test_residence_deletion_refused_while_the_death_registration_stands(service):
@@ -158,3 +159,26 @@ def test_a_changed_table_is_version_2_while_a_running_dossier_finishes_on_versio
     service.decide("bhxh", second, "approve")
     new = service.wait_part(second, "funeral", "approved")["result"]["funeralDecision"]
     assert new["funeralAmount"] == 25_300_000  # filed after the change: version 2
+
+
+def test_a_death_before_the_base_levels_table_is_an_incident_not_an_old_amount(service, clock):
+    """Issue 15: a death before 1 July 2021 (the base levels table's first row) was paid the 2021
+    levels; the decision now has no result and the gateway after it takes no path: an incident."""
+    case = next(c for c in CASES if c["case"] == "social-insurance-pensioner")
+    changes = {**deceased(case), "death__diedAt": "2020-03-01T08:00", "death__noticeIssuedOn": "2020-03-01",
+               "burial__date": "2020-03-03"}
+    code = service.file(death_declaration(parts=["death", "residence", "funeral"], **changes))["code"]
+    service.decide("tu-phap-ho-tich", code, "approve")
+    service.decide("cong-an", code, "approve")
+    [instance] = service.rest.get(f"/process-instance?businessKey={code}")
+
+    def incidents():
+        clock.advance(timedelta(hours=1))  # past each retry's back-off
+        return service.rest.get(f"/incident?processInstanceId={instance['id']}")
+
+    incident = wait_for(incidents, bool, timeout=30)
+    # The decision runs as the eligibility lookup completes, so the incident is on that step.
+    assert [(i["activityId"], i["incidentMessage"].strip()) for i in incident] == [
+        ("Task_Eligibility", "No conditions satisfied for Gateway_Eligible.")]
+    assert service.part(code, "funeral")["state"] not in ("approved", "not-eligible")
+    assert service.inbox("bhxh", code) == []

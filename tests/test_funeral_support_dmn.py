@@ -67,3 +67,22 @@ def test_the_base_levels_are_a_table_of_their_own(rest):
 
 def test_an_unknown_decision_is_404(rest):
     assert "nope" in rest.post("/decision-definition/key/nope/evaluate", {"variables": {}}, expect=404)["message"]
+
+
+@pytest.mark.parametrize("date_of_death", ["2021-06-30", "2019-01-01", None], ids=["day-before-first-row", "2019", "missing"])
+def test_a_date_outside_the_table_is_refused_not_answered_with_an_old_amount(rest, date_of_death):
+    facts = {**NOBODY, "socialInsurancePensioner": True}
+    if date_of_death is None:
+        del facts["dateOfDeath"]
+    else:
+        facts["dateOfDeath"] = date_of_death
+    # Before: the first base levels' row matched any date, so 14.900.000 was answered for a death in 2019
+    # (whose levels the table does not hold) and for no date at all. Now no row matches: no answer.
+    assert rest.post("/decision-definition/key/funeral_support/evaluate", {"variables": typed(facts)}) == []
+    assert rest.post("/decision-definition/key/funeral_base_levels/evaluate", {"variables": typed(facts)}) == []
+
+
+def test_the_first_day_of_the_first_row_is_inside_the_table(rest):
+    facts = {**NOBODY, "socialInsurancePensioner": True, "dateOfDeath": "2021-07-01"}
+    [result] = rest.post("/decision-definition/key/funeral_support/evaluate", {"variables": typed(facts)})
+    assert result["funeralAmount"]["value"] == 14_900_000

@@ -61,8 +61,8 @@ def test_the_handler_is_registered():
 def test_placeholders_and_dates():
     text = render("Ho so {dossierCode} nhan luc {receivedAt}, han {dossierDue}; khai sinh ngay {birthRegisteredOn}; "
                   "tre {declaration.child.fullName} sinh {declaration.child.dateOfBirth}.", VARIABLES)
-    assert text == ("Ho so UBND-MYAN-261123-0001 nhan luc 09:15 ngày 02/03/2026, han 17:00 ngày 04/03/2026; "
-                    "khai sinh ngay 02/03/2026; tre Nguyễn Minh Khang sinh 20/02/2026.")
+    assert text == ("Ho so UBND-MYAN-261123-0001 nhan luc 09:15 ngay 02/03/2026, han 17:00 ngay 04/03/2026; "
+                    "khai sinh ngay 02/03/2026; tre Nguyen Minh Khang sinh 20/02/2026.")
 
 
 def test_a_typed_placeholder_prints_literally():
@@ -90,7 +90,44 @@ def test_temporal_formatting_only_for_due_and_at():
     variables = {"note": "2026-03-04T10:00:00+00:00", "birthDue": "2026-03-04T10:00:00Z",
                  "supplementedAt": "2026-03-04T08:00:00", "copies": 2, "createdAt": "not a date"}
     assert render("{note}|{birthDue}|{supplementedAt}|{copies}|{createdAt}", variables) == \
-        "2026-03-04T10:00:00+00:00|17:00 ngày 04/03/2026|08:00 ngày 04/03/2026|2|not a date"
+        "2026-03-04T10:00:00+00:00|17:00 ngay 04/03/2026|08:00 ngay 04/03/2026|2|not a date"
+
+
+# The GSM 03.38 basic character set: a text of these alone goes as 7-bit, 160 characters a part.
+GSM_BASIC = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
+
+
+def test_the_text_goes_without_vietnamese_marks_and_amounts_with_dots():
+    """Issue 15: the filled names and "ngày" made the SMS Unicode (double the cost); amounts had no separators."""
+    variables = {**VARIABLES, "funeralDecision": {"funeralAmount": 23_400_000}, "declaration": {
+        "child": {"fullName": "Đặng Thị Ánh Tuyết"}}}
+    text = render("Ho so {dossierCode}: tre {declaration.child.fullName}, han {dossierDue}, "
+                  "da chi tra {funeralDecision.funeralAmount} dong.", variables)
+    assert text == ("Ho so UBND-MYAN-261123-0001: tre Dang Thi Anh Tuyet, han 17:00 ngay 04/03/2026, "
+                    "da chi tra 23.400.000 dong.")
+    assert set(text) <= GSM_BASIC
+
+
+def test_every_sms_of_the_diagrams_is_gsm_7_bit_and_one_part():
+    from pathlib import Path
+    from xml.etree import ElementTree
+
+    from tests.death_examples import death_declaration
+    long_name = "Nguyễn Huỳnh Thị Ngọc Phương Thảo"
+    variables = {**VARIABLES, "dossierCode": "H19.87.001-261130-0001", "childIdNumber": "087226004711",
+                 "bhytCardNumber": "TE1878726004711", "bhytValidUntil": "2032-05-19", "deathExtractNumber": "123/2026/TLKT",
+                 "survivorReference": "BHXH-2026-000123", "funeralDecision": {"funeralAmount": 23_400_000},
+                 "declaration": {**death_declaration(), "child": {"fullName": long_name}}}
+    texts = []
+    for diagram in sorted((Path(__file__).resolve().parent.parent / "workflows").glob("*.bpmn")):
+        for element in ElementTree.parse(diagram).iter():
+            if element.tag.endswith("property") and element.get("name") == "text":
+                texts.append((diagram.name, render(element.get("value"), variables)))
+    assert len(texts) > 20
+    for where, text in texts:
+        assert set(text) <= GSM_BASIC, (where, text, set(text) - GSM_BASIC)
+        assert len(text) <= 160, (where, len(text), text)
 
 
 def test_mask():
@@ -106,7 +143,7 @@ def test_an_sms_is_queued_sent_and_marked(engine, clock):
     [row] = outbox(engine)
     assert result == {"lastSmsId": row.id}
     assert gateway.sent == [Sms(to="0912345678", text="Ho so UBND-MYAN-261123-0001 da duoc tiep nhan. "
-                                "Han tra ket qua: 17:00 ngày 04/03/2026.", reference="job-1", dossier_code=CODE)]
+                                "Han tra ket qua: 17:00 ngay 04/03/2026.", reference="job-1", dossier_code=CODE)]
     assert (row.idempotency_key, row.dossier_code, row.phone, row.state, row.attempts, row.last_error) == \
         ("job-1", CODE, "0912345678", "sent", 1, None)
     assert row.sent_at == clock.now() == row.created
@@ -192,7 +229,7 @@ def test_http_gateway_sends_once_per_reference(engine):
     [request] = seen
     assert request["headers"]["Idempotency-Key"] == "job-1"
     assert request["body"] == {"to": "0912345678", "reference": "job-1",
-                               "text": "Ho so UBND-MYAN-261123-0001 da duoc tiep nhan. Han tra ket qua: 17:00 ngày 04/03/2026."}
+                               "text": "Ho so UBND-MYAN-261123-0001 da duoc tiep nhan. Han tra ket qua: 17:00 ngay 04/03/2026."}
     assert outbox(engine)[0].state == "sent" and len(delivered) == 1
 
 
@@ -274,7 +311,7 @@ def test_the_text_comes_from_the_diagram(engine, handlers, clock):
         clock.advance(timedelta(minutes=1))
         retry_outbox(engine)
     [row] = outbox(engine)
-    assert [s.text for s in gateway.sent] == ["Ho so UBND-MYAN-261123-0001: han 17:00 ngày 04/03/2026."]
+    assert [s.text for s in gateway.sent] == ["Ho so UBND-MYAN-261123-0001: han 17:00 ngay 04/03/2026."]
     assert (row.state, row.attempts) == ("sent", 2)
     assert engine.instance_variables(instance_id)["lastSmsId"] == row.id
     assert sms.current_gateway() is not gateway

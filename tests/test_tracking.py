@@ -13,7 +13,7 @@ from dossiers.models import Dossier
 from engine import models as m
 from agencies.models import SmsOutbox
 from agencies.sms import LogSink, use_gateway
-from tests.birth_examples import birth_declaration
+from tests.birth_examples import another_child
 from tests.citizens import Recorder, start_service
 
 SECRET = re.compile(r"[2-9A-HJ-NP-Z]{5}-[2-9A-HJ-NP-Z]{5}")
@@ -27,7 +27,7 @@ def service(database, monkeypatch):
 
 def file(service, client=None, **changes) -> dict:
     client = client or service.citizen("087084000999")
-    response = client.post("/api/dossiers", json={"procedure": "birth", "declaration": birth_declaration(**changes)})
+    response = client.post("/api/dossiers", json={"procedure": "birth", "declaration": another_child(**changes)})
     assert response.status_code == 201, response.get_json()
     return response.get_json()
 
