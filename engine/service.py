@@ -31,7 +31,7 @@ from .errors import ConcurrentModification, InvalidRequest, LostRace, NotFound, 
 from .external_tasks import ExternalTasks
 from .handler_registry import HandlerRegistry
 from .handler_registry import registry as default_handlers
-from .jobs import JobExecutor, open_incident
+from .jobs import InlineHandlers, JobExecutor, open_incident
 from .resolution import SpecResolver, latest
 from .retries import RetryPolicy
 from .runtime import Runtime, RuntimeContext, stored_variables
@@ -65,7 +65,8 @@ class ProcessEngine:
         self.retry_policy = RetryPolicy()
         self.resolver = SpecResolver(self.clock, self.timezone)
         self.runtime_context = RuntimeContext(self.resolver, self.clock, self.timezone,
-                                              lambda topic: topic in self.handlers, self.retry_policy)
+                                              lambda topic: topic in self.handlers, self.retry_policy,
+                                              run_inline=InlineHandlers(self))
         # Called inside every command that saves an instance, after its rows are written:
         # observer(runtime, transitions), transitions a list of ActivityTransition. A domain keeps
         # its own read model (a dossier's status) in the same transaction as the engine's state.
@@ -276,16 +277,20 @@ class ProcessEngine:
         if not group_id:
             raise InvalidRequest("groupId is required", {"groupId": ["is required"]})
         with self.command() as session:
-            row = self._open_task(session, task_id)
-            exists = session.scalars(select(m.IdentityLink.id).where(
-                m.IdentityLink.task_id == task_id, m.IdentityLink.type == "candidate",
-                m.IdentityLink.group_id == group_id)).first()
-            if exists is not None:
-                return False
-            session.add(m.IdentityLink(task_id=task_id, type="candidate", group_id=group_id))
-            self.record_operation(session, "AddIdentityLink", "Task", actor, instance_id=row.instance_id, task_id=task_id,
-                      groupId=group_id, type="candidate")
-            return True
+            return self.add_candidate_group_in(session, task_id, group_id, actor)
+
+    def add_candidate_group_in(self, session: Session, task_id: str, group_id: str, actor: str | None = None) -> bool:
+        """add_candidate_group inside the caller's transaction (an in-process handler's command)."""
+        row = self._open_task(session, task_id)
+        exists = session.scalars(select(m.IdentityLink.id).where(
+            m.IdentityLink.task_id == task_id, m.IdentityLink.type == "candidate",
+            m.IdentityLink.group_id == group_id)).first()
+        if exists is not None:
+            return False
+        session.add(m.IdentityLink(task_id=task_id, type="candidate", group_id=group_id))
+        self.record_operation(session, "AddIdentityLink", "Task", actor, instance_id=row.instance_id, task_id=task_id,
+                  groupId=group_id, type="candidate")
+        return True
 
     # --- jobs ----------------------------------------------------------------------------------
 
