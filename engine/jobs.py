@@ -33,6 +33,7 @@ from .handler_registry import BpmnError, TaskContext
 from .redaction import hide_credentials
 from .retries import RetryPolicy, parse_retry_cycle  # noqa: F401 - imported from here too
 from .runtime import ASYNC_AFTER, Runtime, is_true, new_id
+from .wakeup import queued
 
 log = logging.getLogger("lienthong.jobs")
 
@@ -181,6 +182,7 @@ class JobExecutor:
                 task.internal_data[ASYNC_AFTER] = result
                 runtime.save()
                 row.schedule, row.due_at, row.lock_owner, row.lock_expires_at = {"continue": True}, engine.clock.now(), None, None
+                queued(session)
                 return "completed, continues after"
             else:
                 runtime.run_task(task, result)

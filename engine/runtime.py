@@ -38,6 +38,7 @@ from .history import plan_history, write_history
 from .row_image import RowImage, activities
 from .retries import RetryPolicy
 from .variables import text_hash, type_of
+from .wakeup import queued
 
 log = logging.getLogger("lienthong.engine")
 
@@ -362,6 +363,8 @@ class Runtime:
             else:
                 external.append(dict(common, business_key=self.row.business_key))
         self._insert(m.Job, jobs)
+        if jobs:
+            queued(self.session)  # the worker is woken at commit (engine/wakeup.py)
         self._insert(m.ExternalTask, external)
 
     def _save_timers(self, before: "RowImage", current: "RowImage", now: datetime) -> None:

@@ -35,6 +35,7 @@ from .jobs import InlineHandlers, JobExecutor, open_incident
 from .resolution import SpecResolver, latest
 from .retries import RetryPolicy
 from .runtime import Runtime, RuntimeContext, stored_variables
+from .wakeup import Wakeup, queued
 
 log = logging.getLogger("lienthong.engine")
 
@@ -74,6 +75,8 @@ class ProcessEngine:
         self.deployments = Deployments(self)
         self.messages = Messages(self)
         self.jobs = JobExecutor(self, job_lock)
+        # Wakes the job worker when a command queues a job (LISTEN/NOTIFY on PostgreSQL).
+        self.wakeup = Wakeup(db)
         self.external_tasks = ExternalTasks(self)
 
     # --- plumbing ------------------------------------------------------------------------------
@@ -84,6 +87,8 @@ class ProcessEngine:
         try:
             with self.db.session() as session:
                 yield session
+                self.wakeup.before_commit(session)
+            self.wakeup.after_commit(session)
         except StaleDataError:
             raise LostRace("The process instance was changed by someone else at the same time; reload and retry") from None
         except IntegrityError as exc:
@@ -308,6 +313,7 @@ class ProcessEngine:
             job.retries = retries
             if retries > 0:
                 job.due_at, job.lock_owner, job.lock_expires_at = self.clock.now(), None, None
+                queued(session)
                 session.execute(delete(m.Incident).where(m.Incident.configuration == job_id))
             else:
                 open_incident(session, "failedJob", job, job.exception_message or "retries set to 0", self.clock.now())
