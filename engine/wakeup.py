@@ -54,8 +54,8 @@ class Wakeup:
     def _wait_postgresql(self, timeout: float) -> bool:
         if self._listener is None:
             raw = self.db.engine.raw_connection()
-            raw.detach()  # ours for good, never handed back to the pool
             connection = raw.driver_connection
+            raw.detach()  # ours for good, never handed back to the pool
             connection.autocommit = True
             connection.execute(f"LISTEN {CHANNEL}")
             self._listener = connection
