@@ -6,6 +6,11 @@ camunda:failedJobRetryTimeCycle (default: 3 tries, exponential back-off) and the
 incident. A job's id is its idempotency key: it stays the same across retries, so a receiver
 can recognise a redo. A timer job fires the instance's due timers.
 
+Only a service task marked camunda:asyncBefore becomes a job; any other in-process handler runs
+inside the command that reaches its task (InlineHandlers, below), as Camunda 7 runs a delegate.
+camunda:asyncAfter keeps the handler's result on the open task and a continuation job (schedule
+{"continue": true}) completes it after the commit.
+
 Claiming takes a lock with an expiry; a job whose worker died is taken again once it expires.
 On PostgreSQL, workers claim with FOR UPDATE SKIP LOCKED, so any number can share a database.
 """
