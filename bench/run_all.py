@@ -14,7 +14,7 @@ import time
 
 from .common import RESULTS, ROOT, machine, postgres_available, scale, table
 
-BENCHMARKS = ("lifecycle", "query_scale", "cost_growth", "workers")
+BENCHMARKS = ("lifecycle", "query_scale", "cost_growth", "workers", "commands")
 NEEDS_POSTGRES = {"query_scale", "workers"}
 
 
@@ -43,7 +43,7 @@ def _verdict(ok: bool | None) -> str:
 
 def summary(chosen: str) -> str:
     rows = []
-    lifecycle, queries, growth, workers = (_load(n) for n in BENCHMARKS)
+    lifecycle, queries, growth, workers, commands = (_load(n) for n in BENCHMARKS)
     if lifecycle:
         for r in lifecycle["runs"]:
             target = r["database"] == "postgresql"
@@ -80,6 +80,13 @@ def summary(chosen: str) -> str:
     if workers:
         for r in workers["rounds"]:
             rows.append([f"{r['kind']} jobs/s, {r['workers']} worker(s)", "", f"{r['jobs_per_s']:.0f}", "-"])
+    if commands:
+        step = commands["statements_per_user_task_step"]
+        rows.append([f"SQL statements, one command user task → user task, {commands['database']}", "≤ 6", f"{step}",
+                     _verdict(step <= 6)])
+        for label, f in (("every handler a job", commands["before"]), ("handlers inline", commands["after"])):
+            rows.append([f"in-process birth dossiers, {label}: dossiers/s, CPU ms, statements per dossier", "",
+                         f"{f['dossiers_per_s']:.1f}, {f['cpu_ms_per_dossier']:.0f}, {f['statements_per_dossier']:.0f}", "-"])
     return (f"summary ({chosen}) on {machine()}\n" +
             table(rows, ["figure", "target", "measured", "verdict"]))
 

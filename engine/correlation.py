@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from . import models as m
 from .errors import InvalidRequest
 from .runtime import Runtime, new_id
+from .wakeup import queued
 
 log = logging.getLogger("lienthong.engine")
 
@@ -86,6 +87,8 @@ class Messages:
                           activity_id="", task_id="", topic=name, due_at=now + delay, retries=tries,
                           retry_cycle=retry_cycle, attempt=0, priority=0, created=now,
                           schedule={"businessKey": business_key, "variables": dict(variables or {})}))
+        if delay <= timedelta(0):
+            queued(session)
         log.info("message scheduled", extra={"message_name": name, "business_key": business_key, "job": job_id})
         return True
 

@@ -5,7 +5,9 @@
         ...                      # read task.variables; return variables to merge
         raise BpmnError("IDENTITY_MISMATCH", "...")   # a business outcome the diagram catches
 
-Any other exception is a technical failure: the job is retried and then becomes an incident.
+Any other exception is a technical failure: in a job (camunda:asyncBefore) it is retried and
+then becomes an incident; run inline, in the command that reached the task (the default), it
+rolls that command back and its caller gets the error (engine/jobs.py, InlineHandlers).
 A topic that no handler serves is left to remote workers (the external-task API).
 """
 from __future__ import annotations
@@ -44,8 +46,9 @@ class Clock(Protocol):
 
 
 class HandlerServices(Protocol):
-    """What of the engine running a job its handler may use (ProcessEngine is one). Each call is
-    its own transaction; the handler itself runs outside any."""
+    """What of the engine running a job its handler may use (ProcessEngine is one). In a job each
+    call is its own transaction and the handler runs outside any; inline, every call joins the
+    command's transaction (engine/jobs.py, CommandServices)."""
 
     clock: Clock
     timezone: tzinfo

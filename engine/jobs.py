@@ -6,6 +6,11 @@ camunda:failedJobRetryTimeCycle (default: 3 tries, exponential back-off) and the
 incident. A job's id is its idempotency key: it stays the same across retries, so a receiver
 can recognise a redo. A timer job fires the instance's due timers.
 
+Only a service task marked camunda:asyncBefore becomes a job; any other in-process handler runs
+inside the command that reaches its task (InlineHandlers, below), as Camunda 7 runs a delegate.
+camunda:asyncAfter keeps the handler's result on the open task and a continuation job (schedule
+{"continue": true}) completes it after the commit.
+
 Claiming takes a lock with an expiry; a job whose worker died is taken again once it expires.
 On PostgreSQL, workers claim with FOR UPDATE SKIP LOCKED, so any number can share a database.
 """
@@ -33,13 +38,19 @@ from .errors import EngineError
 from .handler_registry import BpmnError, TaskContext
 from .redaction import hide_credentials
 from .retries import RetryPolicy, parse_retry_cycle  # noqa: F401 - imported from here too
-from .runtime import Runtime, new_id
+from .runtime import ASYNC_AFTER, Runtime, is_true, new_id
+from .wakeup import queued
 
 log = logging.getLogger("lienthong.jobs")
 
 
 class UncaughtBpmnError(EngineError):
     """A BPMN error no boundary event catches: retrying cannot help, so it is an incident at once."""
+
+
+class HandlerFailed(EngineError):
+    """An in-process handler run inside a command raised: the command is rolled back to the last
+    wait state and its caller gets this (HTTP 500, as Camunda answers a failing delegate)."""
 
 
 @dataclass(frozen=True)
@@ -157,6 +168,8 @@ class JobExecutor:
         try:
             run = {"timer": self._fire_timers, "timer-start": self._start_by_timer,
                    "message": self._deliver_message}.get(job.type)
+            if job.type == "service-task" and (job.schedule or {}).get("continue"):
+                run = self._complete  # after a camunda:asyncAfter task: its handler already ran
             outcome = self.engine.retrying(lambda: run(job)) if run else self._run_handler(job)
         except Exception as exc:  # noqa: BLE001 - any failure of a job is recorded, never lost
             outcome = self._fail(job, exc)
@@ -205,6 +218,15 @@ class JobExecutor:
                 return "stale"
             if error is not None:
                 throw_bpmn_error(runtime, task, error)
+            elif ASYNC_AFTER in task.internal_data:
+                runtime.run_task(task, task.internal_data.pop(ASYNC_AFTER))
+            elif is_true(task.task_spec.extensions.get("asyncAfter")):
+                # Commit the handler's result; a continuation job (this one, released) completes the task.
+                task.internal_data[ASYNC_AFTER] = result
+                runtime.save()
+                row.schedule, row.due_at, row.lock_owner, row.lock_expires_at = {"continue": True}, engine.clock.now(), None, None
+                queued(session)
+                return "completed, continues after"
             else:
                 runtime.run_task(task, result)
             runtime.step()
@@ -287,6 +309,80 @@ class JobExecutor:
                                 variables=payload.get("variables") or {}, waiting_only=True)
             session.delete(row)  # in the same transaction: delivered once, or not at all
         return "delivered"
+
+
+class InlineHandlers:
+    """Runs an in-process handler inside the command that reaches its service task (the engine's
+    RuntimeContext.run_inline). The handler's services share the command's transaction: what it
+    writes commits with the step, or not at all."""
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    def __call__(self, runtime: Runtime, task) -> None:
+        engine = self.engine
+        spec = task.task_spec
+        topic = spec.extensions["topic"]
+        row = runtime.row
+        context = TaskContext(
+            topic=topic, variables=MappingProxyType(dict(scope_of(runtime.workflow))),
+            properties=MappingProxyType(dict(spec.extensions.get("properties") or {})),
+            instance_id=row.id, business_key=row.business_key, activity_id=spec.bpmn_id,
+            definition_key=row.definition_key, idempotency_key=str(task.id), attempt=1,
+            services=CommandServices(engine, runtime.session))
+        started = time.perf_counter()
+        try:
+            result = engine.handlers.get(topic)(context) or {}
+        except BpmnError as error:
+            throw_bpmn_error(runtime, task, error)
+            return
+        except EngineError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure fails the command, named
+            raise HandlerFailed(f"{spec.bpmn_id} ({topic}): {hide_credentials(str(exc))}") from exc
+        if not isinstance(result, dict):
+            raise HandlerFailed(f"the handler of '{topic}' returned {type(result).__name__}; it must return a dict of variables")
+        log.debug("handler ran inline", extra={"instance": row.id, "activity": spec.bpmn_id, "topic": topic,
+                                               "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
+        if is_true(spec.extensions.get("asyncAfter")):
+            task.internal_data[ASYNC_AFTER] = result  # a job completes the task after this command commits
+        else:
+            runtime.run_task(task, result)
+
+
+class _CommandSessions:
+    """A handler's `session()` / `reading()` inside a command: the command's own session."""
+
+    def __init__(self, session):
+        self._session = session
+
+    @contextmanager
+    def session(self):
+        yield self._session
+
+    @contextmanager
+    def reading(self):
+        yield self._session
+
+
+class CommandServices:
+    """The HandlerServices of a handler run inside a command: the same as a job's, each in the
+    command's transaction instead of one of its own."""
+
+    def __init__(self, engine, session):
+        self.engine = engine
+        self.clock = engine.clock
+        self.timezone = engine.timezone
+        self.db = _CommandSessions(session)
+        self._session = session
+
+    def schedule_message(self, name: str, business_key: str, variables: dict | None = None, *,
+                         delay: timedelta = timedelta(0), job_id: str | None = None) -> bool:
+        return self.engine.messages.schedule_message_in(self._session, name, business_key, variables, delay=delay,
+                                                        job_id=job_id)
+
+    def add_candidate_group(self, task_id: str, group_id: str, actor: str | None = None) -> bool:
+        return self.engine.add_candidate_group_in(self._session, task_id, group_id, actor)
 
 
 def open_incident(session, kind: str, item, message: str | None, now) -> None:

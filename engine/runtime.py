@@ -30,7 +30,7 @@ from .bpmn import limits  # noqa: F401 - lifts SpiffWorkflow's depth ceilings be
 from .bpmn.prune import prune
 from .bpmn.script_engine import enter_scope, leave_scope, run_task, scope_of, variables_for
 from .bpmn.serializer import workflow_from_dict, workflow_to_dict
-from .bpmn.specs import parse_datetime
+from .bpmn.specs import ExternalServiceTask, parse_datetime
 from .errors import ExecutionError, ExpressionError, NotFound
 from .expressions import compile_expression
 from .resolution import SpecResolver
@@ -38,6 +38,7 @@ from .history import plan_history, write_history
 from .row_image import RowImage, activities
 from .retries import RetryPolicy
 from .variables import text_hash, type_of
+from .wakeup import queued
 
 log = logging.getLogger("lienthong.engine")
 
@@ -54,6 +55,9 @@ class RuntimeContext:
     retry_policy: RetryPolicy
     # Called inside every save, after the rows are written: observer(runtime, transitions).
     observers: list = field(default_factory=list)
+    # Runs an in-process handler's service task inside the command that reached it (Camunda's
+    # transaction boundary): run_inline(runtime, task). None: every handler's task is a job.
+    run_inline: Callable | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,15 @@ class ActivityTransition:
     opened: bool
     closed: bool
     canceled: bool
+
+
+# In a task's internal data: the handler's result of a camunda:asyncAfter service task, kept
+# until the job that continues after it completes the task.
+ASYNC_AFTER = "_asyncAfter"
+
+
+def is_true(value) -> bool:
+    return str(value or "").strip().lower() == "true"
 
 
 def new_id() -> str:
@@ -124,8 +137,25 @@ class Runtime:
     # --- running -----------------------------------------------------------------------------
 
     def step(self) -> None:
-        """Run everything the engine can run, up to the next wait state."""
-        self._guard(lambda: self.workflow.do_engine_steps(enter_scope, leave_scope))
+        """Run everything the engine can run, up to the next wait state. As in Camunda, that
+        includes the service tasks of in-process handlers, unless the diagram marks them
+        camunda:asyncBefore (a job, after this command commits); a handler that raises here
+        fails the whole command."""
+        while True:
+            self._guard(lambda: self.workflow.do_engine_steps(enter_scope, leave_scope))
+            if self.context.run_inline is None:
+                return
+            inline = [t for t in self.workflow.get_tasks(state=TaskState.READY) if self.runs_inline(t)]
+            if not inline:
+                return
+            for task in inline:
+                if task.state == TaskState.READY:  # an error boundary of an earlier one may have cancelled it
+                    self.context.run_inline(self, task)
+
+    def runs_inline(self, task) -> bool:
+        spec = task.task_spec
+        return (isinstance(spec, ExternalServiceTask) and not is_true(spec.extensions.get("asyncBefore"))
+                and ASYNC_AFTER not in task.internal_data and self.context.handles(spec.extensions["topic"]))
 
     def run_task(self, task, variables: dict | None = None) -> None:
         self._guard(lambda: run_task(task, variables))
@@ -329,10 +359,15 @@ class Runtime:
             )
             if self.context.handles(topic):
                 retries, _ = self.context.retry_policy(ext.get("retryCycle"))
-                jobs.append(dict(common, type="service-task", due_at=now, retries=retries, retry_cycle=ext.get("retryCycle")))
+                # A continuation (asyncAfter, the handler already ran) only completes the task.
+                schedule = {"continue": True} if ASYNC_AFTER in task.internal_data else None
+                jobs.append(dict(common, type="service-task", due_at=now, retries=retries, retry_cycle=ext.get("retryCycle"),
+                                 schedule=schedule))
             else:
                 external.append(dict(common, business_key=self.row.business_key))
         self._insert(m.Job, jobs)
+        if jobs:
+            queued(self.session)  # the worker is woken at commit (engine/wakeup.py)
         self._insert(m.ExternalTask, external)
 
     def _save_timers(self, before: "RowImage", current: "RowImage", now: datetime) -> None:

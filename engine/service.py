@@ -31,10 +31,11 @@ from .errors import ConcurrentModification, InvalidRequest, LostRace, NotFound, 
 from .external_tasks import ExternalTasks
 from .handler_registry import HandlerRegistry
 from .handler_registry import registry as default_handlers
-from .jobs import JobExecutor, open_incident
+from .jobs import InlineHandlers, JobExecutor, open_incident
 from .resolution import SpecResolver, latest
 from .retries import RetryPolicy
 from .runtime import Runtime, RuntimeContext, stored_variables
+from .wakeup import Wakeup, queued
 
 log = logging.getLogger("lienthong.engine")
 
@@ -65,7 +66,8 @@ class ProcessEngine:
         self.retry_policy = RetryPolicy()
         self.resolver = SpecResolver(self.clock, self.timezone)
         self.runtime_context = RuntimeContext(self.resolver, self.clock, self.timezone,
-                                              lambda topic: topic in self.handlers, self.retry_policy)
+                                              lambda topic: topic in self.handlers, self.retry_policy,
+                                              run_inline=InlineHandlers(self))
         # Called inside every command that saves an instance, after its rows are written:
         # observer(runtime, transitions), transitions a list of ActivityTransition. A domain keeps
         # its own read model (a dossier's status) in the same transaction as the engine's state.
@@ -75,6 +77,8 @@ class ProcessEngine:
         self.jobs = JobExecutor(self, job_lock)
         # Called after each job with (topic or job type, outcome, seconds): the service's metrics.
         self.job_listeners: list = []
+        # Wakes the job worker when a command queues a job (LISTEN/NOTIFY on PostgreSQL).
+        self.wakeup = Wakeup(db)
         self.external_tasks = ExternalTasks(self)
 
     # --- plumbing ------------------------------------------------------------------------------
@@ -85,6 +89,8 @@ class ProcessEngine:
         try:
             with self.db.session() as session:
                 yield session
+                self.wakeup.before_commit(session)
+            self.wakeup.after_commit(session)
         except StaleDataError:
             raise LostRace("The process instance was changed by someone else at the same time; reload and retry") from None
         except IntegrityError as exc:
@@ -278,16 +284,20 @@ class ProcessEngine:
         if not group_id:
             raise InvalidRequest("groupId is required", {"groupId": ["is required"]})
         with self.command() as session:
-            row = self._open_task(session, task_id)
-            exists = session.scalars(select(m.IdentityLink.id).where(
-                m.IdentityLink.task_id == task_id, m.IdentityLink.type == "candidate",
-                m.IdentityLink.group_id == group_id)).first()
-            if exists is not None:
-                return False
-            session.add(m.IdentityLink(task_id=task_id, type="candidate", group_id=group_id))
-            self.record_operation(session, "AddIdentityLink", "Task", actor, instance_id=row.instance_id, task_id=task_id,
-                      groupId=group_id, type="candidate")
-            return True
+            return self.add_candidate_group_in(session, task_id, group_id, actor)
+
+    def add_candidate_group_in(self, session: Session, task_id: str, group_id: str, actor: str | None = None) -> bool:
+        """add_candidate_group inside the caller's transaction (an in-process handler's command)."""
+        row = self._open_task(session, task_id)
+        exists = session.scalars(select(m.IdentityLink.id).where(
+            m.IdentityLink.task_id == task_id, m.IdentityLink.type == "candidate",
+            m.IdentityLink.group_id == group_id)).first()
+        if exists is not None:
+            return False
+        session.add(m.IdentityLink(task_id=task_id, type="candidate", group_id=group_id))
+        self.record_operation(session, "AddIdentityLink", "Task", actor, instance_id=row.instance_id, task_id=task_id,
+                  groupId=group_id, type="candidate")
+        return True
 
     # --- jobs ----------------------------------------------------------------------------------
 
@@ -305,6 +315,7 @@ class ProcessEngine:
             job.retries = retries
             if retries > 0:
                 job.due_at, job.lock_owner, job.lock_expires_at = self.clock.now(), None, None
+                queued(session)
                 session.execute(delete(m.Incident).where(m.Incident.configuration == job_id))
             else:
                 open_incident(session, "failedJob", job, job.exception_message or "retries set to 0", self.clock.now())

@@ -1,4 +1,4 @@
-"""The job worker loop: take due jobs, run them, sleep a little when there is nothing to do."""
+"""The job worker loop: take due jobs, run them, wait for a new one (or a little) when there is nothing to do."""
 from __future__ import annotations
 
 import logging
@@ -28,8 +28,10 @@ class Worker:
             except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker
                 log.exception("worker loop failed; retrying")
                 taken = 0
-            if not taken:
-                self.stopping.wait(self.idle_seconds)
+            if not taken and not self.stopping.is_set():
+                # Woken at once when a command queues a job (engine/wakeup.py), else after the idle time.
+                self.engine.wakeup.wait(self.idle_seconds)
+        self.engine.wakeup.close()
         log.info("worker stopped", extra={"worker": self.engine.worker_id})
 
     def start_in_background(self) -> threading.Thread:

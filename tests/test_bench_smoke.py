@@ -74,3 +74,14 @@ def test_summary_reads_what_the_benchmarks_left(tmp_path, monkeypatch):
     monkeypatch.setattr(run_all, "RESULTS", tmp_path)
     text = run_all.summary("smoke")
     assert "last-10 / first-10" in text and "≤ 1.5" in text
+
+
+@pytest.mark.slow
+def test_commands(tmp_path):
+    out, figures = run_benchmark("commands", tmp_path)
+    assert "SQL statements, one command moving one token" in out
+    assert figures["statements_per_user_task_step"] > 0
+    for side in ("before", "after"):
+        assert figures[side]["dossiers"] == 3 and figures[side]["statements_per_dossier"] > 0
+    # Handlers run inside the commands that reach them: fewer transactions per dossier than as jobs.
+    assert figures["after"]["transactions_per_dossier"] < figures["before"]["transactions_per_dossier"]

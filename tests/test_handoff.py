@@ -232,7 +232,7 @@ BHYT_DIAGRAM = b"""<?xml version="1.0" encoding="UTF-8"?>
     id="Definitions_HandoffBhyt" targetNamespace="http://bpmn.io/schema/bpmn">
   <bpmn:process id="handoff_bhyt_test" isExecutable="true" camunda:historyTimeToLive="180">
     <bpmn:startEvent id="Start_Handoff" />
-    <bpmn:serviceTask id="Task_BhytHandoff" camunda:type="external" camunda:topic="handoff.bhyt" />
+    <bpmn:serviceTask id="Task_BhytHandoff" camunda:asyncBefore="true" camunda:type="external" camunda:topic="handoff.bhyt" />
     <bpmn:intermediateCatchEvent id="Event_CardIssued">
       <bpmn:messageEventDefinition id="Def_CardIssued" messageRef="Message_CardIssued" />
     </bpmn:intermediateCatchEvent>

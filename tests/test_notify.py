@@ -283,7 +283,7 @@ NOTIFY_DIAGRAM = b"""<?xml version="1.0" encoding="UTF-8"?>
     id="Definitions_Notify" targetNamespace="http://bpmn.io/schema/bpmn">
   <bpmn:process id="notify_test" isExecutable="true" camunda:historyTimeToLive="180">
     <bpmn:startEvent id="Start_Notify" />
-    <bpmn:serviceTask id="Task_Notify" camunda:type="external" camunda:topic="notify.sms">
+    <bpmn:serviceTask id="Task_Notify" camunda:asyncBefore="true" camunda:type="external" camunda:topic="notify.sms">
       <bpmn:extensionElements>
         <camunda:properties>
           <camunda:property name="text" value="Ho so {dossierCode}: han {dossierDue}." />
