@@ -269,7 +269,11 @@ class Stack:
         self._spawn(gunicorn, "gunicorn")
         for n in range(self.job_workers):
             self._spawn([str(VENV_BIN / "lienthong"), "worker"], f"worker-{n}")
-        self._wait_ready(timeout)
+        try:
+            self._wait_ready(timeout)
+        except BaseException:
+            self.stop()  # `with stack:` never reaches __exit__ when __enter__ fails: no process is left behind
+            raise
         return self
 
     def _spawn(self, command: list[str], name: str) -> None:
