@@ -7,7 +7,7 @@
 
 Any other exception is a technical failure: in a job (camunda:asyncBefore) it is retried and
 then becomes an incident; run inline, in the command that reached the task (the default), it
-rolls that command back and its caller gets the error (engine/jobs.py, InlineHandlers).
+rolls that command back and its caller gets the error (engine/inline.py, InlineHandlers).
 A topic that no handler serves is left to remote workers (the external-task API).
 """
 from __future__ import annotations
@@ -48,7 +48,7 @@ class Clock(Protocol):
 class HandlerServices(Protocol):
     """What of the engine running a job its handler may use (ProcessEngine is one). In a job each
     call is its own transaction and the handler runs outside any; inline, every call joins the
-    command's transaction (engine/jobs.py, CommandServices)."""
+    command's transaction (engine/inline.py, CommandServices)."""
 
     clock: Clock
     timezone: tzinfo

@@ -8,13 +8,9 @@ the first commits (the other gets ConcurrentModification).
 """
 from __future__ import annotations
 
-import json
 import logging
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
-from typing import Protocol
+from datetime import datetime
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
@@ -33,65 +29,23 @@ from .bpmn.serializer import workflow_from_dict, workflow_to_dict
 from .bpmn.specs import ExternalServiceTask, parse_datetime
 from .errors import ExecutionError, ExpressionError, NotFound
 from .expressions import compile_expression
-from .resolution import SpecResolver
 from .history import plan_history, write_history
 from .row_image import RowImage, activities
-from .retries import RetryPolicy
 from .variables import text_hash, type_of
 from .wakeup import queued
 
+from .runtime_context import (  # noqa: F401 - imported from here by the engine's other modules
+    ASYNC_AFTER,
+    ActivityTransition,
+    Clock,
+    RuntimeContext,
+    is_true,
+    new_id,
+    stored_variables,
+)
+
 log = logging.getLogger("lienthong.engine")
 
-
-
-@dataclass(frozen=True)
-class RuntimeContext:
-    """What a Runtime needs of the engine that runs it, passed in rather than called back for."""
-
-    resolver: SpecResolver
-    clock: Clock
-    timezone: tzinfo
-    handles: Callable[[str], bool]  # a topic served by an in-process handler (a job), else an external task
-    retry_policy: RetryPolicy
-    # Called inside every save, after the rows are written: observer(runtime, transitions).
-    observers: list = field(default_factory=list)
-    # Runs an in-process handler's service task inside the command that reached it (Camunda's
-    # transaction boundary): run_inline(runtime, task). None: every handler's task is a job.
-    run_inline: Callable | None = None
-
-
-@dataclass(frozen=True)
-class ActivityTransition:
-    """An activity that began and/or ended in the command being saved (what observers see)."""
-
-    spec: object  # the task spec: bpmn_id, bpmn_name, extensions (properties...)
-    task_id: str
-    opened: bool
-    closed: bool
-    canceled: bool
-
-
-# In a task's internal data: the handler's result of a camunda:asyncAfter service task, kept
-# until the job that continues after it completes the task.
-ASYNC_AFTER = "_asyncAfter"
-
-
-def is_true(value) -> bool:
-    return str(value or "").strip().lower() == "true"
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...
-
-
-def stored_variables(session: Session, instance_id: str) -> dict:
-    """An instance's variables as of its last committed wait state (rows, no workflow loaded)."""
-    rows = session.scalars(select(m.Variable).where(m.Variable.instance_id == instance_id))
-    return {row.name: json.loads(row.value_json) for row in rows}
 
 
 class Runtime:

@@ -31,7 +31,8 @@ from .errors import ConcurrentModification, InvalidRequest, LostRace, NotFound, 
 from .external_tasks import ExternalTasks
 from .handler_registry import HandlerRegistry
 from .handler_registry import registry as default_handlers
-from .jobs import InlineHandlers, JobExecutor, open_incident
+from .inline import InlineHandlers
+from .jobs import JobExecutor, open_incident
 from .resolution import SpecResolver, latest
 from .retries import RetryPolicy
 from .runtime import Runtime, RuntimeContext, stored_variables
