@@ -49,7 +49,8 @@ def test_a_retried_filing_with_the_same_key_returns_the_first_dossier(service):
     assert again.get_json()["code"] == first.get_json()["code"] and again.headers["Idempotent-Replayed"] == "true"
     with service.engine.db.reading() as session:
         assert session.scalar(select(func.count()).select_from(Dossier)) == 1
-    other = _file(citizen, {"Idempotency-Key": "9b1f6a7e-retry-2"})
+    # Another key is another filing (of another child: the same child twice is refused at receipt).
+    other = _file(citizen, {"Idempotency-Key": "9b1f6a7e-retry-2"}, child__fullName="Nguyễn Minh Khác")
     assert other.status_code == 201 and other.get_json()["code"] != first.get_json()["code"]
 
 
@@ -65,7 +66,7 @@ def test_the_same_key_with_another_body_is_a_conflict(service):
 def test_a_key_is_the_filers_own(service):
     key = {"Idempotency-Key": "shared-key"}
     mine = _file(service.citizen("087084000999"), key).get_json()
-    theirs = _file(service.citizen("087190001234"), key)
+    theirs = _file(service.citizen("087190001234"), key, child__fullName="Nguyễn Minh Khác")
     assert theirs.status_code == 201 and theirs.get_json()["code"] != mine["code"]
 
 
