@@ -50,7 +50,7 @@ class PartSchema(ma.Schema):
 
 class TimelineSchema(ma.Schema):
     at = fields.String()
-    part = fields.String()
+    part = fields.String(allow_none=True)
     state = fields.String()
     title = fields.String()
 

@@ -21,6 +21,7 @@ from identity.permissions import PUBLIC, requires
 from identity.settings import IdentitySettings
 
 from .common import Blueprint, engine
+from .dossiers import DossierSummarySchema, TimelineSchema
 from .errors import ErrorSchema
 
 blp = Blueprint("portal", __name__, description="Public portal: the agency catalogue, tracking with code and secret")
@@ -49,6 +50,8 @@ class TrackingQuerySchema(ma.Schema):
 
 
 class TrackedPartSchema(ma.Schema):
+    """A part as tracking shows it: PartSchema without its note and result (personal data)."""
+
     part = fields.String()
     name = fields.String()
     state = fields.String()
@@ -60,25 +63,12 @@ class TrackedPartSchema(ma.Schema):
     overdue = fields.Boolean()
 
 
-class TrackedEventSchema(ma.Schema):
-    at = fields.String()
-    part = fields.String(allow_none=True)
-    state = fields.String()
-    title = fields.String()
+class TrackingSchema(DossierSummarySchema):
+    """The dossier's summary, its parts without personal data, and the timeline."""
 
-
-class TrackingSchema(ma.Schema):
-    code = fields.String()
-    procedure = fields.String()
-    state = fields.String()
-    stateLabel = fields.String()
-    agencyCode = fields.String()
     agencyName = fields.String(allow_none=True)
-    receivedAt = fields.String()
-    dueAt = fields.String(allow_none=True)
-    completedAt = fields.String(allow_none=True)
     parts = fields.List(fields.Nested(TrackedPartSchema))
-    timeline = fields.List(fields.Nested(TrackedEventSchema))
+    timeline = fields.List(fields.Nested(TimelineSchema))
 
 
 @blp.route("/tracking", methods=["POST"])

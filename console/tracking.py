@@ -5,12 +5,8 @@ their states, agencies and dates, in plain Vietnamese; no personal data (the res
 are on the citizen's logged-in page and on the papers handed over)."""
 from __future__ import annotations
 
-from dossiers.service import DossierService
+from dossiers.service import PROCEDURES, DossierService
 from engine.errors import NotFound
-
-PROCEDURE_NAMES = {"birth": "Liên thông đăng ký khai sinh, thường trú, cấp thẻ BHYT",
-                   "death": "Liên thông đăng ký khai tử, xóa thường trú, hỗ trợ mai táng"}
-
 
 def lookup(engine, code: str, secret: str) -> dict | None:
     """The citizen's view of the dossier if the secret matches, else None (no hint which was wrong).
@@ -21,6 +17,6 @@ def lookup(engine, code: str, secret: str) -> dict | None:
     except NotFound:
         return None
     return {
-        **status, "procedure": PROCEDURE_NAMES.get(status["procedure"], status["procedure"]),
+        **status, "procedure": PROCEDURES[status["procedure"]].title,
         "agencyLabel": status.get("agencyName") or status["agencyCode"],
     }

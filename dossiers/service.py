@@ -63,6 +63,7 @@ class Procedure:
     key: str
     process_key: str
     schema_name: str  # in the engine's form registry (forms/ registers them)
+    title: str  # what citizens and officers call the linked procedure
     part_names: dict[str, str]
     form_titles: dict[str, str]
     # Start variables beyond the common ones, e.g. {"wantsBhyt": True}: what the diagram's gateways read.
@@ -83,6 +84,7 @@ class Procedure:
 PROCEDURES = {
     "birth": Procedure(
         "birth", "birth_linked", "birth-declaration",
+        title="Liên thông đăng ký khai sinh, thường trú, cấp thẻ BHYT",
         part_names={"birth": "Đăng ký khai sinh", "residence": "Đăng ký thường trú",
                     "bhyt": "Cấp thẻ bảo hiểm y tế cho trẻ em dưới 6 tuổi"},
         form_titles={"birth": "Tờ khai đăng ký khai sinh",
@@ -91,6 +93,7 @@ PROCEDURES = {
         flags={"wantsResidence": "residence", "wantsBhyt": "bhyt"}),
     "death": Procedure(
         "death", "death_linked", "death-declaration",
+        title="Liên thông đăng ký khai tử, xóa thường trú, hỗ trợ mai táng",
         part_names={"death": "Đăng ký khai tử", "residence": "Xóa đăng ký thường trú",
                     "funeral": "Hỗ trợ chi phí mai táng, trợ cấp mai táng", "survivor": "Trợ cấp tuất"},
         form_titles={"death": "Tờ khai đăng ký khai tử",

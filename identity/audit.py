@@ -9,6 +9,7 @@ import re
 from flask import current_app, g, request
 
 from .models import AuditEntry
+from .permissions import PUBLIC, required
 
 log = logging.getLogger("lienthong.audit")
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -72,8 +73,6 @@ _LOGINS = frozenset({"auth.login", "auth.oidc_callback"})
 
 
 def _public(endpoint: str) -> bool:
-    from .permissions import PUBLIC, required
-
     return required(current_app.view_functions.get(endpoint)) == PUBLIC
 
 
