@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from types import MappingProxyType
 
-from .bpmn.script_engine import scope_of
+from .bpmn.script_engine import variables_for
 from .errors import EngineError
 from .handler_registry import BpmnError, TaskContext
 from .jobs import HandlerFailed, throw_bpmn_error
@@ -33,7 +33,7 @@ class InlineHandlers:
         topic = spec.extensions["topic"]
         row = runtime.row
         context = TaskContext(
-            topic=topic, variables=MappingProxyType(dict(scope_of(runtime.workflow))),
+            topic=topic, variables=MappingProxyType(variables_for(task)),
             properties=MappingProxyType(dict(spec.extensions.get("properties") or {})),
             instance_id=row.id, business_key=row.business_key, activity_id=spec.bpmn_id,
             definition_key=row.definition_key, idempotency_key=str(task.id), attempt=1,

@@ -34,6 +34,7 @@ from sqlalchemy import or_, select
 
 from . import models as m
 from .bpmn.script_engine import scope_of
+from .local_scope import task_variables
 from .errors import EngineError
 from .handler_registry import BpmnError, TaskContext
 from .redaction import hide_credentials
@@ -157,7 +158,8 @@ class JobExecutor:
             if task_spec is None:
                 continue  # the job fails when it runs, with the reason (see _run_handler)
             contexts[r.id] = TaskContext(
-                topic=r.topic, variables=MappingProxyType(dict(variables[r.instance_id])),
+                topic=r.topic, variables=MappingProxyType(task_variables(engine.runtime_context, session, instance, r.task_id,
+                                                                          dict(variables[r.instance_id]))),
                 properties=MappingProxyType(dict(task_spec.extensions.get("properties") or {})),
                 instance_id=r.instance_id, business_key=instance.business_key, activity_id=r.activity_id,
                 definition_key=instance.definition_key, idempotency_key=r.id, attempt=r.attempt + 1, services=engine)

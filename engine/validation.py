@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 
+from .bpmn.multi_instance import problems as multi_instance_problems
 from .bpmn.specs import ClockCycle, parse_datetime, parse_duration
 from .errors import ExpressionError, Problem
 from .expressions import compile_expression, is_expression
@@ -34,13 +35,14 @@ INERT = {
     "dataOutputAssociation", "sourceRef", "targetRef", "group", "property",
     "timerEventDefinition", "messageEventDefinition", "errorEventDefinition",
     "terminateEventDefinition", "timeDate", "timeDuration", "timeCycle",
+    # checked with the activity that carries it (_check_multi_instance)
+    "multiInstanceLoopCharacteristics",
 }
 NOT_RUNNABLE = {
     "scriptTask": "script tasks are not run by this engine; use a service task with a topic",
     "transaction": "transactions (compensation) are not supported",
     "adHocSubProcess": "ad-hoc subprocesses are not supported",
     "complexGateway": "complex gateways are not supported",
-    "multiInstanceLoopCharacteristics": "multi-instance activities are not supported",
     "standardLoopCharacteristics": "loop activities are not supported; model the loop with a gateway",
     "signalEventDefinition": "signal events are not supported; use a message",
     "escalationEventDefinition": "escalation events are not supported",
@@ -136,6 +138,9 @@ def _check_node(node, name: str, refuse, reach: Reach) -> None:
             refuse(node, NOT_RUNNABLE[child_name])
         elif child.tag.startswith(C) and child_name in CAMUNDA_CODE:
             refuse(node, CAMUNDA_CODE[child_name])
+    loop = node.find(B + "multiInstanceLoopCharacteristics")
+    if loop is not None:
+        _check_multi_instance(loop, node, refuse)
     if name in ALLOWED_EVENTS:
         kinds = [local(c.tag)[: -len("EventDefinition")] for c in node if local(c.tag).endswith("EventDefinition")]
         if len(kinds) > 1:
@@ -176,6 +181,18 @@ def _check_node(node, name: str, refuse, reach: Reach) -> None:
         value = node.get(C + attribute)
         if value is not None and is_expression(value):
             _compile(node, value, f"camunda:{attribute}", refuse)
+
+
+def _check_multi_instance(loop, node, refuse) -> None:
+    for reason in multi_instance_problems(loop):
+        refuse(node, reason)
+    cardinality = loop.find(B + "loopCardinality")
+    texts = [("loopCardinality", cardinality.text if cardinality is not None else None),
+             ("completionCondition", loop.findtext(B + "completionCondition")),
+             ("camunda:collection", loop.get(C + "collection"))]
+    for what, text in texts:
+        if text and is_expression(text):
+            _compile(node, text.strip(), what, refuse)
 
 
 def _check_event_gateway(gateway, refuse) -> None:

@@ -38,7 +38,7 @@ REFUSALS = {
     # tests/fixtures/engine
     "invalid_timer_literal.bpmn": ("Event_Wait", "timeDuration 'PT48X' is not valid ISO 8601"),
     "invalid_signal.bpmn": ("Event_Signal", "signal events are not supported"),
-    "invalid_multi_instance.bpmn": ("Task_EachApplicant", "multi-instance activities are not supported"),
+    "invalid_multi_instance.bpmn": ("Task_EachApplicant", "multi-instance needs loopCardinality or camunda:collection"),
     "invalid_not_xml.bpmn": (None, "not well-formed XML"),
     "invalid_billion_laughs.bpmn": (None, "DOCTYPE"),
     "invalid_external_entity.bpmn": (None, "DOCTYPE"),

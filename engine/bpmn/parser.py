@@ -42,6 +42,7 @@ from SpiffWorkflow.camunda.parser.task_spec import (
 )
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 
+from .multi_instance import add_body
 from .specs import TIMER_CLASSES, BoundaryJoin, DecisionTask, ExternalServiceTask, PassThroughManualTask, PassThroughTask
 
 CAMUNDA = "{%s}" % CAMUNDA_MODEL_NS
@@ -99,6 +100,9 @@ class CamundaExtensions:
         if node.get("calledElement"):
             ext["calledElement"] = node.get("calledElement")
         return ext
+
+    def _add_multiinstance_task(self, loop_characteristics):
+        add_body(self, loop_characteristics)
 
     def _add_boundary_event(self, children):
         split = super()._add_boundary_event(children)

@@ -14,6 +14,7 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScript
 
 from ..errors import EngineError, ExpressionError
 from ..expressions import compile_expression
+from .multi_instance import LOCALS, own_locals
 
 SCOPE_KEY = "variables"
 
@@ -37,18 +38,42 @@ def scope_of(workflow) -> dict:
     return workflow.top_workflow.data.setdefault(SCOPE_KEY, {})
 
 
+def local_variables(task) -> dict:
+    """The local variables a task sees (Camunda's execution tree): its own and those of every
+    activity around it (a multi-instance body's counters, an instance's loopCounter and element,
+    an embedded subprocess instance's), the innermost winning."""
+    layers = []
+    current = task
+    while current is not None:
+        layers.append(own_locals(current))
+        parent_id = getattr(current.workflow, "parent_task_id", None)
+        current = current.workflow.top_workflow.get_task_from_id(parent_id) if parent_id is not None else None
+    found = {}
+    for layer in reversed(layers):
+        found.update(layer)
+    return found
+
+
 def variables_for(task) -> dict:
-    return {**task.data, **scope_of(task.workflow)}
+    return {**task.data, **scope_of(task.workflow), **local_variables(task)}
 
 
 def enter_scope(task, extra: dict | None = None) -> None:
-    """Before a task runs: its data is the process scope (plus what the caller submits)."""
-    task.data = {**scope_of(task.workflow), **(extra or {})}
+    """Before a task runs: its data is the process scope and its local variables (plus what the
+    caller submits)."""
+    task.data = {**scope_of(task.workflow), **local_variables(task), **(extra or {})}
 
 
 def leave_scope(task) -> None:
-    """After a task ran: what it produced goes back to the process scope."""
-    scope_of(task.workflow).update(task.data)
+    """After a task ran: what it produced goes back to the process scope, except a variable that
+    is local to it (as Camunda's setVariable: the nearest scope that has the variable), which
+    stays where it is (its own local ones are updated)."""
+    visible = local_variables(task)
+    own = task.internal_data.get(LOCALS)
+    produced = {name: value for name, value in task.data.items() if name not in visible}
+    if own:
+        own.update({name: task.data[name] for name in own if name in task.data})
+    scope_of(task.workflow).update(produced)
 
 
 def run_task(task, extra: dict | None = None) -> None:
