@@ -36,7 +36,7 @@ from . import models as m
 from .bpmn.script_engine import scope_of
 from .local_scope import task_variables
 from .errors import EngineError
-from .handler_registry import BpmnError, TaskContext
+from .handler_registry import BpmnError, TaskContext, as_variables
 from .redaction import hide_credentials
 from .retries import RetryPolicy, parse_retry_cycle  # noqa: F401 - imported from here too
 from .runtime import ASYNC_AFTER, Runtime, is_true, new_id
@@ -162,7 +162,8 @@ class JobExecutor:
                                                                           dict(variables[r.instance_id]))),
                 properties=MappingProxyType(dict(task_spec.extensions.get("properties") or {})),
                 instance_id=r.instance_id, business_key=instance.business_key, activity_id=r.activity_id,
-                definition_key=instance.definition_key, idempotency_key=r.id, attempt=r.attempt + 1, services=engine)
+                definition_key=instance.definition_key, idempotency_key=r.id, attempt=r.attempt + 1, services=engine,
+                result_variable=task_spec.extensions.get("resultVariable") if task_spec.extensions.get("expression") else None)
         return contexts
 
     def execute(self, job: ClaimedJob) -> str:
@@ -198,12 +199,13 @@ class JobExecutor:
         if job.context is None:
             raise EngineError(f"activity '{job.activity_id}' of process instance '{job.instance_id}' does not exist")
         try:
-            result = handler(job.context) or {}
+            returned = handler(job.context)
         except BpmnError as error:
             raised = error  # the except clause unbinds `error` before a retried lambda could read it
             return self.engine.retrying(lambda: self._complete(job, error=raised))
-        if not isinstance(result, dict):
-            raise EngineError(f"the handler of '{job.topic}' returned {type(result).__name__}; it must return a dict of variables")
+        result = as_variables(returned, job.context)
+        if result is None:
+            raise EngineError(f"the handler of '{job.topic}' returned {type(returned).__name__}; it must return a dict of variables")
         # Only the completion is rerun after a lost race, never the handler (its side effects).
         return self.engine.retrying(lambda: self._complete(job, result=result))
 

@@ -12,6 +12,7 @@ from typing import Callable
 
 from .bpmn.multi_instance import problems as multi_instance_problems
 from .bpmn.specs import ClockCycle, parse_datetime, parse_duration
+from .delegates import delegate_of, registration_hint
 from .errors import ExpressionError, Problem
 from .expressions import compile_expression, is_expression
 from .retries import parse_retry_cycle
@@ -204,11 +205,14 @@ def _check_event_gateway(gateway, refuse) -> None:
 
 
 def _check_service(node, refuse, reach: Reach) -> None:
-    for java in ("class", "delegateExpression", "expression"):
-        if node.get(C + java) is not None:
-            refuse(node, f"camunda:{java} names Java code this engine cannot run; "
-                         "use camunda:type=\"external\" with camunda:topic")
-            return
+    key, attribute, named = delegate_of(node)
+    if attribute is not None:
+        if key is None:
+            refuse(node, f"{attribute} '{named}' names no bean: write ${{beanName}} or ${{beanName.method(...)}}")
+        elif not reach.serves_topic(key):
+            refuse(node, f"{attribute} '{named}' names Java code with no Python handler; register one with "
+                         f"{registration_hint(attribute, named)} in handlers/")
+        return
     topic = node.get(C + "topic")
     if node.get(C + "type") != "external" or not topic:
         refuse(node, "a service task needs camunda:type=\"external\" and a camunda:topic")

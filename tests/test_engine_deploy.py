@@ -34,7 +34,7 @@ REFUSALS = {
     "invalid_decision_ref.bpmn": ("Task_Decide", "camunda:decisionRef 'no_such_decision' names no deployed decision"),
     "invalid_not_bpmn.bpmn": (None, "not a BPMN 2.0 file: the root element is <svg>"),
     "invalid_script_task.bpmn": ("Task_Script", "script tasks are not run by this engine"),
-    "invalid_unknown_topic.bpmn": ("Task_JavaDelegate", "camunda:class names Java code"),
+    "invalid_unknown_topic.bpmn": ("Task_JavaDelegate", "names Java code with no Python handler"),
     # tests/fixtures/engine
     "invalid_timer_literal.bpmn": ("Event_Wait", "timeDuration 'PT48X' is not valid ISO 8601"),
     "invalid_signal.bpmn": ("Event_Signal", "signal events are not supported"),
