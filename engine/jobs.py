@@ -34,6 +34,7 @@ from sqlalchemy import or_, select
 
 from . import models as m
 from .bpmn.script_engine import scope_of
+from .bpmn.specs import next_start
 from .local_scope import task_variables
 from .errors import EngineError
 from .handler_registry import BpmnError, TaskContext, as_variables
@@ -290,7 +291,7 @@ class JobExecutor:
             schedule = dict(row.schedule or {})
             if schedule and schedule["cycles"] != 1:
                 schedule["cycles"] = schedule["cycles"] - 1 if schedule["cycles"] > 0 else -1
-                row.schedule, row.due_at = schedule, row.due_at + timedelta(seconds=schedule["step"])
+                row.schedule, row.due_at = schedule, next_start(schedule, row.due_at, engine.timezone)
                 row.lock_owner, row.lock_expires_at = None, None
             else:
                 session.delete(row)

@@ -289,7 +289,10 @@ def _check_timer(node, refuse) -> None:
             try:
                 _parse_timer_literal(kind, text)
             except Exception as exc:  # noqa: BLE001 - Spiff raises a bare Exception for bad durations
-                refuse(node, f"the timer's {kind} '{text}' is not valid ISO 8601 ({exc})")
+                if kind == "timeCycle":  # an ISO 8601 cycle or a cron expression; the reason says which
+                    refuse(node, f"the timer's timeCycle is not valid: {exc}")
+                else:
+                    refuse(node, f"the timer's {kind} '{text}' is not valid ISO 8601 ({exc})")
         return
     refuse(node, "a timer needs timeDate, timeDuration or timeCycle")
 
