@@ -149,7 +149,7 @@ class Runtime:
         if text is None:
             return None
         try:
-            return compile_expression(text).evaluate(variables_for(task))
+            return compile_expression(text).evaluate(variables_for(task), self.workflow.script_engine.moments)
         except ExpressionError as exc:
             raise ExecutionError(f"{task.task_spec.bpmn_id}: {exc}") from None
 

@@ -13,6 +13,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
 from ..errors import EngineError, ExpressionError
+from ..expression_dates import Moments
 from ..expressions import compile_expression
 from .multi_instance import LOCALS, own_locals
 
@@ -87,6 +88,7 @@ class ExpressionScriptEngine(PythonScriptEngine):
         super().__init__(environment=_NoPython())
         self.clock = clock
         self.timezone = timezone
+        self.moments = Moments(clock, timezone)  # what now() and dateTime() read
         self._decide = decide
         # Only the timer job lets a due timer fire: as in Camunda, a timer is always its own transaction.
         self.timers_may_fire = False
@@ -96,7 +98,7 @@ class ExpressionScriptEngine(PythonScriptEngine):
 
     def evaluate(self, task, expression, external_context=None):
         try:
-            return compile_expression(expression).evaluate(variables_for(task))
+            return compile_expression(expression).evaluate(variables_for(task), self.moments)
         except ExpressionError as exc:
             raise WorkflowTaskException(str(exc), task=task, exception=exc) from None
 
