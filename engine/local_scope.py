@@ -9,13 +9,14 @@ import uuid
 from sqlalchemy.orm import Session
 
 from . import models as m
+from .bpmn.io_mapping import has_inputs
 from .bpmn.script_engine import local_variables
 from .runtime import Runtime
 
 
 def _holds_locals(task_spec) -> bool:
     ext = getattr(task_spec, "extensions", None) or {}
-    return ext.get("activityType") == "multiInstanceBody" or bool(ext.get("inputParameters"))
+    return ext.get("activityType") == "multiInstanceBody" or has_inputs(task_spec)
 
 
 def definition_holds_locals(resolver, session: Session, instance: m.ProcessInstance) -> bool:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 
+from .bpmn.io_mapping import mapping_problems
 from .bpmn.multi_instance import problems as multi_instance_problems
 from .bpmn.specs import ClockCycle, parse_datetime, parse_duration
 from .delegates import delegate_of, registration_hint
@@ -63,9 +64,7 @@ ALLOWED_EVENTS = {
 CAMUNDA_CODE = {
     "executionListener": "execution listeners run Java or scripts and are not supported",
     "taskListener": "task listeners run Java or scripts and are not supported",
-    "inputOutput": "input/output mappings are not supported; variables share the process scope",
     "connector": "connectors are not supported; use camunda:type=\"external\" with a topic",
-    "script": "scripts are not run by this engine",
 }
 EXPRESSION_ATTRIBUTES = ("assignee", "candidateGroups", "candidateUsers", "dueDate", "followUpDate", "priority")
 # SpiffWorkflow names its own internal tasks so; an element with such an id would collide.
@@ -139,6 +138,11 @@ def _check_node(node, name: str, refuse, reach: Reach) -> None:
             refuse(node, NOT_RUNNABLE[child_name])
         elif child.tag.startswith(C) and child_name in CAMUNDA_CODE:
             refuse(node, CAMUNDA_CODE[child_name])
+    for reason, expression in mapping_problems(node):
+        if reason:
+            refuse(node, reason)
+        else:
+            _compile(node, expression, "mapping", refuse)
     loop = node.find(B + "multiInstanceLoopCharacteristics")
     if loop is not None:
         _check_multi_instance(loop, node, refuse)
@@ -255,10 +259,6 @@ def _check_call(node, refuse, reach: Reach) -> None:
         refuse(node, f"calledElement '{called}' names no deployed process (deploy it first or with this file)")
     if node.get(C + "calledElementBinding") not in (None, "latest", "deployment"):
         refuse(node, "camunda:calledElementBinding: only 'latest' is supported (an instance keeps the version in force when it started)")
-    for mapping in list(node.iter(C + "in")) + list(node.iter(C + "out")):
-        if mapping.get("variables") != "all":
-            refuse(node, "camunda:in/out mappings other than variables=\"all\" are not supported; "
-                         "the called process shares the caller's variables")
 
 
 def _check_condition(flow, refuse) -> None:

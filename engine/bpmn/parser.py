@@ -43,6 +43,7 @@ from SpiffWorkflow.camunda.parser.task_spec import (
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 
 from ..delegates import delegate_of
+from .io_mapping import parse_mappings
 from .multi_instance import add_body
 from .specs import TIMER_CLASSES, BoundaryJoin, DecisionTask, ExternalServiceTask, PassThroughManualTask, PassThroughTask
 
@@ -104,6 +105,7 @@ class CamundaExtensions:
             key = delegate_of(node)[0]
             if key is not None:
                 ext["topic"] = key
+        ext.update(parse_mappings(node))
         if node.get("calledElement"):
             ext["calledElement"] = node.get("calledElement")
         return ext
