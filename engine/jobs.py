@@ -33,6 +33,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import or_, select
 
 from . import models as m
+from .bpmn.multi_instance import is_instance
 from .bpmn.script_engine import scope_of
 from .bpmn.specs import next_start
 from .local_scope import task_variables
@@ -345,6 +346,8 @@ def throw_bpmn_error(runtime: Runtime, task, error: BpmnError) -> None:
 
 
 def _error_boundary(task, code: str):
+    if is_instance(task):  # a boundary event of a multi-instance activity is attached to its body
+        task = task.parent
     parent = task.parent
     if parent is None or not isinstance(parent.task_spec, BoundaryEventSplit):
         return None

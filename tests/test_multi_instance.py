@@ -218,3 +218,60 @@ def test_refusals_name_the_element_and_what_to_write(client):
     assert {(p["file"], p["elementId"]) for p in problems} == {("a.bpmn", "Review"), ("b.bpmn", "Review")}
     assert any("loopCardinality or camunda:collection" in p["reason"] for p in problems)
     assert any("loopCardinality" in p["reason"] and "${n +}" in p["reason"] for p in problems), problems
+
+
+BOUNDARIES = diagram("mi_boundaries", """
+    <bpmn:startEvent id="Begin" />
+    <bpmn:userTask id="Review" camunda:candidateGroups="ho-tich">
+      <bpmn:multiInstanceLoopCharacteristics camunda:collection="${items}" camunda:elementVariable="item" />
+    </bpmn:userTask>
+    <bpmn:boundaryEvent id="Late" attachedToRef="Review">
+      <bpmn:timerEventDefinition id="TD_Late"><bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:userTask id="Escalated" camunda:candidateGroups="ho-tich" />
+    <bpmn:serviceTask id="Check" camunda:type="external" camunda:topic="items.check">
+      <bpmn:multiInstanceLoopCharacteristics camunda:collection="${items}" camunda:elementVariable="item" />
+    </bpmn:serviceTask>
+    <bpmn:boundaryEvent id="Bad" attachedToRef="Check">
+      <bpmn:errorEventDefinition id="ED_Bad" errorRef="Error_Bad" />
+    </bpmn:boundaryEvent>
+    <bpmn:userTask id="Fix" camunda:candidateGroups="ho-tich" />
+    <bpmn:userTask id="Ok" camunda:candidateGroups="ho-tich" />
+    <bpmn:endEvent id="Finish" />
+    """ + chain("Begin", "Review", "Check", "Ok", "Finish") + chain("Late", "Escalated") + chain("Bad", "Fix"),
+    '  <bpmn:error id="Error_Bad" errorCode="BAD_ITEM" />\n')
+
+
+def _check_items(task):
+    from engine.handler_registry import BpmnError
+
+    if task.variables["item"] == "bad":
+        raise BpmnError("BAD_ITEM", f"item {task.variables['loopCounter']} is bad")
+    return {}
+
+
+def test_an_interrupting_timer_on_the_body_cancels_every_instance(client, engine, clock, handlers):
+    from datetime import timedelta
+
+    handlers.register("items.check", _check_items)
+    deployed(client, {"b.bpmn": BOUNDARIES})
+    pi = start(client, "mi_boundaries", items=["a", "b"])
+    assert len(tasks(client, pi)) == 2
+    clock.advance(timedelta(hours=1))
+    engine.run_due_jobs()
+    assert [t["taskDefinitionKey"] for t in tasks(client, pi)] == ["Escalated"]
+    rows = [(r["activityId"], r["canceled"]) for r in activity_history(client, pi) if r["activityId"].startswith("Review")]
+    assert rows == [("Review#multiInstanceBody", True), ("Review", True), ("Review", True)]
+
+
+def test_a_bpmn_error_in_one_instance_is_caught_by_the_boundary_of_the_body(client, handlers):
+    handlers.register("items.check", _check_items)
+    deployed(client, {"b.bpmn": BOUNDARIES})
+    pi = start(client, "mi_boundaries", items=["fine", "bad"])
+    for task in tasks(client, pi):
+        complete(client, task["id"])
+    assert [t["taskDefinitionKey"] for t in tasks(client, pi)] == ["Fix"]
+    pi = start(client, "mi_boundaries", items=["fine", "good"])
+    for task in tasks(client, pi):
+        complete(client, task["id"])
+    assert [t["taskDefinitionKey"] for t in tasks(client, pi)] == ["Ok"]
