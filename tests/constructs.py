@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 API = "/engine-rest"
 
@@ -55,7 +56,6 @@ def typed(value) -> dict:
         return {"value": value, "type": "Integer"}
     if isinstance(value, str):
         return {"value": value, "type": "String"}
-    import json
     return {"value": json.dumps(value), "type": "Json"}
 
 
@@ -65,7 +65,6 @@ def variables(client, instance_id: str) -> dict:
 
 
 def _value(entry):
-    import json
     if entry.get("type") == "Json" and isinstance(entry.get("value"), str):
         return json.loads(entry["value"])
     return entry.get("value")

@@ -65,8 +65,7 @@ class _CamundaMultiInstance:
         my_task.internal_data["cardinality"] = count
         return count
 
-    def create_child(self, my_task, item, key_or_index=None):
-        index = item
+    def create_child(self, my_task, index):
         task_spec = my_task.workflow.spec.task_specs[self.task_spec]
         if not task_spec.completed_event.is_connected(self.merge_child):
             task_spec.completed_event.connect(self.merge_child)
