@@ -275,3 +275,26 @@ def test_a_bpmn_error_in_one_instance_is_caught_by_the_boundary_of_the_body(clie
     for task in tasks(client, pi):
         complete(client, task["id"])
     assert [t["taskDefinitionKey"] for t in tasks(client, pi)] == ["Ok"]
+
+
+ASYNC_INSTANCES = diagram("async_instances", """
+    <bpmn:startEvent id="Begin" />
+    <bpmn:serviceTask id="Issue" camunda:type="external" camunda:topic="ids.issue">
+      <bpmn:multiInstanceLoopCharacteristics camunda:asyncBefore="true" camunda:collection="${names}" camunda:elementVariable="name" />
+    </bpmn:serviceTask>
+    <bpmn:userTask id="Done" camunda:candidateGroups="ho-tich" />
+    <bpmn:endEvent id="Finish" />
+    """ + chain("Begin", "Issue", "Done", "Finish"))
+
+
+def test_multi_instance_asynchronous_before_runs_each_instance_in_its_own_job(client, engine, handlers):
+    calls = []
+    handlers.register("ids.issue", lambda task: calls.append(task.variables["name"]) or {})
+    deployed(client, {"async.bpmn": ASYNC_INSTANCES})
+    pi = start(client, "async_instances", names=["An", "Binh"])
+    assert calls == []  # nothing ran in the command that started the instance
+    jobs = client.get(f"{API}/job", query_string={"processInstanceId": pi}).get_json()
+    assert len(jobs) == 2
+    engine.run_due_jobs()
+    assert sorted(calls) == ["An", "Binh"]
+    assert [t["taskDefinitionKey"] for t in tasks(client, pi)] == ["Done"]

@@ -163,6 +163,10 @@ def add_body(parser, loop_characteristics) -> None:
     condition = parser.xpath("./bpmn:multiInstanceLoopCharacteristics/bpmn:completionCondition")
     sequential = loop_characteristics.get("isSequential") == "true"
     original = parser.spec.task_specs.pop(parser.task.name)
+    for attribute in ("asyncBefore", "asyncAfter"):
+        # The Modeler's "Multi-instance asynchronous before/after": a job for each instance's handler.
+        if loop_characteristics.get(camunda + attribute) == "true":
+            original.extensions[attribute] = "true"
     body_class = SequentialBody if sequential else ParallelBody
     parser.task = body_class(parser.spec, original.name, task_spec="", **parser.bpmn_attributes)
     parser.task.extensions = {
