@@ -48,9 +48,9 @@ class Dossier:
         self.service.clock.set(at(text))
         self.service.drain()  # timers that fell due on the way
 
-    def file(self, when: str) -> dict:
+    def file(self, when: str, **changes) -> dict:
         self.at(when)
-        response = self.citizen.post("/api/dossiers", json={"procedure": "birth", "declaration": birth_declaration()})
+        response = self.citizen.post("/api/dossiers", json={"procedure": "birth", "declaration": birth_declaration(**changes)})
         assert response.status_code == 201, response.get_json()
         self.code = response.get_json()["code"]
         answer = response.get_json()
@@ -184,3 +184,33 @@ def test_due_dates_in_every_order(service, steps):
             assert all(dues["dossier"] >= moment for moment in dues.values()), dues  # same offset: text order is time order
             assert dossier.overdue() == late
             assert not any(dossier.escalated(part) for part in GROUPS if part not in late)  # nobody's supervisor called in
+
+
+def test_a_part_that_becomes_overdue_is_texted_and_the_last_text_says_where_to_collect(service, monkeypatch):
+    """Issue 15: no text when a part is overdue; the last text did not say where and how to collect."""
+    from agencies.models import SmsOutbox
+    from sqlalchemy import select
+
+    def texts() -> list[str]:
+        with service.engine.db.reading() as session:
+            return list(session.scalars(select(SmsOutbox.text).where(SmsOutbox.dossier_code == dossier.code)
+                                        .order_by(SmsOutbox.id)))
+
+    monkeypatch.setenv("LIENTHONG_BHYT_CARD_AUTO", "on")  # the card comes by itself, at once
+    monkeypatch.setenv("LIENTHONG_BHYT_CARD_DELAY_SECONDS", "0")
+    dossier = Dossier(service)
+    dossier.file("Mon 30/11 09:00", delivery="desk")
+    sent = len(texts())
+    dossier.at("Mon 30/11 17:01")  # the birth's same-day deadline passed
+    late = texts()[sent:]
+    assert late == [f"Ho so {dossier.code}: thu tuc dang ky khai sinh da qua han giai quyet. Lanh dao co quan da "
+                    "duoc bao de xu ly ngay. Xin loi ong/ba vi su cham tre."]
+    assert len(late[0]) <= 160 and late[0].isascii()
+    dossier.decide("Tue 1/12 09:00", "birth", "approve")
+    dossier.decide("Tue 1/12 10:00", "residence", "approve")
+    dossier.decide("Tue 1/12 11:00", "bhyt", "approve")
+    assert dossier.status()["state"] == "completed"
+    last = texts()[-1]  # the example files at the desk of H19.87.001 (dossiers/data/agencies.json)
+    assert last == (f"Ho so {dossier.code} da hoan thanh. Nhan ket qua tai Bo phan Mot cua, so 1 duong 30/4, ap 1, "
+                    "xa My An; T2-T6 7h30-11h30, 13h30-17h.")
+    assert not any("qua han" in text for text in texts()[sent + 1:])  # residence and BHYT were in time
