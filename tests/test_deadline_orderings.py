@@ -4,8 +4,9 @@ birth dossier can be sent back, supplemented, verified and decided (issue 15, De
 A supplement restarts the clock of its part from the day it is received (working days, the 15:00
 rule); residence and BHYT count from when they really start (the birth registered); the dossier is
 never due before one of its parts; the filing answer already has every due date. The rules are
-the diagram's properties (workflows/birth_linked.bpmn); the dates below are Vietnam time, in late
-2026 (30 Nov is a Monday; no public holiday until 1 Jan).
+the diagram's properties (workflows/birth_linked.bpmn, death_linked.bpmn); the dates below are
+Vietnam time, in late 2026 (30 Nov is a Monday; no public holiday until 1 Jan). Also the texts a
+late part and the end of a dossier send, and the funeral support's two steps.
 """
 from __future__ import annotations
 
@@ -13,11 +14,15 @@ import io
 from datetime import datetime
 
 import pytest
+from sqlalchemy import select
 
+from agencies.models import SmsOutbox
 from engine.clock import default_zone
 from tests.auth import logged_in
 from tests.birth_examples import birth_declaration
 from tests.citizens import start_service
+from tests.death_examples import death_declaration
+from tests.test_death_group import CASE, deceased
 
 ZONE = default_zone()
 GROUPS = {"birth": "tu-phap-ho-tich", "residence": "cong-an", "bhyt": "bhxh"}
@@ -38,8 +43,9 @@ def due(text: str) -> str:
 
 
 class Dossier:
-    def __init__(self, service):
+    def __init__(self, service, groups: dict[str, str] = GROUPS):
         self.service = service
+        self.groups = groups
         self.citizen = service.citizen("087084000999")
         self.admin = logged_in(service.app, service.engine.db)
         self.code = None
@@ -59,7 +65,7 @@ class Dossier:
 
     def decide(self, when: str, part: str, decision: str) -> None:
         self.at(when)
-        tasks = self.admin.get(f"/engine-rest/task?candidateGroup={GROUPS[part]}&processInstanceBusinessKey={self.code}").get_json()
+        tasks = self.admin.get(f"/engine-rest/task?candidateGroup={self.groups[part]}&processInstanceBusinessKey={self.code}").get_json()
         assert len(tasks) == 1, (part, tasks)
         done = self.admin.post(f"/engine-rest/task/{tasks[0]['id']}/complete",
                                json={"variables": {"decision": {"value": decision}, "note": {"value": "Ghi chú"}}})
@@ -188,9 +194,6 @@ def test_due_dates_in_every_order(service, steps):
 
 def test_a_part_that_becomes_overdue_is_texted_and_the_last_text_says_where_to_collect(service, monkeypatch):
     """Issue 15: no text when a part is overdue; the last text did not say where and how to collect."""
-    from agencies.models import SmsOutbox
-    from sqlalchemy import select
-
     def texts() -> list[str]:
         with service.engine.db.reading() as session:
             return list(session.scalars(select(SmsOutbox.text).where(SmsOutbox.dossier_code == dossier.code)
@@ -214,3 +217,31 @@ def test_a_part_that_becomes_overdue_is_texted_and_the_last_text_says_where_to_c
     assert last == (f"Ho so {dossier.code} da hoan thanh. Nhan ket qua tai Bo phan Mot cua, so 1 duong 30/4, ap 1, "
                     "xa My An; T2-T6 7h30-11h30, 13h30-17h.")
     assert not any("qua han" in text for text in texts()[sent + 1:])  # residence and BHYT were in time
+
+
+# --- the death group: the funeral support's two steps (Decree 20/2021) -----------------------------
+
+def test_funeral_support_the_chairmans_two_days_then_the_labour_offices_three(service):
+    """Issue 15: one 5-day task where the brief has the commune chairman's 2 days, then the labour
+    office's 3 counted from when it receives the dossier."""
+    dossier = Dossier(service, groups={"death": "tu-phap-ho-tich", "residence": "cong-an"})
+    dossier.at("Mon 30/11 09:00")
+    filed = dossier.citizen.post("/api/dossiers", json={"procedure": "death", "declaration": death_declaration(
+        parts=["death", "residence", "funeral"], **deceased(CASE["monthly-social-allowance"]))})
+    assert filed.status_code == 201, filed.get_json()
+    dossier.code = filed.get_json()["code"]
+    assert {p["part"]: p["dueAt"] for p in filed.get_json()["parts"]}["funeral"] == due("Mon 7/12")
+    service.drain()
+    dossier.decide("Tue 1/12 10:00", "death", "approve")  # a day late: the later parts count from now
+    assert dossier.dues()["funeral"] == due("Tue 8/12")
+    [chairman] = dossier.admin.get(f"/engine-rest/task?candidateGroup=lanh-dao-ubnd-xa"
+                                   f"&processInstanceBusinessKey={dossier.code}").get_json()
+    assert datetime.strptime(chairman["due"], "%Y-%m-%dT%H:%M:%S.%f%z") == at("Thu 3/12 17:00")  # 2 working days
+    assert dossier.admin.get(f"/engine-rest/task?candidateGroup=ldtbxh&processInstanceBusinessKey={dossier.code}").get_json() == []
+    dossier.at("Fri 4/12 10:00")  # the chairman forwards a day late
+    assert dossier.admin.post(f"/engine-rest/task/{chairman['id']}/complete", json={"variables": {}}).status_code == 204
+    service.drain()
+    [labour] = dossier.admin.get(f"/engine-rest/task?candidateGroup=ldtbxh&processInstanceBusinessKey={dossier.code}").get_json()
+    assert datetime.strptime(labour["due"], "%Y-%m-%dT%H:%M:%S.%f%z") == at("Wed 9/12 17:00")  # 3 working days from its receipt
+    dues = dossier.dues()
+    assert dues["funeral"] == due("Wed 9/12") and dues["dossier"] >= dues["funeral"]
