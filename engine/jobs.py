@@ -124,7 +124,7 @@ class JobExecutor:
         with engine.db.session() as session:
             now = engine.clock.now()
             due = (select(job.c.id)
-                   .where(job.c.due_at <= now, job.c.retries > 0,
+                   .where(job.c.due_at <= now, job.c.retries > 0, job.c.suspended.is_(False),
                           or_(job.c.lock_expires_at.is_(None), job.c.lock_expires_at < now))
                    .order_by(job.c.priority.desc(), job.c.due_at).limit(limit))
             if engine.db.is_postgresql:

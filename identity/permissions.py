@@ -24,6 +24,8 @@ GRANTS: dict[str, tuple[str, ...]] = {
     "instance.read": ("officer", "supervisor", "operator"),
     "instance.variables": ("officer", "supervisor"),  # personal data: audited, agency-bound
     "instance.delete": ("operator",),
+    "instance.suspend": ("operator",),  # hold running instances (while a new version is checked)
+    "instance.migrate": ("operator",),  # move running instances to another version
     "history.read": ("officer", "supervisor", "operator", "auditor"),
     "audit.read": ("auditor",),
     # tasks (which ones: candidate groups or users, assignee; supervisors: all of their agency)

@@ -50,7 +50,7 @@ class TaskSchema(RowSchema):
     caseExecutionId = null_field()
     caseInstanceId = null_field()
     caseDefinitionId = null_field()
-    suspended = fields.Constant(False)
+    suspended = fields.Boolean()
     formKey = fields.String(attribute="form_key")
     camundaFormRef = null_field()
     tenantId = null_field()
