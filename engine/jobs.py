@@ -34,7 +34,7 @@ from sqlalchemy import or_, select
 
 from . import models as m
 from .bpmn.script_engine import scope_of
-from .errors import EngineError
+from .errors import EngineError, Suspended
 from .handler_registry import BpmnError, TaskContext
 from .redaction import hide_credentials
 from .retries import RetryPolicy, parse_retry_cycle  # noqa: F401 - imported from here too
@@ -239,6 +239,9 @@ class JobExecutor:
             row = self._owned(session, job)
             if row is None:
                 return "stale"
+            row.lock_owner, row.lock_expires_at = None, None
+            if isinstance(exc, Suspended):  # suspended after the claim: not a failure; it waits for activation
+                return "held (instance suspended)"
             now = engine.clock.now()
             _, delay = engine.retry_policy(row.retry_cycle)
             row.attempt += 1
@@ -246,7 +249,6 @@ class JobExecutor:
             # An adapter's message quotes its URL, credentials included (user:password@, ?token=).
             row.exception_message = hide_credentials(str(exc))[:4000]
             row.exception_stacktrace = hide_credentials("".join(traceback.format_exception(exc)))[-20000:]
-            row.lock_owner, row.lock_expires_at = None, None
             if row.retries > 0:
                 row.due_at = now + delay(row.attempt)
                 return "failed, will retry"

@@ -98,6 +98,8 @@ class ProcessDefinition(Base):
     start_messages: Mapped[list] = mapped_column(JSON, default=list)
     startable: Mapped[bool] = mapped_column(Boolean, default=True)
     start_timers: Mapped[list] = mapped_column(JSON, default=list)
+    # Suspended by an operator: no instance starts on it (by key, message or timer) until activated.
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), nullable=False)
 
 
 class DecisionDefinition(Base):

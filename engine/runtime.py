@@ -79,6 +79,8 @@ class Runtime:
     @classmethod
     def start(cls, context: RuntimeContext, session: Session, definition: m.ProcessDefinition, variables: dict,
               business_key: str | None, user_id: str | None, tenant_id: str | None = None) -> "Runtime":
+        if definition.suspended:
+            raise Suspended(f"ProcessDefinition with id '{definition.id}' is suspended")
         resolver = context.resolver
         bindings = resolver.bindings_for(session, definition)
         spec, subprocess_specs = resolver.specs_for(session, definition.id, bindings)

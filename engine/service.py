@@ -37,7 +37,7 @@ from .migration import Migrations
 from .resolution import SpecResolver, latest
 from .retries import RetryPolicy
 from .runtime import Runtime, RuntimeContext, stored_variables
-from .suspension import set_suspended
+from .suspension import set_definition_suspended, set_suspended
 from .wakeup import Wakeup, queued
 
 log = logging.getLogger("lienthong.engine")
@@ -183,6 +183,10 @@ class ProcessEngine:
 
     def set_instance_suspended(self, instance_id: str, suspended: bool, actor: str | None = None) -> None:
         set_suspended(self, instance_id, suspended, actor)
+
+    def set_definition_suspended(self, definition_id: str, suspended: bool, include_instances: bool = False,
+                                 actor: str | None = None) -> None:
+        set_definition_suspended(self, definition_id, suspended, include_instances, actor)
 
     def migration_plan(self, source_id: str, target_id: str, update_event_triggers: bool = False) -> dict:
         return self.migrations.generate(source_id, target_id, update_event_triggers)

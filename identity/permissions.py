@@ -18,6 +18,7 @@ GRANTS: dict[str, tuple[str, ...]] = {
     "definition.read": _STAFF,
     "deployment.create": ("analyst",),
     "deployment.delete": ("analyst",),
+    "definition.suspend": ("operator",),  # no instance starts on it; its running ones may be held too
     "decision.evaluate": ("analyst", "officer", "supervisor"),
     # instances
     "instance.start": ("officer", "analyst"),

@@ -322,6 +322,7 @@ def test_a_suspended_instance_runs_nothing_until_it_is_activated(client, engine,
     assert message.status_code == 400  # nothing waits for it: the instance is held
     assert client.get(f"{API}/process-instance", query_string={"suspended": "true"}).get_json()[0]["id"] == instance_id
     assert client.get(f"{API}/process-instance", query_string={"active": "true"}).get_json() == []
+    assert client.get(f"{API}/history/process-instance/{instance_id}").get_json()["state"] == "SUSPENDED"
 
     activate = client.put(f"{API}/process-instance/{instance_id}/suspended", json={"suspended": False})
     assert activate.status_code == 204
@@ -334,6 +335,40 @@ def test_a_suspended_instance_runs_nothing_until_it_is_activated(client, engine,
     assert client.get(f"{API}/history/process-instance/{instance_id}").get_json()["state"] == "COMPLETED"
     operations = client.get(f"{API}/history/user-operation", query_string={"processInstanceId": instance_id}).get_json()
     assert [o["operationType"] for o in operations if o["operationType"] in ("Suspend", "Activate")] == ["Suspend", "Activate"]
+
+
+def test_a_job_claimed_before_the_suspension_waits_for_the_activation(client, engine, clock):
+    deploy(client, "hold.bpmn", HOLD)
+    instance_id = start(client, "hold", "HS-1")
+    clock.advance(hours=2)
+    [claimed] = engine.jobs.claim(10)  # a worker took the timer job...
+    client.put(f"{API}/process-instance/{instance_id}/suspended", json={"suspended": True})
+    assert engine.jobs.execute(claimed) == "held (instance suspended)"  # ...and finds the instance held
+    [job] = timer_jobs(client, instance_id)
+    assert (job["retries"], job["exceptionMessage"], job["suspended"]) == (3, None, True)  # not a failure
+    assert engine.run_due_jobs() == 0
+    client.put(f"{API}/process-instance/{instance_id}/suspended", json={"suspended": False})
+    assert engine.run_due_jobs() == 1
+    assert timer_jobs(client, instance_id) == []
+
+
+def test_a_suspended_definition_starts_nothing_and_holds_its_instances(client, v1):
+    running = start(client, "review", "HS-1")
+    body = {"suspended": True, "includeProcessInstances": True}
+    assert client.put(f"{API}/process-definition/{v1}/suspended", json=body).status_code == 204
+    assert client.get(f"{API}/process-definition/{v1}").get_json()["suspended"] is True
+    assert client.get(f"{API}/process-instance/{running}").get_json()["suspended"] is True
+    refused = client.post(f"{API}/process-definition/key/review/start", json={"businessKey": "HS-2"})
+    assert refused.status_code == 400 and refused.get_json()["type"] == "SuspendedEntityInteractionException"
+    complete(client, tasks(client, running)[0]["id"], expect=400)
+    assert client.put(f"{API}/process-definition/{v1}/suspended", json={"suspended": False}).status_code == 204
+    assert client.get(f"{API}/process-instance/{running}").get_json()["suspended"] is True  # not released: not asked
+    assert client.put(f"{API}/process-definition/{v1}/suspended",
+                      json={"suspended": False, "includeProcessInstances": True}).status_code == 204
+    complete(client, tasks(client, running)[0]["id"])
+    start(client, "review", "HS-2")
+    later = client.put(f"{API}/process-definition/{v1}/suspended", json={"suspended": True, "executionDate": "2027-01-01T00:00:00.000+0700"})
+    assert later.status_code == 400 and "executionDate" in later.get_json()["fieldErrors"]
 
 
 def test_suspension_needs_a_running_instance_and_a_flag(client):

@@ -139,13 +139,13 @@ def get_variable(instance_id, name):
     return to_typed(values[name])
 
 
-class SuspensionBody(Body):
+class InstanceSuspensionBody(Body):
     suspended = fields.Boolean(required=True)
 
 
 @blp.route("/process-instance/<instance_id>/suspended", methods=["PUT"])
 @requires("instance.suspend")
-@blp.arguments(SuspensionBody)
+@blp.arguments(InstanceSuspensionBody)
 @blp.response(204)
 def set_suspended(body, instance_id):
     """Suspend (`true`) or activate (`false`) a running instance: while suspended its tasks cannot be

@@ -1,5 +1,6 @@
 """instance suspension: an operator holds running instances (while a new version is checked)
 
+A suspended process definition starts no instance.
 A suspended instance's tasks cannot be claimed or completed, its jobs are not run, its external
 tasks are not fetched and no message correlates to it. The flag is kept on the rows the workers
 and the inbox read (job, external task, task) as well as on the instance, so the claim queries
@@ -18,7 +19,7 @@ down_revision = 'a15d0c0de001'
 branch_labels = None
 depends_on = None
 
-TABLES = ('process_instance', 'task', 'job', 'external_task')
+TABLES = ('process_definition', 'process_instance', 'task', 'job', 'external_task')
 
 
 def upgrade() -> None:
