@@ -189,9 +189,13 @@ class Migrations:
             target = session.get(m.ProcessDefinition, plan["targetProcessDefinitionId"])
             target_specs = self._target_specs(session, runtime, target)
             processes = _process_names(runtime.workflow, target, mapping)
+            called = set(runtime.row.bindings.get("processes") or {})
             for workflow in (runtime.workflow, *runtime.workflow.subprocesses.values()):
+                # A called process stays on its version (Camunda migrates the instance, not what it calls).
+                local = {} if workflow.spec.name in called else mapping
                 for task in workflow.tasks.values():
-                    self._check_task(task, mapping, processes, target_specs, general, activities)
+                    self._check_task(task, local, workflow.spec.name in called, processes, target_specs, general,
+                                     activities)
         if general or activities:
             report = {"processInstanceId": instance_id, "failures": general,
                       "activityInstanceValidationReports": activities, "transitionInstanceValidationReports": []}
@@ -200,12 +204,13 @@ class Migrations:
         return runtime, mapping, triggers
 
     @staticmethod
-    def _check_task(task, mapping: dict, processes: dict, target_specs: dict, general: list, activities: list) -> None:
+    def _check_task(task, mapping: dict, in_called: bool, processes: dict, target_specs: dict, general: list,
+                    activities: list) -> None:
         if task.has_state(TaskState.PREDICTED_MASK | TaskState.FUTURE):
             return  # predicted again from the target
         name = task.task_spec.name
         is_activity = "activityType" in (getattr(task.task_spec, "extensions", None) or {})
-        if is_activity and task.has_state(ACTIVE) and name not in mapping:
+        if is_activity and task.has_state(ACTIVE) and name not in mapping and not in_called:
             activities.append({"migrationInstruction": None, "activityInstanceId": str(task.id), "sourceScopeId": name,
                                "failures": [NO_INSTRUCTION]})
             return
@@ -225,9 +230,8 @@ class Migrations:
         fresh = self.engine.resolver.bindings_for(session, target)
         running = {sub.spec.name for sub in runtime.workflow.subprocesses.values()}
         pinned = runtime.row.bindings.get("processes") or {}
-        processes = {key: pinned[key] if key in running and key in pinned else called
-                     for key, called in fresh["processes"].items()}
-        return {"processes": processes, "decisions": fresh["decisions"]}
+        kept = {key: called for key, called in pinned.items() if key in running}
+        return {"processes": {**fresh["processes"], **kept}, "decisions": fresh["decisions"]}
 
     def _rebind(self, session: Session, runtime: Runtime, target: m.ProcessDefinition, mapping: dict,
                 triggers: set) -> None:
@@ -236,8 +240,10 @@ class Migrations:
         spec, subprocess_specs = self.engine.resolver.specs_for(session, target.id, bindings)
         by_name = {spec.name: spec, **{s.name: s for s in subprocess_specs.values()}}
         processes = _process_names(workflow, target, mapping)
+        called = set(row.bindings.get("processes") or {})
         for part in (workflow, *workflow.subprocesses.values()):
             new_spec = by_name[processes[part.spec.name]]
+            local = {} if part.spec.name in called else mapping
             for task in list(part.tasks.values()):
                 if (task.id in part.tasks and task.has_state(TaskState.PREDICTED_MASK | TaskState.FUTURE)
                         and task.parent is not None and task.parent.has_state(ACTIVE)):
@@ -245,7 +251,7 @@ class Migrations:
             if part.last_task is not None and part.last_task.id not in part.tasks:
                 part.last_task = None
             for task in part.tasks.values():
-                task.task_spec = new_spec.task_specs[_renamed(task.task_spec.name, mapping, part.spec.name, new_spec.name)]
+                task.task_spec = new_spec.task_specs[_renamed(task.task_spec.name, local, part.spec.name, new_spec.name)]
                 if task.task_spec.name in triggers:
                     task.internal_data.pop("event_value", None)  # the target's timer sets the due date again
             part.spec = new_spec

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from tests.auth import as_user
+from tests.engine_helpers import fixture
 
 API = "/engine-rest"
 
@@ -387,3 +388,36 @@ def test_a_suspended_instance_can_be_migrated_and_cancelled(client, v1):
     assert (answer["definitionId"], answer["suspended"]) == (v2, True)
     assert client.delete(f"{API}/process-instance/{instance_id}").status_code == 204
     assert client.get(f"{API}/history/process-instance/{instance_id}").get_json()["state"] == "EXTERNALLY_TERMINATED"
+
+
+# --- called processes --------------------------------------------------------------------------
+
+
+def caller_v2() -> str:
+    """The caller with a step after the call (engine fixtures: call_versioned.bpmn)."""
+    text = fixture("call_versioned.bpmn").decode()
+    return (text.replace('<bpmn:sequenceFlow id="Flow_Call_End" sourceRef="Call_Versioned" targetRef="End_Caller" />',
+                         '<bpmn:sequenceFlow id="Flow_Call_End" sourceRef="Call_Versioned" targetRef="Task_After" />'
+                         '<bpmn:sequenceFlow id="Flow_After_End" sourceRef="Task_After" targetRef="End_Caller" />')
+            .replace('<bpmn:incoming>Flow_Call_End</bpmn:incoming>', '<bpmn:incoming>Flow_After_End</bpmn:incoming>')
+            .replace('<bpmn:endEvent id="End_Caller"', '<bpmn:userTask id="Task_After" name="After" '
+                     'camunda:candidateGroups="officers"><bpmn:incoming>Flow_Call_End</bpmn:incoming>'
+                     '<bpmn:outgoing>Flow_After_End</bpmn:outgoing></bpmn:userTask>\n    <bpmn:endEvent id="End_Caller"'))
+
+
+def test_a_called_process_already_running_stays_on_its_version_one_not_yet_called_takes_the_new(client):
+    deploy(client, "versioned.bpmn", fixture("versioned_v1.bpmn").decode())
+    caller_v1 = deploy(client, "call_versioned.bpmn", fixture("call_versioned.bpmn").decode())
+    inside, before = start(client, "engine_call_versioned", "HS-1"), start(client, "engine_call_versioned", "HS-2")
+    complete(client, tasks(client, inside)[0]["id"])
+    assert [t["taskDefinitionKey"] for t in tasks(client, inside)] == ["Task_Review"]  # in the called process
+    deploy(client, "versioned.bpmn", fixture("versioned_v2.bpmn").decode())  # the called process adds an archive step
+    caller_2 = deploy(client, "call_versioned.bpmn", caller_v2())
+
+    migrate(client, plan(client, caller_v1, caller_2), inside, before)
+
+    complete(client, tasks(client, inside)[0]["id"])  # the review of the called v1: no archive step
+    assert [t["taskDefinitionKey"] for t in tasks(client, inside)] == ["Task_After"]
+    complete(client, tasks(client, before)[0]["id"])
+    complete(client, tasks(client, before)[0]["id"])  # called now: the called process's latest version
+    assert [t["taskDefinitionKey"] for t in tasks(client, before)] == ["Task_Archive"]
