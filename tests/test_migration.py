@@ -311,6 +311,8 @@ def test_a_suspended_instance_runs_nothing_until_it_is_activated(client, engine,
 
     assert client.get(f"{API}/process-instance/{instance_id}").get_json()["suspended"] is True
     assert client.get(f"{API}/task/{task['id']}").get_json()["suspended"] is True
+    assert [t["id"] for t in client.get(f"{API}/task", query_string={"suspended": "true"}).get_json()] == [task["id"]]
+    assert client.get(f"{API}/task", query_string={"active": "true"}).get_json() == []
     refused = complete(client, task["id"], expect=400).get_json()
     assert refused["type"] == "SuspendedEntityInteractionException" and "is suspended" in refused["message"]
     claim = client.post(f"{API}/task/{task['id']}/claim", json={"userId": "an"})

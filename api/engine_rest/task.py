@@ -78,6 +78,8 @@ class TaskFilter(ma.Schema):
     )
     due_before = CamundaDate(data_key="dueBefore")
     due_after = CamundaDate(data_key="dueAfter")
+    active = fields.Boolean(metadata={"description": "Only tasks of instances not suspended"})
+    suspended = fields.Boolean(metadata={"description": "Only tasks of suspended instances"})
 
 
 class TaskListArgs(TaskFilter, ListArgs):
