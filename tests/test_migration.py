@@ -423,3 +423,53 @@ def test_a_called_process_already_running_stays_on_its_version_one_not_yet_calle
     complete(client, tasks(client, before)[0]["id"])
     complete(client, tasks(client, before)[0]["id"])  # called now: the called process's latest version
     assert [t["taskDefinitionKey"] for t in tasks(client, before)] == ["Task_Archive"]
+
+
+EMBEDDED = (_HEAD.format(key="embedded") + """
+  <bpmn:process id="embedded" isExecutable="true">
+    <bpmn:startEvent id="Start_1"><bpmn:outgoing>F1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:subProcess id="Checks">
+      <bpmn:incoming>F1</bpmn:incoming><bpmn:outgoing>F2</bpmn:outgoing>
+      <bpmn:startEvent id="Checks_Start"><bpmn:outgoing>S1</bpmn:outgoing></bpmn:startEvent>
+      <bpmn:userTask id="Check" camunda:candidateGroups="officers"><bpmn:incoming>S1</bpmn:incoming><bpmn:outgoing>S2</bpmn:outgoing></bpmn:userTask>
+      <bpmn:endEvent id="Checks_End"><bpmn:incoming>S2</bpmn:incoming></bpmn:endEvent>
+      <bpmn:sequenceFlow id="S1" sourceRef="Checks_Start" targetRef="Check" />
+      <bpmn:sequenceFlow id="S2" sourceRef="Check" targetRef="Checks_End" />
+    </bpmn:subProcess>
+    <bpmn:endEvent id="End_1"><bpmn:incoming>F2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="F1" sourceRef="Start_1" targetRef="Checks" />
+    <bpmn:sequenceFlow id="F2" sourceRef="Checks" targetRef="End_1" />
+  </bpmn:process>
+</bpmn:definitions>
+""")
+
+# v2: the check is renamed (an instruction maps it) and is followed by a second one inside the subprocess
+EMBEDDED_V2 = (EMBEDDED.replace('id="Check"', 'id="Verify"').replace('targetRef="Check"', 'targetRef="Verify"')
+               .replace('<bpmn:sequenceFlow id="S2" sourceRef="Check" targetRef="Checks_End" />',
+                        '<bpmn:sequenceFlow id="S2" sourceRef="Verify" targetRef="Countersign" />'
+                        '<bpmn:sequenceFlow id="S3" sourceRef="Countersign" targetRef="Checks_End" />')
+               .replace('<bpmn:endEvent id="Checks_End"><bpmn:incoming>S2</bpmn:incoming></bpmn:endEvent>',
+                        '<bpmn:userTask id="Countersign" camunda:candidateGroups="officers"><bpmn:incoming>S2</bpmn:incoming>'
+                        '<bpmn:outgoing>S3</bpmn:outgoing></bpmn:userTask>'
+                        '<bpmn:endEvent id="Checks_End"><bpmn:incoming>S3</bpmn:incoming></bpmn:endEvent>'))
+
+
+def test_an_instance_inside_an_embedded_subprocess_moves_with_a_renamed_activity(client):
+    v1 = deploy(client, "embedded.bpmn", EMBEDDED)
+    instance_id = start(client, "embedded", "HS-1")
+    [task] = tasks(client, instance_id)
+    v2 = deploy(client, "embedded.bpmn", EMBEDDED_V2)
+    generated = plan(client, v1, v2)
+    assert [i["sourceActivityIds"] for i in generated["instructions"]] == [["Checks"]]  # "Check" has no namesake
+    migrate(client, generated, instance_id, expect=400)  # the open check has no instruction
+    generated["instructions"].append({"sourceActivityIds": ["Check"], "targetActivityIds": ["Verify"]})
+    migrate(client, generated, instance_id)
+    [moved] = tasks(client, instance_id)
+    assert (moved["id"], moved["taskDefinitionKey"]) == (task["id"], "Verify")
+    complete(client, moved["id"])
+    assert [t["taskDefinitionKey"] for t in tasks(client, instance_id)] == ["Countersign"]
+    complete(client, tasks(client, instance_id)[0]["id"])
+    assert client.get(f"{API}/history/process-instance/{instance_id}").get_json()["state"] == "COMPLETED"
+    verify = [a for a in client.get(f"{API}/history/activity-instance", query_string={"processInstanceId": instance_id}).get_json()
+              if a["activityId"] == "Verify"]
+    assert len(verify) == 1 and verify[0]["processDefinitionId"] == v2
