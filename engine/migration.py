@@ -166,6 +166,7 @@ class Migrations:
             runtime, mapping, triggers = self._prepare(session, plan, instance_id)
             source_id, target = runtime.row.definition_id, session.get(m.ProcessDefinition, plan["targetProcessDefinitionId"])
             self._rebind(session, runtime, target, mapping, triggers)
+            runtime.variables().update(plan.get("variables") or {})  # Camunda 7.22: set in the instance's scope
             runtime.save()
             self._move_rows(session, instance_id, target, mapping)
             self.engine.record_operation(session, "Migrate", "ProcessInstance", actor, instance_id=instance_id,

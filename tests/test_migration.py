@@ -238,6 +238,18 @@ def test_a_waiting_instance_moves_to_the_new_version_keeps_its_task_and_finishes
     assert client.get(f"{API}/history/process-instance/{other}").get_json()["state"] == "COMPLETED"
 
 
+def test_the_plan_s_variables_are_set_in_every_migrated_instance(client, v1):
+    ids = [start(client, "review", f"HS-{n}") for n in range(2)]
+    v2 = new_version(client)
+    with_variables = {**plan(client, v1, v2), "variables": {"decree": {"value": "118/2026/NĐ-CP", "type": "String"}}}
+    assert client.post(f"{API}/migration/validate", json=with_variables).get_json()["variableReports"] == {}
+    migrate(client, with_variables, *ids)
+    for instance_id in ids:
+        assert client.get(f"{API}/process-instance/{instance_id}/variables/decree").get_json()["value"] == "118/2026/NĐ-CP"
+    bad = {**with_variables, "variables": {"decree": {"value": "x", "type": "Integer"}}}
+    assert client.post(f"{API}/migration/execute", json={"migrationPlan": bad, "processInstanceIds": ids}).status_code == 400
+
+
 def test_update_event_trigger_sets_the_timer_from_the_new_definition(client, v1, clock, engine):
     instance_id = start(client, "review", "HS-1")
     v2 = new_version(client)

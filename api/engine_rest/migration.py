@@ -10,7 +10,7 @@ from engine.errors import InvalidRequest
 from identity.permissions import requires
 
 from ..common import Blueprint, actor, engine, no_content, reading
-from ..schemas import Body
+from ..schemas import Body, TypedVariables
 
 blp = Blueprint("migration", __name__, description="Moving running instances to another version of their process")
 
@@ -27,13 +27,7 @@ class PlanSchema(Body):
     sourceProcessDefinitionId = fields.String(required=True, validate=_ONE)
     targetProcessDefinitionId = fields.String(required=True, validate=_ONE)
     instructions = fields.List(fields.Nested(InstructionSchema), required=True)
-    variables = fields.Dict(allow_none=True, load_default=None, metadata={
-        "description": "Not supported: variables set during migration are refused (400)"})
-
-    @ma.validates("variables")
-    def _no_variables(self, value, **kwargs):
-        if value:
-            raise ma.ValidationError("setting variables while migrating is not supported here")
+    variables = TypedVariables(allow_none=True, metadata={"description": "Set in every migrated instance (typed, as Camunda's)"})
 
 
 class GenerationBody(Body):
@@ -49,7 +43,7 @@ class InstructionReportSchema(ma.Schema):
 
 class PlanReportSchema(ma.Schema):
     instructionReports = fields.List(fields.Nested(InstructionReportSchema))
-    variableReports = fields.Dict(metadata={"description": "Always empty: variables are not set while migrating"})
+    variableReports = fields.Dict(metadata={"description": "Always empty: a typed value that does not read is refused (400)"})
 
 
 class InstanceQuerySchema(Body):
