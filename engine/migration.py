@@ -158,6 +158,7 @@ class Migrations:
         with self.engine.db.reading() as session:  # every instance fits, or nothing is written
             for instance_id in instance_ids:
                 self._prepare(session, plan, instance_id)
+                session.expunge_all()  # a thousand dossiers' states are not kept in memory together
         for instance_id in instance_ids:
             self.engine.retrying(lambda i=instance_id: self._migrate_one(plan, i, actor))
 
@@ -217,8 +218,7 @@ class Migrations:
             return
         process = task.workflow.spec.name
         if _renamed(name, mapping, process, processes[process]) not in target_specs.get(processes[process], {}):
-            general.append(f"The instance still holds '{name}' (finished, of a branch not yet joined), which the "
-                           "target process does not have")
+            general.append(f"The instance's state still holds '{name}', which the target process does not have")
 
     def _target_specs(self, session: Session, runtime: Runtime, target: m.ProcessDefinition) -> dict:
         """Task spec names by process spec name, in the target and the processes it calls."""
