@@ -485,3 +485,19 @@ def test_an_instance_inside_an_embedded_subprocess_moves_with_a_renamed_activity
     verify = [a for a in client.get(f"{API}/history/activity-instance", query_string={"processInstanceId": instance_id}).get_json()
               if a["activityId"] == "Verify"]
     assert len(verify) == 1 and verify[0]["processDefinitionId"] == v2
+
+
+def test_a_finished_branch_the_new_version_no_longer_has_is_refused_by_name(client, engine, clock):
+    v1 = deploy(client, "hold.bpmn", HOLD)
+    instance_id = start(client, "hold", "HS-1")
+    complete(client, tasks(client, instance_id)[0]["id"])  # the review's branch waits at the join
+    # v2: the review is dropped from the parallel checks
+    v2 = deploy(client, "hold.bpmn", HOLD.replace('<bpmn:outgoing>F2</bpmn:outgoing>', '')
+                .replace('<bpmn:incoming>G2</bpmn:incoming>', '')
+                .replace('<bpmn:userTask id="Review" camunda:candidateGroups="officers"><bpmn:incoming>F2</bpmn:incoming>'
+                         '<bpmn:outgoing>G2</bpmn:outgoing></bpmn:userTask>', '')
+                .replace('<bpmn:sequenceFlow id="F2" sourceRef="Split" targetRef="Review" />', '')
+                .replace('<bpmn:sequenceFlow id="G2" sourceRef="Review" targetRef="Join" />', ''))
+    body = migrate(client, plan(client, v1, v2), instance_id, expect=400)
+    assert body["validationReport"]["failures"] == [
+        "The instance's state still holds 'Review', which the target process does not have"]
