@@ -48,6 +48,7 @@ class LockedTask:
     priority: int
     variables: dict
     extension_properties: dict | None = None  # camunda:properties, when the worker asked for them
+    suspended: bool = False  # a suspended instance's tasks are never fetched
 
 
 class ExternalTasks:
@@ -67,7 +68,7 @@ class ExternalTasks:
                 if len(locked) >= max_tasks:
                     break
                 query = select(m.ExternalTask).where(
-                    m.ExternalTask.topic == topic["topicName"],
+                    m.ExternalTask.topic == topic["topicName"], m.ExternalTask.suspended.is_(False),
                     or_(m.ExternalTask.lock_expires_at.is_(None), m.ExternalTask.lock_expires_at < now),
                     or_(m.ExternalTask.retries.is_(None), m.ExternalTask.retries > 0),
                     or_(m.ExternalTask.retry_at.is_(None), m.ExternalTask.retry_at <= now),

@@ -37,7 +37,7 @@ from .bpmn.multi_instance import is_instance
 from .bpmn.script_engine import scope_of
 from .bpmn.specs import next_start
 from .local_scope import task_variables
-from .errors import EngineError
+from .errors import EngineError, Suspended
 from .handler_registry import BpmnError, TaskContext, as_variables
 from .redaction import hide_credentials
 from .retries import RetryPolicy, parse_retry_cycle  # noqa: F401 - imported from here too
@@ -127,7 +127,7 @@ class JobExecutor:
         with engine.db.session() as session:
             now = engine.clock.now()
             due = (select(job.c.id)
-                   .where(job.c.due_at <= now, job.c.retries > 0,
+                   .where(job.c.due_at <= now, job.c.retries > 0, job.c.suspended.is_(False),
                           or_(job.c.lock_expires_at.is_(None), job.c.lock_expires_at < now))
                    .order_by(job.c.priority.desc(), job.c.due_at).limit(limit))
             if engine.db.is_postgresql:
@@ -245,6 +245,9 @@ class JobExecutor:
             row = self._owned(session, job)
             if row is None:
                 return "stale"
+            row.lock_owner, row.lock_expires_at = None, None
+            if isinstance(exc, Suspended):  # suspended after the claim: not a failure; it waits for activation
+                return "held (instance suspended)"
             now = engine.clock.now()
             _, delay = engine.retry_policy(row.retry_cycle)
             row.attempt += 1
@@ -252,7 +255,6 @@ class JobExecutor:
             # An adapter's message quotes its URL, credentials included (user:password@, ?token=).
             row.exception_message = hide_credentials(str(exc))[:4000]
             row.exception_stacktrace = hide_credentials("".join(traceback.format_exception(exc)))[-20000:]
-            row.lock_owner, row.lock_expires_at = None, None
             if row.retries > 0:
                 row.due_at = now + delay(row.attempt)
                 return "failed, will retry"

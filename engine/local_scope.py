@@ -32,7 +32,7 @@ def task_variables(context, session: Session, instance: m.ProcessInstance, task_
     """`stored` (the process scope as stored) with the local variables of the open task `task_id`."""
     if instance is None or instance.workflow is None or not definition_holds_locals(context.resolver, session, instance):
         return stored
-    runtime = Runtime.load(context, session, instance.id)
+    runtime = Runtime.load(context, session, instance.id, suspended_ok=True)  # a read: a held task's form too
     try:
         task = runtime.workflow.get_task_from_id(uuid.UUID(task_id))
     except (KeyError, ValueError):
