@@ -36,6 +36,7 @@ from .jobs import JobExecutor, open_incident
 from .resolution import SpecResolver, latest
 from .retries import RetryPolicy
 from .runtime import Runtime, RuntimeContext, stored_variables
+from .signals import Signals
 from .wakeup import Wakeup, queued
 
 log = logging.getLogger("lienthong.engine")
@@ -68,13 +69,16 @@ class ProcessEngine:
         self.resolver = SpecResolver(self.clock, self.timezone)
         self.runtime_context = RuntimeContext(self.resolver, self.clock, self.timezone,
                                               lambda topic: topic in self.handlers, self.retry_policy,
-                                              run_inline=InlineHandlers(self))
+                                              run_inline=InlineHandlers(self),
+                                              throw_signal=lambda session, name, thrown_by: self.signals.throw_in(
+                                                  session, name, thrown_by=thrown_by))
         # Called inside every command that saves an instance, after its rows are written:
         # observer(runtime, transitions), transitions a list of ActivityTransition. A domain keeps
         # its own read model (a dossier's status) in the same transaction as the engine's state.
         self.observers: list = self.runtime_context.observers
         self.deployments = Deployments(self)
         self.messages = Messages(self)
+        self.signals = Signals(self)
         self.jobs = JobExecutor(self, job_lock)
         # Called after each job with (topic or job type, outcome, seconds): the service's metrics.
         self.job_listeners: list = []
@@ -279,6 +283,11 @@ class ProcessEngine:
     def deliver_or_schedule_in(self, session: Session, name: str, business_key: str, variables: dict, *,
                                job_id: str) -> bool:
         return self.messages.deliver_or_schedule_in(session, name, business_key, variables, job_id=job_id)
+
+    def throw_signal(self, name: str, variables: dict | None = None, execution_id: str | None = None,
+                     tenant_id: str | None = None) -> int:
+        """Camunda's POST /signal: every waiting signal event, and the processes it starts."""
+        return self.signals.throw(name, variables, execution_id, tenant_id)
 
     def add_candidate_group(self, task_id: str, group_id: str, actor: str | None = None) -> bool:
         """Make an open task visible to one more group (an escalation); False if it already was."""

@@ -40,6 +40,8 @@ GRANTS: dict[str, tuple[str, ...]] = {
     "external-task.work": ("service",),  # only the service account's topics
     "external-task.manage": ("operator",),
     "message.correlate": ("service",),  # only the service account's messages
+    # any signal for operators (a signal reaches every instance); a service account only its own
+    "signal.throw": ("service", "operator"),
     # dossiers (citizens: their own; officers and supervisors: their agency's)
     "dossier.file": ("citizen", "officer"),
     "dossier.list": ("citizen", "officer", "supervisor"),

@@ -110,6 +110,7 @@ def _request(world, endpoint: str, role: str | None) -> dict:
         "external-task.extend_lock": {"json": {"workerId": "matrix", "newDuration": 1000}},
         "external-task.unlock": {"json": {}},
         "message.correlate": {"json": {"messageName": "bhyt.card-issued", "businessKey": "NO-SUCH-DOSSIER"}},
+        "signal.throw": {"json": {"name": "matrix.nobody-waits"}},
         "auth.login": {"data": {"username": user, "password": "wrong"}},
     }
     return bodies.get(endpoint, {})

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from . import (
     console_support, decision_definition, deployment, external_task, history, incident, job, message, process_definition,
-    process_instance, task, version,
+    process_instance, signal, task, version,
 )
 
 BLUEPRINTS = [
@@ -14,6 +14,7 @@ BLUEPRINTS = [
     process_instance.blp,
     task.blp,
     message.blp,
+    signal.blp,
     incident.blp,
     job.blp,
     history.blp,

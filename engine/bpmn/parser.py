@@ -13,9 +13,7 @@ from SpiffWorkflow.bpmn.parser.event_parsers import (
     EndEventParser,
     EventBasedGatewayParser,
     IntermediateCatchEventParser,
-    IntermediateThrowEventParser,
     ReceiveTaskParser,
-    StartEventParser,
 )
 from SpiffWorkflow.bpmn.parser.task_parsers import ConditionalGatewayParser, GatewayParser
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
@@ -42,6 +40,8 @@ from SpiffWorkflow.camunda.parser.task_spec import (
 )
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 
+from .event_subprocess import EngineProcessParser, StartParser
+from .events import EngineConditional, LinkThrowParser
 from .specs import TIMER_CLASSES, BoundaryJoin, DecisionTask, ExternalServiceTask, PassThroughManualTask, PassThroughTask
 
 CAMUNDA = "{%s}" % CAMUNDA_MODEL_NS
@@ -65,13 +65,14 @@ def activity_type(node) -> str:
             kind = local[: -len("EventDefinition")]
             break
     if tag == "startEvent":
-        return {"timer": "startTimerEvent", "message": "messageStartEvent"}.get(kind, "startEvent")
+        return {"timer": "startTimerEvent", None: "startEvent"}.get(kind, f"{kind}StartEvent")
     if tag == "endEvent":
         return f"{kind}EndEvent" if kind else "noneEndEvent"
     if tag == "boundaryEvent":
         return "boundary" + (kind or "").capitalize()
     if tag == "intermediateCatchEvent":
-        return {"timer": "intermediateTimer", "message": "intermediateMessageCatch"}.get(kind, f"intermediate{(kind or '').capitalize()}Catch")
+        return {"timer": "intermediateTimer", "message": "intermediateMessageCatch", "conditional": "intermediateConditional"}.get(
+            kind, f"intermediate{(kind or '').capitalize()}Catch")
     if tag == "intermediateThrowEvent":
         return f"intermediate{(kind or 'none').capitalize()}Throw" if kind else "intermediateNoneThrowEvent"
     return tag
@@ -98,6 +99,8 @@ class CamundaExtensions:
                     ext[name] = definition.get(CAMUNDA + name)
         if node.get("calledElement"):
             ext["calledElement"] = node.get("calledElement")
+        if node.get("isInterrupting") == "false":  # an event subprocess's start event
+            ext["interrupting"] = False
         return ext
 
     def _add_boundary_event(self, children):
@@ -111,6 +114,10 @@ class CamundaExtensions:
         clock_class = TIMER_CLASSES[type(definition)]
         return clock_class(definition.name, definition.expression, description=definition.description)
 
+    def parse_conditional_event(self, event):
+        definition = super().parse_conditional_event(event)
+        return EngineConditional(definition.expression, description=definition.description)
+
 
 def _with_extensions(parser_class):
     return type(parser_class.__name__, (CamundaExtensions, parser_class), {})
@@ -120,11 +127,12 @@ class EngineParser(CamundaParser):
     """What a deployment is parsed with. Elements the engine cannot run are refused before this
     parser sees them (engine/validation.py), so the table lists only what is supported."""
 
+    PROCESS_PARSER_CLASS = EngineProcessParser
     OVERRIDE_PARSER_CLASSES = {
-        full_tag("startEvent"): (_with_extensions(StartEventParser), StartEvent),
+        full_tag("startEvent"): (_with_extensions(StartParser), StartEvent),
         full_tag("endEvent"): (_with_extensions(EndEventParser), EndEvent),
         full_tag("intermediateCatchEvent"): (_with_extensions(IntermediateCatchEventParser), IntermediateCatchEvent),
-        full_tag("intermediateThrowEvent"): (_with_extensions(IntermediateThrowEventParser), IntermediateThrowEvent),
+        full_tag("intermediateThrowEvent"): (_with_extensions(LinkThrowParser), IntermediateThrowEvent),
         full_tag("boundaryEvent"): (_with_extensions(BoundaryEventParser), BoundaryEvent),
         full_tag("receiveTask"): (_with_extensions(ReceiveTaskParser), ReceiveTask),
         full_tag("eventBasedGateway"): (_with_extensions(EventBasedGatewayParser), EventBasedGateway),

@@ -18,7 +18,11 @@ from SpiffWorkflow.bpmn.serializer.default.event_definition import (
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 
+from SpiffWorkflow.bpmn.serializer.default.task_spec import EventConverter, SubWorkflowConverter
+
 from ..errors import EngineError
+from .event_subprocess import EventSubprocess, EventSubprocessStart, ScopeEndJoin
+from .events import EngineConditional, install
 from .specs import (
     BoundaryJoin,
     ClockCycle,
@@ -56,6 +60,10 @@ def _config() -> dict:
     for timer_class in (ClockTimeDate, ClockDuration, ClockCycle):
         config[timer_class] = TimerConditionalEventDefinitionConverter
     config[BoundaryJoin] = EventJoinConverter
+    config[EventSubprocess] = SubWorkflowConverter
+    config[EventSubprocessStart] = EventConverter
+    config[ScopeEndJoin] = BpmnTaskSpecConverter
+    config[EngineConditional] = TimerConditionalEventDefinitionConverter
     config[BpmnWorkflow] = _SharedSpecWorkflowConverter
     return config
 
@@ -98,4 +106,5 @@ def workflow_from_dict(state: dict, spec, subprocess_specs: dict, script_engine)
     dct = {**_checked(state), "spec": spec, "subprocess_specs": subprocess_specs}
     workflow = SERIALIZER.from_dict(dct)
     workflow.script_engine = script_engine
+    install(workflow)
     return workflow
