@@ -23,7 +23,7 @@ from datetime import datetime
 
 from .models import Dossier, DossierEvent, DossierPart
 
-FINAL_DOSSIER_STATES = {"completed", "rejected", "refused", "cancelled"}
+FINAL_DOSSIER_STATES = {"completed", "rejected", "refused", "cancelled", "withdrawn"}
 FINAL_PART_STATES = {"approved", "refused", "rejected", "not-processed", "not-eligible"}
 
 
