@@ -24,6 +24,7 @@ GRANTS: dict[str, tuple[str, ...]] = {
     "instance.read": ("officer", "supervisor", "operator"),
     "instance.variables": ("officer", "supervisor"),  # personal data: audited, agency-bound
     "instance.delete": ("operator",),
+    "instance.variables.update": ("operator",),  # repairs a stuck instance, as deleting one
     "history.read": ("officer", "supervisor", "operator", "auditor"),
     "audit.read": ("auditor",),
     # tasks (which ones: candidate groups or users, assignee; supervisors: all of their agency)

@@ -484,3 +484,31 @@ def test_refusals_name_the_element(client):
     assert "exactly one catch event" in problems["GoOn"]
     assert "Missing" in problems["WaitSig"]
     assert "needs an event" in problems["EspStart"]
+
+
+def test_a_handlers_bpmn_error_is_caught_by_the_error_event_subprocess(client, handlers):
+    from engine.handler_registry import BpmnError
+
+    def refuse(task):
+        raise BpmnError("NOT_FOUND", "không tìm thấy")
+
+    handlers.register("events.lookup", refuse)
+    deploy(client, esp_handler=diagram("esp_handler", f"""
+<bpmn:startEvent id="Begin" /><bpmn:serviceTask id="Lookup" camunda:type="external" camunda:topic="events.lookup" />
+<bpmn:endEvent id="Finish" />{flows("Begin>Lookup", "Lookup>Finish")}
+{event_subprocess("OnError", '<bpmn:errorEventDefinition errorRef="Err" camunda:errorCodeVariable="code" />', "")}
+""", '<bpmn:error id="Err" name="Not found" errorCode="NOT_FOUND" />\n'))
+    pi = start(client, "esp_handler")
+    assert tasks(client, pi) == ["OnError_Task"]
+    assert variables(client, pi) == {"code": "NOT_FOUND"}
+    assert history(client, pi)["OnError_Start"] == ("errorStartEvent", True, False)
+
+
+def test_setting_variables_through_rest_fires_a_waiting_condition(client):
+    deploy(client, cond=CONDITIONAL)
+    pi = start(client, "cond", paid=False, amount=10, urgent=False)
+    response = client.post(f"{API}/process-instance/{pi}/variables",
+                           json={"modifications": {"amount": {"value": 2000}}, "deletions": ["urgent"]})
+    assert response.status_code == 204, response.get_json()
+    assert tasks(client, pi) == ["Fill", "Supervise"]
+    assert variables(client, pi) == {"paid": False, "amount": 2000}

@@ -15,6 +15,7 @@ from identity import audit, scope
 from ..common import Blueprint, caller, actor, engine, found, no_content, reading, self_link, typed_variables
 from ..schemas import (
     LINKS_DOC,
+    Body,
     TYPED_VARIABLES_DOC,
     CountSchema,
     ListArgs,
@@ -136,6 +137,22 @@ def get_variable(instance_id, name):
     if name not in values:
         raise NotFound(f"process instance variable with name {name} does not exist")
     return to_typed(values[name])
+
+
+class ModifyVariablesBody(Body):
+    modifications = TypedVariables()
+    deletions = fields.List(fields.String(), load_default=list)
+
+
+@blp.route("/process-instance/<instance_id>/variables", methods=["POST"])
+@requires("instance.variables.update")
+@blp.arguments(ModifyVariablesBody)
+@blp.response(204)
+def modify_variables(body, instance_id):
+    """Set (`modifications`, typed) and delete (`deletions`) variables of a running instance; the
+    instance then goes on as far as it can (conditional events evaluate the new values)."""
+    engine().modify_variables(instance_id, body["modifications"], body["deletions"], actor=actor())
+    return no_content()
 
 
 def _readable(instance_id: str) -> None:

@@ -18,7 +18,11 @@ from __future__ import annotations
 
 from SpiffWorkflow.bpmn.parser.event_parsers import IntermediateThrowEventParser
 from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import CodeEventDefinition, SignalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
+    CodeEventDefinition,
+    ErrorEventDefinition,
+    SignalEventDefinition,
+)
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.util.event import EventManager
 from SpiffWorkflow.util.task import TaskState
@@ -65,6 +69,16 @@ class ScopedEventManager(EventManager):
             activity = workflow.top_workflow.get_task_from_id(parent_id) if parent_id is not None else None
             workflow = workflow.parent_workflow
         return []
+
+
+def error_event_subprocess(workflow, code: str):
+    """The waiting error start event of an event subprocess of `workflow` that catches `code`
+    (one with that code before one without a code), if any."""
+    starts = [t for t in workflow.top_workflow.event_manager.tasks.values()
+              if isinstance(t.task_spec, EventSubprocessStart) and t.workflow.parent_workflow is workflow
+              and t.state == TaskState.WAITING and isinstance(t.task_spec.event_definition, ErrorEventDefinition)]
+    exact = [t for t in starts if t.task_spec.event_definition.code == code]
+    return (exact or [t for t in starts if t.task_spec.event_definition.code is None] or [None])[0]
 
 
 def _boundary_events(activity) -> list:
