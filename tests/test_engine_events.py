@@ -512,3 +512,20 @@ def test_setting_variables_through_rest_fires_a_waiting_condition(client):
     assert response.status_code == 204, response.get_json()
     assert tasks(client, pi) == ["Fill", "Supervise"]
     assert variables(client, pi) == {"paid": False, "amount": 2000}
+
+
+def test_a_condition_naming_a_variable_waits_for_a_change_of_that_variable(client):
+    deploy(client, cond_named=diagram("cond_named", f"""
+<bpmn:startEvent id="Begin" />
+<bpmn:intermediateCatchEvent id="WhenReady"><bpmn:conditionalEventDefinition camunda:variableName="status"
+  camunda:variableEvents="update"><bpmn:condition xsi:type="bpmn:tFormalExpression">${{score &gt; 5}}</bpmn:condition>
+</bpmn:conditionalEventDefinition></bpmn:intermediateCatchEvent>
+{user_task("After")}<bpmn:endEvent id="Finish" />{flows("Begin>WhenReady", "WhenReady>After", "After>Finish")}
+"""))
+    pi = start(client, "cond_named", score=0, status="new")
+    modify = lambda **values: client.post(f"{API}/process-instance/{pi}/variables",  # noqa: E731
+                                          json={"modifications": {k: {"value": v} for k, v in values.items()}})
+    modify(score=10)  # the condition is true, but `status` did not change
+    assert tasks(client, pi) == []
+    modify(status="checked")
+    assert tasks(client, pi) == ["After"]

@@ -134,8 +134,11 @@ class ConditionWatch:
         current = {name: self.as_text(value) for name, value in scope_of(workflow).items()}
         if current == self.seen:
             return False
+        changes = {name: "create" for name in current.keys() - self.seen.keys()}
+        changes.update({name: "delete" for name in self.seen.keys() - current.keys()})
+        changes.update({name: "update" for name in current.keys() & self.seen.keys() if current[name] != self.seen[name]})
         self.seen = current
-        return refresh_conditions(workflow)
+        return refresh_conditions(workflow, changes)
 
 
 def waiting_conditions(workflow) -> list:
@@ -143,15 +146,24 @@ def waiting_conditions(workflow) -> list:
             if t.state == TaskState.WAITING and isinstance(t.task_spec.event_definition, ConditionalEventDefinition)]
 
 
-def refresh_conditions(workflow) -> bool:
-    """Evaluate the conditions of the conditional events waiting (call it when variables changed);
-    True when one fired."""
+def refresh_conditions(workflow, changes: dict) -> bool:
+    """Evaluate the conditions of the conditional events waiting that these changes (variable name
+    -> create, update or delete) concern; True when one fired."""
     fired = False
     for task in waiting_conditions(workflow):
+        if not _concerns(task.task_spec.extensions, changes):
+            continue
         task.internal_data[CHECK] = True
         task.task_spec._update(task)
         fired = fired or task.state != TaskState.WAITING
     return fired
+
+
+def _concerns(extensions: dict, changes: dict) -> bool:
+    name = extensions.get("conditionVariable")
+    kinds = {k.strip() for k in (extensions.get("conditionEvents") or "").split(",") if k.strip()}
+    relevant = [kind for variable, kind in changes.items() if name is None or variable == name]
+    return any(not kinds or kind in kinds for kind in relevant)
 
 
 def signals_of(task) -> list[str]:

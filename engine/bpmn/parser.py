@@ -99,6 +99,11 @@ class CamundaExtensions:
                     ext[name] = definition.get(CAMUNDA + name)
         if node.get("calledElement"):
             ext["calledElement"] = node.get("calledElement")
+        for definition in self.xpath("./bpmn:conditionalEventDefinition"):
+            # Camunda: only a change of this variable (of these kinds: create, update, delete) triggers it.
+            for name, key in (("variableName", "conditionVariable"), ("variableEvents", "conditionEvents")):
+                if definition.get(CAMUNDA + name):
+                    ext[key] = definition.get(CAMUNDA + name)
         if node.get("isInterrupting") == "false":  # an event subprocess's start event
             ext["interrupting"] = False
         return ext
