@@ -49,7 +49,6 @@ from .runtime_context import (  # noqa: F401 - imported from here by the engine'
 log = logging.getLogger("lienthong.engine")
 
 
-
 class Runtime:
     def __init__(self, context: RuntimeContext, session: Session, row: m.ProcessInstance, workflow: BpmnWorkflow,
                  loaded: "RowImage"):
@@ -202,17 +201,17 @@ class Runtime:
                            for task, opened, closed, canceled in history]
             for observer in self.context.observers:
                 observer(self, transitions)
-        signals = thrown_signals(workflow)
-        if signals and self.context.throw_signal is not None:
-            for name in signals:  # to the other instances, and the processes it starts
-                self.context.throw_signal(self.session, name, self.row.id)
         if workflow.completed:
             self._clear_runtime_rows()
-            return
-        self._save_service_tasks(tasks, before, current, now)
-        self._save_timers(before, current, now)
-        self._save_subscriptions(before, current, now)
-        self.loaded = current
+        else:
+            self._save_service_tasks(tasks, before, current, now)
+            self._save_timers(before, current, now)
+            self._save_subscriptions(before, current, now)
+            self.loaded = current
+        # Its rows written, the signals it threw reach the other instances (engine/signals.py).
+        if self.context.throw_signal is not None:
+            for name in thrown_signals(workflow):
+                self.context.throw_signal(self.session, name, self.row.id)
 
     def _clear_runtime_rows(self) -> None:
         instance_id = self.row.id

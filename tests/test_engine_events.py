@@ -529,3 +529,25 @@ def test_a_condition_naming_a_variable_waits_for_a_change_of_that_variable(clien
     assert tasks(client, pi) == []
     modify(status="checked")
     assert tasks(client, pi) == ["After"]
+
+
+def test_signal_event_subprocess_in_an_embedded_subprocess_and_escalation_interrupting_it(client):
+    deploy(client, esp_nested=diagram("esp_nested", f"""
+<bpmn:startEvent id="Begin" />
+<bpmn:subProcess id="Sub"><bpmn:startEvent id="SubStart" />{user_task("Work")}
+  <bpmn:endEvent id="Escalate"><bpmn:escalationEventDefinition escalationRef="Esc_Up" /></bpmn:endEvent>
+  {flows("SubStart>Work", "Work>Escalate")}
+  {event_subprocess("Recheck", '<bpmn:signalEventDefinition signalRef="Sig_Law" />', "", interrupting=False)}
+  {event_subprocess("Upward", '<bpmn:escalationEventDefinition escalationRef="Esc_Up" />', "")}
+</bpmn:subProcess>
+{user_task("After")}<bpmn:endEvent id="Finish" />{flows("Begin>Sub", "Sub>After", "After>Finish")}
+""", '<bpmn:signal id="Sig_Law" name="law.changed" /><bpmn:escalation id="Esc_Up" name="Up" escalationCode="UP" />\n'))
+    pi = start(client, "esp_nested")
+    assert signal(client, "law.changed").status_code == 204
+    assert tasks(client, pi) == ["Recheck_Task", "Work"]
+    assert history(client, pi)["Recheck_Start"] == ("signalStartEvent", True, False)
+    complete(client, pi, "Recheck_Task")
+    complete(client, pi, "Work")  # its escalation end event: the interrupting escalation event subprocess
+    assert tasks(client, pi) == ["Upward_Task"]
+    complete(client, pi, "Upward_Task")
+    assert tasks(client, pi) == ["After"]
