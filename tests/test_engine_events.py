@@ -311,9 +311,9 @@ SIGNAL_START = diagram("sig_start", f"""
 SIGNAL_THROW = diagram("sig_throw", f"""
 <bpmn:startEvent id="Begin" />{user_task("Decide")}
 <bpmn:intermediateThrowEvent id="Announce"><bpmn:signalEventDefinition signalRef="Sig_Law" /></bpmn:intermediateThrowEvent>
-<bpmn:endEvent id="Finish" />
+<bpmn:endEvent id="Finish"><bpmn:signalEventDefinition signalRef="Sig_Done" /></bpmn:endEvent>
 {flows("Begin>Decide", "Decide>Announce", "Announce>Finish")}
-""", '<bpmn:signal id="Sig_Law" name="law.changed" />\n')
+""", '<bpmn:signal id="Sig_Law" name="law.changed" /><bpmn:signal id="Sig_Done" name="all.halt" />\n')
 
 
 def test_rest_signal_reaches_every_waiting_instance_and_starts_signal_start_processes(client):
@@ -345,14 +345,17 @@ def test_rest_signal_reaches_every_waiting_instance_and_starts_signal_start_proc
 
 
 def test_signal_thrown_by_an_instance_reaches_the_others(client):
-    deploy(client, sig_catch=SIGNAL_CATCH, sig_throw=SIGNAL_THROW)
+    deploy(client, sig_catch=SIGNAL_CATCH, sig_throw=SIGNAL_THROW, sig_boundary=SIGNAL_BOUNDARY)
     waiting = start(client, "sig_catch")
+    halted = start(client, "sig_boundary")
     thrower = start(client, "sig_throw", secret="not passed on")
     complete(client, thrower, "Decide")
     assert state(client, thrower) == "COMPLETED"
     assert history(client, thrower)["Announce"] == ("intermediateSignalThrow", True, False)
     assert tasks(client, waiting) == ["After"]
     assert variables(client, waiting) == {}  # Camunda passes no variables with a thrown signal
+    assert tasks(client, halted) == ["Halted", "Review"]  # law.changed, then the end event's all.halt
+    assert history(client, thrower)["Finish"] == ("signalEndEvent", True, False)
 
 
 def test_signal_permission_operators_and_listed_service_accounts(client, app, engine):

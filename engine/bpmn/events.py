@@ -16,7 +16,14 @@ everyone, conditions when variables change, links to their catch.
 """
 from __future__ import annotations
 
-from SpiffWorkflow.bpmn.parser.event_parsers import IntermediateThrowEventParser
+from SpiffWorkflow.bpmn.parser.event_parsers import (
+    ERROR_EVENT_XPATH,
+    ESCALATION_EVENT_XPATH,
+    SIGNAL_EVENT_XPATH,
+    TERMINATION_EVENT_XPATH,
+    EndEventParser,
+    IntermediateThrowEventParser,
+)
 from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     CodeEventDefinition,
@@ -186,3 +193,15 @@ class LinkThrowParser(IntermediateThrowEventParser):
                     self.task.connect(self.process_parser.parse_node(node))
         return spec
 
+
+
+class EndParser(EndEventParser):
+    """End events as validation allows them: none, error, escalation, terminate and signal
+    (SpiffWorkflow's parser reads no signal end event, which would end silently)."""
+
+    def create_task(self):
+        definition = self.get_event_definition([ERROR_EVENT_XPATH, ESCALATION_EVENT_XPATH, TERMINATION_EVENT_XPATH,
+                                                 SIGNAL_EVENT_XPATH])
+        task = self._create_task(definition)
+        task.connect(self.spec.end)
+        return task

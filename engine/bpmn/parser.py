@@ -10,7 +10,6 @@ from __future__ import annotations
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser, full_tag
 from SpiffWorkflow.bpmn.parser.event_parsers import (
     BoundaryEventParser,
-    EndEventParser,
     EventBasedGatewayParser,
     IntermediateCatchEventParser,
     ReceiveTaskParser,
@@ -41,7 +40,7 @@ from SpiffWorkflow.camunda.parser.task_spec import (
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 
 from .event_subprocess import EngineProcessParser, StartParser
-from .events import EngineConditional, LinkThrowParser
+from .events import EndParser, EngineConditional, LinkThrowParser
 from .specs import TIMER_CLASSES, BoundaryJoin, DecisionTask, ExternalServiceTask, PassThroughManualTask, PassThroughTask
 
 CAMUNDA = "{%s}" % CAMUNDA_MODEL_NS
@@ -135,7 +134,7 @@ class EngineParser(CamundaParser):
     PROCESS_PARSER_CLASS = EngineProcessParser
     OVERRIDE_PARSER_CLASSES = {
         full_tag("startEvent"): (_with_extensions(StartParser), StartEvent),
-        full_tag("endEvent"): (_with_extensions(EndEventParser), EndEvent),
+        full_tag("endEvent"): (_with_extensions(EndParser), EndEvent),
         full_tag("intermediateCatchEvent"): (_with_extensions(IntermediateCatchEventParser), IntermediateCatchEvent),
         full_tag("intermediateThrowEvent"): (_with_extensions(LinkThrowParser), IntermediateThrowEvent),
         full_tag("boundaryEvent"): (_with_extensions(BoundaryEventParser), BoundaryEvent),
