@@ -18,7 +18,6 @@ class SignalBody(Body):
     variables = TypedVariables()
     execution_id = fields.String(data_key="executionId", load_default=None, allow_none=True)
     tenant_id = fields.String(data_key="tenantId", load_default=None, allow_none=True)
-    without_tenant_id = fields.Boolean(data_key="withoutTenantId", load_default=False)
 
 
 @blp.route("/signal", methods=["POST"])
