@@ -13,7 +13,6 @@ import uuid
 from datetime import datetime
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
-from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -24,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from . import models as m
 from .bpmn import limits  # noqa: F401 - lifts SpiffWorkflow's depth ceilings before any instance runs
-from .bpmn.events import ConditionWatch, install, thrown_signals
+from .bpmn.events import ConditionWatch, EngineSignal, install, thrown_signals
 from .bpmn.prune import prune
 from .bpmn.script_engine import enter_scope, leave_scope, run_task, scope_of, variables_for
 from .bpmn.serializer import workflow_from_dict, workflow_to_dict
@@ -131,7 +130,7 @@ class Runtime:
 
     def deliver_signal(self, name: str, variables: dict) -> None:
         """Hand a signal to every event of this instance waiting for it."""
-        event = BpmnEvent(SignalEventDefinition(name), payload=dict(variables))
+        event = BpmnEvent(EngineSignal(name), payload=dict(variables))
         self._guard(lambda: self.workflow.event_manager.catch(event, internal=False))
 
     def _guard(self, action):
@@ -210,8 +209,8 @@ class Runtime:
             self.loaded = current
         # Its rows written, the signals it threw reach the other instances (engine/signals.py).
         if self.context.throw_signal is not None:
-            for name in thrown_signals(workflow):
-                self.context.throw_signal(self.session, name, self.row.id)
+            for name, variables in thrown_signals(workflow):
+                self.context.throw_signal(self.session, name, self.row.id, variables)
 
     def _clear_runtime_rows(self) -> None:
         instance_id = self.row.id

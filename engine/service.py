@@ -70,8 +70,8 @@ class ProcessEngine:
         self.runtime_context = RuntimeContext(self.resolver, self.clock, self.timezone,
                                               lambda topic: topic in self.handlers, self.retry_policy,
                                               run_inline=InlineHandlers(self),
-                                              throw_signal=lambda session, name, thrown_by: self.signals.throw_in(
-                                                  session, name, thrown_by=thrown_by))
+                                              throw_signal=lambda session, name, thrown_by, variables: self.signals.throw_in(
+                                                  session, name, variables, thrown_by=thrown_by))
         # Called inside every command that saves an instance, after its rows are written:
         # observer(runtime, transitions), transitions a list of ActivityTransition. A domain keeps
         # its own read model (a dossier's status) in the same transaction as the engine's state.

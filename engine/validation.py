@@ -237,6 +237,14 @@ def _check_reference(node, kind: str, refuse) -> None:
         refuse(node, f"the signal '{ref}' needs a name")
     elif kind == "signal" and is_expression(target.get("name")):
         refuse(node, f"the signal name '{target.get('name')}' must be literal; expressions in signal names are not supported")
+    for mapping in definition.iter(C + "in"):
+        if mapping.get("variables") == "all":
+            continue
+        if not (mapping.get("source") or mapping.get("sourceExpression")) or \
+                (mapping.get("sourceExpression") and not mapping.get("target")):
+            refuse(node, "camunda:in on a signal needs variables=\"all\", a source, or a sourceExpression with a target")
+        elif mapping.get("sourceExpression"):
+            _compile(node, mapping.get("sourceExpression"), "camunda:in sourceExpression", refuse)
 
 
 def _check_event_gateway(gateway, refuse) -> None:

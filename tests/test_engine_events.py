@@ -554,3 +554,18 @@ def test_signal_event_subprocess_in_an_embedded_subprocess_and_escalation_interr
     assert tasks(client, pi) == ["Upward_Task"]
     complete(client, pi, "Upward_Task")
     assert tasks(client, pi) == ["After"]
+
+
+def test_a_thrown_signal_carries_the_variables_its_camunda_in_names(client):
+    passing = diagram("sig_pass", f"""
+<bpmn:startEvent id="Begin" />
+<bpmn:intermediateThrowEvent id="Announce"><bpmn:signalEventDefinition signalRef="Sig_Law"><bpmn:extensionElements>
+  <camunda:in source="decree" target="decreeNumber" /><camunda:in sourceExpression="${{fee * 2}}" target="newFee" />
+</bpmn:extensionElements></bpmn:signalEventDefinition></bpmn:intermediateThrowEvent>
+<bpmn:endEvent id="Finish" />{flows("Begin>Announce", "Announce>Finish")}
+""", '<bpmn:signal id="Sig_Law" name="law.changed" />\n')
+    deploy(client, sig_catch=SIGNAL_CATCH, sig_pass=passing)
+    waiting = start(client, "sig_catch")
+    start(client, "sig_pass", decree="100/2026", fee=5000, secret="kept")
+    assert tasks(client, waiting) == ["After"]
+    assert variables(client, waiting) == {"decreeNumber": "100/2026", "newFee": 10000}

@@ -31,7 +31,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     SignalEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
-from SpiffWorkflow.bpmn.util.event import EventManager
+from SpiffWorkflow.bpmn.util.event import BpmnEvent, EventManager
 from SpiffWorkflow.util.task import TaskState
 
 from .event_subprocess import EventSubprocessStart, respawned
@@ -41,16 +41,32 @@ CHECK = "_checkCondition"  # in a waiting conditional event's internal data: eva
 SEEN = "_conditionSeen"
 
 
+class EngineSignal(SignalEventDefinition):
+    """A thrown signal carries the variables its `camunda:in` mappings name (`variables="all"`,
+    `source`/`sourceExpression` to `target`), and nothing without them, as in Camunda."""
+
+    def throw(self, my_task):
+        payload = {}
+        variables = {**my_task.data, **scope_of(my_task.workflow)}
+        for mapping in my_task.task_spec.extensions.get("signalIn", ()):
+            if mapping.get("variables") == "all":
+                payload.update(variables)
+            elif mapping.get("sourceExpression"):
+                payload[mapping["target"]] = my_task.workflow.script_engine.evaluate(my_task, mapping["sourceExpression"])
+            elif mapping.get("source") in variables:
+                payload[mapping.get("target") or mapping["source"]] = variables[mapping["source"]]
+        my_task.workflow.top_workflow.catch(BpmnEvent(self, payload=payload))
+
+
 class ScopedEventManager(EventManager):
     def __init__(self, workflow):
         super().__init__(workflow)
-        self.thrown_signals: list[str] = []
+        self.thrown_signals: list[tuple[str, dict]] = []
 
     def catch(self, event, internal=True):
         definition = event.event_definition
         if isinstance(definition, SignalEventDefinition) and internal:
-            self.thrown_signals.append(definition.name)
-            event.payload = {}
+            self.thrown_signals.append((definition.name, dict(event.payload or {})))
         if event.target is not None:
             tasks = self._catchers(event) if isinstance(definition, CodeEventDefinition) else \
                 [t for t in self.tasks.values() if t.workflow is event.target and t.task_spec.catches(t, event)]
@@ -102,8 +118,8 @@ def install(workflow) -> None:
         workflow.event_manager = manager
 
 
-def thrown_signals(workflow) -> list[str]:
-    """The signals thrown since the last call (each once)."""
+def thrown_signals(workflow) -> list[tuple[str, dict]]:
+    """The signals thrown since the last call (each once), with the variables they carry."""
     manager = workflow.event_manager
     signals, manager.thrown_signals = list(manager.thrown_signals), []
     return signals

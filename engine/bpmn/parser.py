@@ -40,7 +40,7 @@ from SpiffWorkflow.camunda.parser.task_spec import (
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 
 from .event_subprocess import EngineProcessParser, StartParser
-from .events import EndParser, EngineConditional, LinkThrowParser
+from .events import EndParser, EngineConditional, EngineSignal, LinkThrowParser
 from .specs import TIMER_CLASSES, BoundaryJoin, DecisionTask, ExternalServiceTask, PassThroughManualTask, PassThroughTask
 
 CAMUNDA = "{%s}" % CAMUNDA_MODEL_NS
@@ -103,6 +103,10 @@ class CamundaExtensions:
             for name, key in (("variableName", "conditionVariable"), ("variableEvents", "conditionEvents")):
                 if definition.get(CAMUNDA + name):
                     ext[key] = definition.get(CAMUNDA + name)
+        mappings = self.xpath("./bpmn:signalEventDefinition/bpmn:extensionElements/camunda:in")
+        if mappings:  # the variables a thrown signal carries
+            ext["signalIn"] = [{k: m.get(k) for k in ("source", "sourceExpression", "target", "variables") if m.get(k)}
+                               for m in mappings]
         if node.get("isInterrupting") == "false":  # an event subprocess's start event
             ext["interrupting"] = False
         return ext
@@ -117,6 +121,10 @@ class CamundaExtensions:
         definition = super().parse_timer_event(event)
         clock_class = TIMER_CLASSES[type(definition)]
         return clock_class(definition.name, definition.expression, description=definition.description)
+
+    def parse_signal_event(self, event):
+        definition = super().parse_signal_event(event)
+        return EngineSignal(definition.name, description=definition.description)
 
     def parse_conditional_event(self, event):
         definition = super().parse_conditional_event(event)

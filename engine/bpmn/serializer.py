@@ -10,7 +10,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter, EventJoinConverter
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
-from SpiffWorkflow.bpmn.serializer.config import MessageEventDefinition
+from SpiffWorkflow.bpmn.serializer.config import MessageEventDefinition, SignalEventDefinition
 from SpiffWorkflow.bpmn.serializer.default.event_definition import (
     MessageEventDefinitionConverter,
     TimerConditionalEventDefinitionConverter,
@@ -22,7 +22,7 @@ from SpiffWorkflow.bpmn.serializer.default.task_spec import EventConverter, SubW
 
 from ..errors import EngineError
 from .event_subprocess import EventSubprocess, EventSubprocessStart, ScopeEndJoin
-from .events import EngineConditional, install
+from .events import EngineConditional, EngineSignal, install
 from .specs import (
     BoundaryJoin,
     ClockCycle,
@@ -64,6 +64,7 @@ def _config() -> dict:
     config[EventSubprocessStart] = EventConverter
     config[ScopeEndJoin] = BpmnTaskSpecConverter
     config[EngineConditional] = TimerConditionalEventDefinitionConverter
+    config[EngineSignal] = CAMUNDA_CONFIG[SignalEventDefinition]
     config[BpmnWorkflow] = _SharedSpecWorkflowConverter
     return config
 
