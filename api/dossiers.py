@@ -288,3 +288,27 @@ def supplement(code):
     _visible(code)
     status = _service().supplement(code, request.form.get("part"), _uploads(), request.form.get("note"))
     return _status_response(status, 200)
+
+
+class WithdrawalBody(ma.Schema):
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    # Checked by the service, which answers in Vietnamese (required, at most 1000 characters).
+    reason = fields.Raw(load_default=None, metadata={"type": "string", "maxLength": 1000,
+                                                     "description": "Why the citizen withdraws the dossier"})
+
+
+@blp.route("/dossiers/<code>/withdrawal", methods=["POST"])
+@requires("dossier.update")
+@blp.arguments(WithdrawalBody)
+@blp.response(200, DossierStatusSchema)
+@blp.alt_response(400, schema=ErrorSchema, description="No reason, or a reason over 1000 characters")
+@blp.alt_response(409, schema=ErrorSchema, description="An officer has already decided a part, or the dossier has ended")
+def withdraw(body, code):
+    """Withdraw a dossier (rút hồ sơ) that no officer has decided yet: the citizen who filed it, or
+    the receiving agency's desk officer on their behalf. Its status becomes `withdrawn` (Đã rút),
+    and the citizen gets an SMS. 409 once an officer decided any part."""
+    _visible(code)
+    status = _service().withdraw(code, body["reason"], caller().id)
+    return _status_response(status, 200)

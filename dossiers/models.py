@@ -18,7 +18,7 @@ class Dossier(Base):
     procedure: Mapped[str] = mapped_column(String(32))  # birth | death
     agency_code: Mapped[str] = mapped_column(String(32))
     instance_id: Mapped[str] = mapped_column(ID, index=True)
-    state: Mapped[str] = mapped_column(String(32))  # received | processing | completed | rejected | cancelled
+    state: Mapped[str] = mapped_column(String(32))  # received | processing | completed | rejected | cancelled | withdrawn
     state_reason: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -6,7 +6,7 @@ when the process reaches them; the analyst sets them in the Modeler's properties
   dossier.part    birth | residence | bhyt ... (a part of the dossier) or `dossier` (the whole)
   dossier.state   the state from the moment the element begins, e.g. processing,
                   awaiting-supplement, handed-off, approved, refused; for the whole dossier
-                  received, processing, completed, rejected, refused. `overdue` flags the part as
+                  received, processing, completed, rejected, refused, withdrawn. `overdue` flags the part as
                   overdue without changing its state.
   dossier.due     a variable holding the part's (or the dossier's) due moment
   dossier.dues    several at once: `birth=birthDue,residence=residenceDue,dossier=dossierDue`
@@ -23,7 +23,7 @@ from datetime import datetime
 
 from .models import Dossier, DossierEvent, DossierPart
 
-FINAL_DOSSIER_STATES = {"completed", "rejected", "refused", "cancelled"}
+FINAL_DOSSIER_STATES = {"completed", "rejected", "refused", "cancelled", "withdrawn"}
 FINAL_PART_STATES = {"approved", "refused", "rejected", "not-processed", "not-eligible"}
 
 

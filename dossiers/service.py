@@ -21,7 +21,7 @@ from engine.errors import ConcurrentModification, InvalidRequest, NotFound
 from engine.form_registry import FormRegistry, flatten_errors
 from engine.runtime import new_id
 
-from . import codes, filenames, tracking
+from . import codes, filenames, tracking, withdrawal
 from .agencies import AgencyCatalogue, catalogue
 from .models import Dossier, DossierAttachment, DossierDocument, DossierEvent, DossierPart, FilingKey
 
@@ -43,6 +43,7 @@ STATE_LABELS = {
     "checking-eligibility": "Đang tra cứu chế độ được hưởng",
     "not-eligible": "Không thuộc diện được hưởng",
     "cancelled": "Đã hủy",
+    "withdrawn": "Đã rút",
 }
 # A part in one of these states has its outcome; its last change is when it was completed.
 FINAL_PART_STATES = frozenset({"approved", "refused", "rejected", "not-processed", "not-eligible", "completed", "cancelled"})
@@ -105,7 +106,7 @@ PROCEDURES = {
 
 # A dossier no longer stands (a new one for the same subject may be filed) when it, or the part
 # that registers its subject, ended without registering.
-NOT_STANDING_DOSSIER = frozenset({"rejected", "cancelled"})
+NOT_STANDING_DOSSIER = frozenset({"rejected", "cancelled", "withdrawn"})
 NOT_STANDING_PART = frozenset({"refused", "rejected", "not-processed", "cancelled"})
 
 
@@ -296,7 +297,7 @@ class DossierService:
             raise InvalidRequest("Tệp đính kèm chưa hợp lệ", errors)
         with self.engine.command() as session:
             dossier = _dossier(session, code, lock=True)
-            if dossier.state in ("completed", "rejected", "refused", "cancelled"):
+            if dossier.state in ("completed", "rejected", "refused", "cancelled", "withdrawn"):
                 raise ConcurrentModification(f"Hồ sơ {code} đã kết thúc ({STATE_LABELS[dossier.state]}); không thể đính kèm thêm.")
             self._within_limits(session, code, uploads)
             rows = [_attachment(code, None, upload, self.engine.clock.now()) for upload in uploads]
@@ -345,6 +346,12 @@ class DossierService:
 
         engine.retrying(command)  # an officer's or a job's command on the same instance may come first
         log.info("dossier supplemented", extra={"dossier": code, "part": part, "attachments": len(uploads)})
+        return self.status(code)
+
+    def withdraw(self, code: str, reason: Any, actor: str | None = None) -> dict:
+        """The citizen (or a desk officer for them) withdraws a dossier no officer has decided yet:
+        409 once one has, or once it ended."""
+        withdrawal.withdraw(self.engine, code, reason, actor, STATE_LABELS)
         return self.status(code)
 
     def _within_limits(self, session, code: str, uploads: list[Upload]) -> None:

@@ -48,6 +48,7 @@ class ParsedProcess:
     startable: bool
     # [{"activityId", "kind": date|duration|cycle, "expression"}]: scheduled per definition version
     start_timers: list[dict] = field(default_factory=list)
+    start_signals: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -197,6 +198,7 @@ def _build_process(parser: EngineParser, process, filename: str, content: bytes)
         start_messages=start_messages,
         startable=startable,
         start_timers=start_timers,
+        start_signals=sorted({ts.event_definition.name for ts in starts if ts.extensions.get("activityType") == "signalStartEvent"}),
     )
 
 

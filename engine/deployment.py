@@ -94,7 +94,7 @@ class Deployments:
                     start_messages=p.start_messages, startable=p.startable, start_timers=p.start_timers)
                 session.add(row)
                 session.flush()
-                self._subscribe_start_messages(session, row)
+                self._subscribe_start_messages(session, row, p.start_signals)
                 self._schedule_start_timers(session, row)
                 result.definitions.append(DeployedDefinition(row.id, row.key, row.version, row.name, row.resource_name, "process"))
             engine.record_operation(session, "Create", "Deployment", user_id, deployment_id=deployment.id,
@@ -149,12 +149,15 @@ class Deployments:
         deployment = session.get(m.Deployment, first.deployment_id)
         return DeploymentResult(deployment.id, deployment.name, deployment.source, deployment.deployment_time, definitions, unchanged=True)
 
-    def _subscribe_start_messages(self, session: Session, definition: m.ProcessDefinition) -> None:
+    def _subscribe_start_messages(self, session: Session, definition: m.ProcessDefinition, signals: list[str]) -> None:
         older = select(m.ProcessDefinition.id).where(m.ProcessDefinition.key == definition.key, m.ProcessDefinition.id != definition.id)
         for subscription in session.scalars(select(m.EventSubscription).where(m.EventSubscription.definition_id.in_(older))):
             session.delete(subscription)
         for message in definition.start_messages:
             session.add(m.EventSubscription(event_type="message", event_name=message, definition_id=definition.id,
+                                            activity_id=definition.key, created=self.engine.clock.now()))
+        for signal in signals:  # the newest version only, as messages: a signal starts that one
+            session.add(m.EventSubscription(event_type="signal", event_name=signal, definition_id=definition.id,
                                             activity_id=definition.key, created=self.engine.clock.now()))
 
     def _schedule_start_timers(self, session: Session, definition: m.ProcessDefinition) -> None:

@@ -9,6 +9,7 @@ from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.util.task import TaskState
 
 from . import models as m
+from .bpmn.event_subprocess import untriggered
 from .row_image import HISTORY_MARK, RowImage
 
 OPEN_STATES = (TaskState.READY, TaskState.WAITING, TaskState.STARTED)
@@ -19,7 +20,7 @@ def plan_history(tasks) -> list[tuple]:
     plan = []
     for task in tasks:
         mark = task.internal_data.get(HISTORY_MARK)
-        if mark == 2:
+        if mark == 2 or (not mark and _waiting_event_subprocess(task)):
             continue
         if task.state in OPEN_STATES and not mark:
             plan.append((task, True, False, False))
@@ -30,6 +31,15 @@ def plan_history(tasks) -> list[tuple]:
             plan.append((task, not mark, True, task.state != TaskState.COMPLETED and not merged))
             task.internal_data[HISTORY_MARK] = 2
     return plan
+
+
+def _waiting_event_subprocess(task) -> bool:
+    """An event subprocess whose start event has not fired, or a task of it: as in Camunda, an
+    event subprocess is an activity once it starts; until then only its subscription exists."""
+    if untriggered(task):
+        return True
+    parent_id = task.workflow.parent_task_id
+    return parent_id is not None and untriggered(task.workflow.top_workflow.get_task_from_id(parent_id))
 
 
 def write_history(runtime, plan, before: "RowImage", current: "RowImage", assignees: dict, now: datetime) -> None:

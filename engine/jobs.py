@@ -34,6 +34,7 @@ from sqlalchemy import or_, select
 
 from . import models as m
 from .bpmn.multi_instance import is_instance
+from .bpmn.events import error_event_subprocess
 from .bpmn.script_engine import scope_of
 from .bpmn.specs import next_start
 from .local_scope import task_variables
@@ -328,11 +329,13 @@ def open_incident(session, kind: str, item, message: str | None, now) -> None:
 
 
 def throw_bpmn_error(runtime: Runtime, task, error: BpmnError) -> None:
-    """Route a business error to the nearest error boundary event that catches its code."""
+    """Route a business error to the nearest error boundary event or error event subprocess that
+    catches its code."""
     scope_of(runtime.workflow).update(error.variables)
     current = task
     while current is not None:
-        boundary = _error_boundary(current, error.code)
+        # Camunda's order: the boundary events of the activity, then its scope's event subprocesses.
+        boundary = _error_boundary(current, error.code) or error_event_subprocess(current.workflow, error.code)
         if boundary is not None:
             # Only the variables the diagram names (camunda:errorCodeVariable / errorMessageVariable).
             names = boundary.task_spec.extensions

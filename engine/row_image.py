@@ -9,6 +9,7 @@ from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.util.task import TaskState
 
 from .bpmn.script_engine import scope_of
+from .bpmn.events import signals_of
 from .bpmn.specs import ExternalServiceTask, messages_of, next_due, timer_of
 from .variables import stored_text
 
@@ -29,7 +30,7 @@ class RowImage:
     user_tasks: set  # ready user tasks: inbox rows
     service_tasks: dict  # ready service task id -> its topic: a job (a handler's topic) or an external task
     timers: dict  # waiting timer task id -> when it is due
-    subscriptions: set  # (message name, element id) of every waiting message event
+    subscriptions: set  # ("message" or "signal", name, element id) of every waiting message or signal event
     variables: dict  # name -> stored JSON text
 
     @classmethod
@@ -53,7 +54,8 @@ class RowImage:
             service_tasks={str(t.id): t.task_spec.extensions["topic"] for t in ready
                            if isinstance(t.task_spec, ExternalServiceTask)},
             timers=timers,
-            subscriptions={(name, t.task_spec.bpmn_id) for t in waiting for name in messages_of(t)},
+            subscriptions={("message", name, t.task_spec.bpmn_id) for t in waiting for name in messages_of(t)}
+            | {("signal", name, t.task_spec.bpmn_id) for t in waiting for name in signals_of(t)},
             variables=variables,
         )
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from . import models as m
 from .bpmn import limits  # noqa: F401 - lifts SpiffWorkflow's depth ceilings before any instance runs
+from .bpmn.events import ConditionWatch, EngineSignal, install, thrown_signals
 from .bpmn.prune import prune
 from .bpmn.script_engine import enter_scope, leave_scope, materialize_inputs, run_task, scope_of, variables_for
 from .bpmn.serializer import workflow_from_dict, workflow_to_dict
@@ -31,7 +32,7 @@ from .errors import ExecutionError, ExpressionError, NotFound, Suspended
 from .expressions import compile_expression
 from .history import plan_history, write_history
 from .row_image import RowImage, activities
-from .variables import text_hash, type_of
+from .variables import stored_text, text_hash, type_of
 from .wakeup import queued
 
 from .runtime_context import (  # noqa: F401 - imported from here by the engine's other modules
@@ -47,7 +48,6 @@ from .runtime_context import (  # noqa: F401 - imported from here by the engine'
 log = logging.getLogger("lienthong.engine")
 
 
-
 class Runtime:
     def __init__(self, context: RuntimeContext, session: Session, row: m.ProcessInstance, workflow: BpmnWorkflow,
                  loaded: "RowImage"):
@@ -57,6 +57,7 @@ class Runtime:
         self.row = row
         self.workflow = workflow
         self.loaded = loaded  # the rows stored beside the state as loaded (what the last save wrote)
+        self.conditions = ConditionWatch(loaded.variables, stored_text)
 
     # --- loading -----------------------------------------------------------------------------
 
@@ -85,6 +86,7 @@ class Runtime:
         bindings = resolver.bindings_for(session, definition)
         spec, subprocess_specs = resolver.specs_for(session, definition.id, bindings)
         workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=resolver.script_engine_for(session, bindings))
+        install(workflow)
         scope_of(workflow).update(variables)
         row = m.ProcessInstance(
             id=new_id(), definition_id=definition.id, definition_key=definition.key, business_key=business_key,
@@ -103,6 +105,8 @@ class Runtime:
         fails the whole command."""
         while True:
             self._guard(lambda: self.workflow.do_engine_steps(enter_scope, leave_scope))
+            if self._guard(lambda: self.conditions.fired(self.workflow)):
+                continue
             if self.context.run_inline is None:
                 return
             inline = [t for t in self.workflow.get_tasks(state=TaskState.READY) if self.runs_inline(t)]
@@ -130,9 +134,14 @@ class Runtime:
         event = BpmnEvent(MessageEventDefinition(name), payload=dict(variables))
         self._guard(lambda: self.workflow.send_event(event))
 
-    def _guard(self, action) -> None:
+    def deliver_signal(self, name: str, variables: dict) -> None:
+        """Hand a signal to every event of this instance waiting for it."""
+        event = BpmnEvent(EngineSignal(name), payload=dict(variables))
+        self._guard(lambda: self.workflow.event_manager.catch(event, internal=False))
+
+    def _guard(self, action):
         try:
-            action()
+            return action()
         except WorkflowTaskException as exc:
             element = getattr(getattr(exc, "task_spec", None), "bpmn_id", None) or getattr(exc, "task_name", None)
             cause = exc.exception if getattr(exc, "exception", None) is not None else exc
@@ -200,11 +209,15 @@ class Runtime:
                 observer(self, transitions)
         if workflow.completed:
             self._clear_runtime_rows()
-            return
-        self._save_service_tasks(tasks, before, current, now)
-        self._save_timers(before, current, now)
-        self._save_subscriptions(before, current, now)
-        self.loaded = current
+        else:
+            self._save_service_tasks(tasks, before, current, now)
+            self._save_timers(before, current, now)
+            self._save_subscriptions(before, current, now)
+            self.loaded = current
+        # Its rows written, the signals it threw reach the other instances (engine/signals.py).
+        if self.context.throw_signal is not None:
+            for name, variables in thrown_signals(workflow):
+                self.context.throw_signal(self.session, name, self.row.id, variables)
 
     def _clear_runtime_rows(self) -> None:
         instance_id = self.row.id
@@ -358,12 +371,13 @@ class Runtime:
 
     def _save_subscriptions(self, before: "RowImage", current: "RowImage", now: datetime) -> None:
         table = m.EventSubscription.__table__
-        for name, activity_id in sorted(before.subscriptions - current.subscriptions):
-            self.session.execute(table.delete().where(table.c.instance_id == self.row.id, table.c.event_name == name,
-                                                      table.c.activity_id == activity_id))
+        for kind, name, activity_id in sorted(before.subscriptions - current.subscriptions):
+            self.session.execute(table.delete().where(table.c.instance_id == self.row.id, table.c.event_type == kind,
+                                                      table.c.event_name == name, table.c.activity_id == activity_id))
         self._insert(m.EventSubscription, [
-            dict(event_type="message", event_name=name, instance_id=self.row.id, definition_id=None,
-                 activity_id=activity_id, created=now) for name, activity_id in sorted(current.subscriptions - before.subscriptions)])
+            dict(event_type=kind, event_name=name, instance_id=self.row.id, definition_id=None,
+                 activity_id=activity_id, created=now)
+            for kind, name, activity_id in sorted(current.subscriptions - before.subscriptions)])
 
     def _delete_service_rows(self, model, task_ids: list[str]) -> set[str]:
         """Delete the job (Job) or external task (ExternalTask) rows of these service tasks."""

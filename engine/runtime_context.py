@@ -31,6 +31,9 @@ class RuntimeContext:
     # Runs an in-process handler's service task inside the command that reached it (Camunda's
     # transaction boundary): run_inline(runtime, task). None: every handler's task is a job.
     run_inline: Callable | None = None
+    # Delivers a signal an instance threw to the other instances and the processes it starts,
+    # in the same transaction: throw_signal(session, name, throwing_instance_id, variables).
+    throw_signal: Callable | None = None
 
 
 @dataclass(frozen=True)

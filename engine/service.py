@@ -39,6 +39,7 @@ from .resolution import SpecResolver, latest
 from .retries import RetryPolicy
 from .runtime import Runtime, RuntimeContext, stored_variables
 from .suspension import set_definition_suspended, set_suspended
+from .signals import Signals
 from .wakeup import Wakeup, queued
 
 log = logging.getLogger("lienthong.engine")
@@ -71,13 +72,16 @@ class ProcessEngine:
         self.resolver = SpecResolver(self.clock, self.timezone)
         self.runtime_context = RuntimeContext(self.resolver, self.clock, self.timezone,
                                               lambda topic: topic in self.handlers, self.retry_policy,
-                                              run_inline=InlineHandlers(self))
+                                              run_inline=InlineHandlers(self),
+                                              throw_signal=lambda session, name, thrown_by, variables: self.signals.throw_in(
+                                                  session, name, variables, thrown_by=thrown_by))
         # Called inside every command that saves an instance, after its rows are written:
         # observer(runtime, transitions), transitions a list of ActivityTransition. A domain keeps
         # its own read model (a dossier's status) in the same transaction as the engine's state.
         self.observers: list = self.runtime_context.observers
         self.deployments = Deployments(self)
         self.messages = Messages(self)
+        self.signals = Signals(self)
         self.jobs = JobExecutor(self, job_lock)
         # Called after each job with (topic or job type, outcome, seconds): the service's metrics.
         self.job_listeners: list = []
@@ -197,6 +201,22 @@ class ProcessEngine:
 
     def migrate(self, plan: dict, instance_ids: list[str], actor: str | None = None) -> None:
         self.migrations.execute(plan, instance_ids, actor)
+    def modify_variables(self, instance_id: str, modifications: dict | None = None, deletions: list | None = None,
+                         actor: str | None = None) -> None:
+        """Camunda's POST /process-instance/{id}/variables: set and delete variables, then let the
+        instance go on (a conditional event waiting on them fires), in one command."""
+        def command():
+            with self.command() as session:
+                runtime = Runtime.load(self.runtime_context, session, instance_id)
+                scope = runtime.variables()
+                scope.update(modifications or {})
+                for name in deletions or ():
+                    scope.pop(name, None)
+                runtime.step()
+                runtime.save()
+                self.record_operation(session, "ModifyVariable", "ProcessInstance", actor, instance_id=instance_id,
+                                      variables=sorted(modifications or {}), deleted=sorted(deletions or ()))
+        self.retrying(command)
 
     def instance_variables(self, instance_id: str) -> dict:
         with self.db.reading() as session:
@@ -304,6 +324,11 @@ class ProcessEngine:
     def deliver_or_schedule_in(self, session: Session, name: str, business_key: str, variables: dict, *,
                                job_id: str) -> bool:
         return self.messages.deliver_or_schedule_in(session, name, business_key, variables, job_id=job_id)
+
+    def throw_signal(self, name: str, variables: dict | None = None, execution_id: str | None = None,
+                     tenant_id: str | None = None) -> int:
+        """Camunda's POST /signal: every waiting signal event, and the processes it starts."""
+        return self.signals.throw(name, variables, execution_id, tenant_id)
 
     def add_candidate_group(self, task_id: str, group_id: str, actor: str | None = None) -> bool:
         """Make an open task visible to one more group (an escalation); False if it already was."""

@@ -36,7 +36,8 @@ INERT = {
     "dataObject", "dataObjectReference", "dataStoreReference", "dataInputAssociation",
     "dataOutputAssociation", "sourceRef", "targetRef", "group", "property",
     "timerEventDefinition", "messageEventDefinition", "errorEventDefinition",
-    "terminateEventDefinition", "timeDate", "timeDuration", "timeCycle",
+    "terminateEventDefinition", "timeDate", "timeDuration", "timeCycle", "signalEventDefinition",
+    "escalationEventDefinition", "conditionalEventDefinition", "linkEventDefinition", "condition",
     # checked with the activity that carries it (_check_multi_instance)
     "multiInstanceLoopCharacteristics",
 }
@@ -46,21 +47,19 @@ NOT_RUNNABLE = {
     "adHocSubProcess": "ad-hoc subprocesses are not supported",
     "complexGateway": "complex gateways are not supported",
     "standardLoopCharacteristics": "loop activities are not supported; model the loop with a gateway",
-    "signalEventDefinition": "signal events are not supported; use a message",
-    "escalationEventDefinition": "escalation events are not supported",
-    "conditionalEventDefinition": "conditional events are not supported",
     "compensateEventDefinition": "compensation events are not supported",
     "cancelEventDefinition": "cancel events are not supported",
-    "linkEventDefinition": "link events are not supported",
 }
 # Which event definitions each event may carry (None: no definition, a none event).
 ALLOWED_EVENTS = {
-    "startEvent": {None, "message", "timer"},
-    "endEvent": {None, "error", "terminate"},
-    "intermediateCatchEvent": {"message", "timer"},
-    "intermediateThrowEvent": {None},
-    "boundaryEvent": {"error", "timer", "message"},
+    "startEvent": {None, "message", "timer", "signal"},
+    "endEvent": {None, "error", "terminate", "escalation", "signal"},
+    "intermediateCatchEvent": {"message", "timer", "signal", "conditional", "link"},
+    "intermediateThrowEvent": {None, "signal", "escalation", "link"},
+    "boundaryEvent": {"error", "timer", "message", "signal", "escalation", "conditional"},
 }
+# An event subprocess starts with one of these (a none start would start with its scope).
+EVENT_SUBPROCESS_STARTS = {"message", "timer", "signal", "error", "escalation", "conditional"}
 CAMUNDA_CODE = {
     "executionListener": "execution listeners run Java or scripts and are not supported",
     "taskListener": "task listeners run Java or scripts and are not supported",
@@ -118,9 +117,8 @@ def _check_scope(scope, refuse, reach: Reach) -> None:
             _check_node(element, name, refuse, reach)
             if name == "subProcess":
                 if element.get("triggeredByEvent") == "true":
-                    refuse(element, "event subprocesses are not supported; use a boundary event")
-                else:
-                    _check_scope(element, refuse, reach)
+                    _check_event_subprocess(element, refuse)
+                _check_scope(element, refuse, reach)
         elif name == "sequenceFlow":
             _check_condition(element, refuse)
         elif element.tag.startswith(B) and name not in INERT:
@@ -151,16 +149,27 @@ def _check_node(node, name: str, refuse, reach: Reach) -> None:
         if len(kinds) > 1:
             refuse(node, "an event with several event definitions is not supported")
         kind = kinds[0] if kinds else None
-        if kind not in ALLOWED_EVENTS[name] and f"{kind}EventDefinition" not in NOT_RUNNABLE:
+        in_event_subprocess = name == "startEvent" and node.getparent().get("triggeredByEvent") == "true"
+        allowed = EVENT_SUBPROCESS_STARTS if in_event_subprocess else ALLOWED_EVENTS[name]
+        if in_event_subprocess and kind is None:
+            refuse(node, "the start event of an event subprocess needs an event (message, timer, signal, error, "
+                         "escalation or conditional)")
+        elif kind not in allowed and f"{kind}EventDefinition" not in NOT_RUNNABLE:
             what = f"a {kind} {name}" if kind else f"a {name} without an event definition"
             refuse(node, f"{what} is not supported by this engine")
+        if kind == "conditional":
+            _check_conditional(node, refuse)
+        elif kind == "link":
+            _check_link(node, name, refuse)
+        elif kind in ("signal", "escalation"):
+            _check_reference(node, kind, refuse)
         if kind == "timer":
             _check_timer(node, refuse)
-            if name == "startEvent" and node.getparent().tag != B + "process":
+            if name == "startEvent" and node.getparent().tag != B + "process" and not in_event_subprocess:
                 refuse(node, "a timer start event inside a subprocess is not supported")
             elif name == "startEvent" and is_expression("".join(node.itertext())):
                 refuse(node, "a timer start event needs a literal date, duration or cycle (no variables exist before the start)")
-        if kind == "message" and name == "startEvent" and node.getparent().tag == B + "subProcess":
+        if kind == "message" and name == "startEvent" and node.getparent().tag == B + "subProcess" and not in_event_subprocess:
             refuse(node, "a message start event inside a subprocess is not supported")
     if name == "eventBasedGateway":
         _check_event_gateway(node, refuse)
@@ -198,6 +207,64 @@ def _check_multi_instance(loop, node, refuse) -> None:
     for what, text in texts:
         if text and is_expression(text):
             _compile(node, text.strip(), what, refuse)
+def _check_event_subprocess(subprocess, refuse) -> None:
+    starts = subprocess.findall(B + "startEvent")
+    if len(starts) != 1:
+        refuse(subprocess, "an event subprocess needs exactly one start event")
+    if subprocess.find(B + "incoming") is not None or subprocess.find(B + "outgoing") is not None:
+        refuse(subprocess, "an event subprocess has no incoming or outgoing sequence flows")
+    for start in starts:
+        kinds = {local(c.tag) for c in start}
+        if start.get("isInterrupting") == "false" and "errorEventDefinition" in kinds:
+            refuse(start, "an error start event always interrupts (Camunda): remove isInterrupting=\"false\"")
+
+
+def _check_conditional(node, refuse) -> None:
+    condition = node.find(f"./{B}conditionalEventDefinition/{B}condition")
+    text = (condition.text or "").strip() if condition is not None else ""
+    if not is_expression(text):
+        refuse(node, "a conditional event needs a condition such as ${amount > 100}")
+    else:
+        _compile(node, text, "condition", refuse)
+
+
+def _check_link(node, name: str, refuse) -> None:
+    link = node.find(f"./{B}linkEventDefinition").get("name")
+    if not link:
+        refuse(node, "a link event needs a name; the throw and the catch of a link share it")
+        return
+    if name == "intermediateThrowEvent":
+        catches = [n for n in node.getparent().findall(B + "intermediateCatchEvent")
+                   if any(d.get("name") == link for d in n.findall(B + "linkEventDefinition"))]
+        if len(catches) != 1:
+            refuse(node, f"the link '{link}' needs exactly one catch event of that name in the same scope "
+                         f"(found {len(catches)})")
+
+
+def _check_reference(node, kind: str, refuse) -> None:
+    """A signal or escalation event names a <bpmn:signal>/<bpmn:escalation> of the file."""
+    definition = node.find(f"./{B}{kind}EventDefinition")
+    ref = definition.get(f"{kind}Ref")
+    if not ref:
+        if kind == "signal":
+            refuse(node, "a signal event needs a signal (signalRef)")
+        return  # an escalation catch without a reference catches every escalation
+    root = node.getroottree().getroot()
+    target = next((e for e in root.iter(B + kind) if e.get("id") == ref), None)
+    if target is None:
+        refuse(node, f"{kind}Ref '{ref}' names no <bpmn:{kind}> in this file")
+    elif kind == "signal" and not target.get("name"):
+        refuse(node, f"the signal '{ref}' needs a name")
+    elif kind == "signal" and is_expression(target.get("name")):
+        refuse(node, f"the signal name '{target.get('name')}' must be literal; expressions in signal names are not supported")
+    for mapping in definition.iter(C + "in"):
+        if mapping.get("variables") == "all":
+            continue
+        if not (mapping.get("source") or mapping.get("sourceExpression")) or \
+                (mapping.get("sourceExpression") and not mapping.get("target")):
+            refuse(node, "camunda:in on a signal needs variables=\"all\", a source, or a sourceExpression with a target")
+        elif mapping.get("sourceExpression"):
+            _compile(node, mapping.get("sourceExpression"), "camunda:in sourceExpression", refuse)
 
 
 def _check_event_gateway(gateway, refuse) -> None:

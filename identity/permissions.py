@@ -27,6 +27,7 @@ GRANTS: dict[str, tuple[str, ...]] = {
     "instance.delete": ("operator",),
     "instance.suspend": ("operator",),  # hold running instances (while a new version is checked)
     "instance.migrate": ("operator",),  # move running instances to another version
+    "instance.variables.update": ("operator",),  # repairs a stuck instance, as deleting one
     "history.read": ("officer", "supervisor", "operator", "auditor"),
     "audit.read": ("auditor",),
     # tasks (which ones: candidate groups or users, assignee; supervisors: all of their agency)
@@ -43,6 +44,8 @@ GRANTS: dict[str, tuple[str, ...]] = {
     "external-task.work": ("service",),  # only the service account's topics
     "external-task.manage": ("operator",),
     "message.correlate": ("service",),  # only the service account's messages
+    # any signal for operators (a signal reaches every instance); a service account only its own
+    "signal.throw": ("service", "operator"),
     # dossiers (citizens: their own; officers and supervisors: their agency's)
     "dossier.file": ("citizen", "officer"),
     "dossier.list": ("citizen", "officer", "supervisor"),

@@ -51,5 +51,10 @@ class Principal:
     def may_send(self, message: str) -> bool:
         return self.is_admin or message in self.messages or "*" in self.messages
 
+    def may_signal(self, signal: str) -> bool:
+        """Operators throw any signal; a service account those it lists as `signal:NAME` (or
+        `signal:*`) among its messages (a token's scope `signal:NAME` says the same)."""
+        return self.has("operator") or f"signal:{signal}" in self.messages or "signal:*" in self.messages
+
     def log_fields(self) -> dict:
         return {"user": self.id, "roles": sorted(self.roles), "agency": self.agency}

@@ -120,7 +120,8 @@ class Issuer:
                              source=source, claims={"iss": self.issuer})
         scopes = set(str(claims.get("scope", "")).split())
         topics = set(_list(claims.get(s.topics_claim))) | {x[len("topic:"):] for x in scopes if x.startswith("topic:")}
-        messages = set(_list(claims.get(s.messages_claim))) | {x[len("message:"):] for x in scopes if x.startswith("message:")}
+        messages = set(_list(claims.get(s.messages_claim))) | {x[len("message:"):] for x in scopes if x.startswith("message:")} \
+            | {x for x in scopes if x.startswith("signal:")}
         roles = set(_list(claims.get(s.roles_claim)))
         if "client_id" in claims and claims.get("sub") == claims.get("client_id") and (topics or messages):
             roles.add("service")  # client credentials: a machine, not a person

@@ -43,7 +43,7 @@ ACCOUNTS = {
     "analyst": dict(roles=("analyst",)),
     "operator": dict(roles=("operator",)),
     "auditor": dict(roles=("auditor",)),
-    "service": dict(roles=("service",), topics=("clients.score",), messages=("bhyt.card-issued",)),
+    "service": dict(roles=("service",), topics=("clients.score",), messages=("bhyt.card-issued", "signal:matrix.nobody-waits")),
     "officer-b": dict(roles=("officer",), groups=OFFICER_GROUPS, agency=AGENCY_B),
     "supervisor-b": dict(roles=("supervisor",), groups=OFFICER_GROUPS, agency=AGENCY_B),
 }

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from . import (
     console_support, decision_definition, deployment, external_task, history, incident, job, message, migration,
-    process_definition,
-    process_instance, task, version,
+    process_definition, process_instance, signal, task, version,
 )
 
 BLUEPRINTS = [
@@ -16,6 +15,7 @@ BLUEPRINTS = [
     migration.blp,
     task.blp,
     message.blp,
+    signal.blp,
     incident.blp,
     job.blp,
     history.blp,

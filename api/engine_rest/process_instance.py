@@ -15,8 +15,8 @@ from identity import audit, scope
 from ..common import Blueprint, caller, actor, engine, found, no_content, reading, self_link, typed_variables
 from ..schemas import (
     LINKS_DOC,
-    TYPED_VARIABLES_DOC,
     Body,
+    TYPED_VARIABLES_DOC,
     CountSchema,
     ListArgs,
     RowSchema,
@@ -151,6 +151,22 @@ def set_suspended(body, instance_id):
     """Suspend (`true`) or activate (`false`) a running instance: while suspended its tasks cannot be
     claimed or completed, its jobs and external tasks wait, and no message reaches it."""
     engine().set_instance_suspended(instance_id, body["suspended"], actor=actor())
+    return no_content()
+
+
+class ModifyVariablesBody(Body):
+    modifications = TypedVariables()
+    deletions = fields.List(fields.String(), load_default=list)
+
+
+@blp.route("/process-instance/<instance_id>/variables", methods=["POST"])
+@requires("instance.variables.update")
+@blp.arguments(ModifyVariablesBody)
+@blp.response(204)
+def modify_variables(body, instance_id):
+    """Set (`modifications`, typed) and delete (`deletions`) variables of a running instance; the
+    instance then goes on as far as it can (conditional events evaluate the new values)."""
+    engine().modify_variables(instance_id, body["modifications"], body["deletions"], actor=actor())
     return no_content()
 
 

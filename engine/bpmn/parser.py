@@ -10,12 +10,9 @@ from __future__ import annotations
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser, full_tag
 from SpiffWorkflow.bpmn.parser.event_parsers import (
     BoundaryEventParser,
-    EndEventParser,
     EventBasedGatewayParser,
     IntermediateCatchEventParser,
-    IntermediateThrowEventParser,
     ReceiveTaskParser,
-    StartEventParser,
 )
 from SpiffWorkflow.bpmn.parser.task_parsers import ConditionalGatewayParser, GatewayParser
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
@@ -45,6 +42,8 @@ from SpiffWorkflow.camunda.specs.user_task import UserTask
 from ..delegates import delegate_of
 from .io_mapping import parse_mappings
 from .multi_instance import add_body
+from .event_subprocess import EngineProcessParser, StartParser
+from .events import EndParser, EngineConditional, EngineSignal, LinkThrowParser
 from .specs import TIMER_CLASSES, BoundaryJoin, DecisionTask, ExternalServiceTask, PassThroughManualTask, PassThroughTask
 
 CAMUNDA = "{%s}" % CAMUNDA_MODEL_NS
@@ -69,13 +68,14 @@ def activity_type(node) -> str:
             kind = local[: -len("EventDefinition")]
             break
     if tag == "startEvent":
-        return {"timer": "startTimerEvent", "message": "messageStartEvent"}.get(kind, "startEvent")
+        return {"timer": "startTimerEvent", None: "startEvent"}.get(kind, f"{kind}StartEvent")
     if tag == "endEvent":
         return f"{kind}EndEvent" if kind else "noneEndEvent"
     if tag == "boundaryEvent":
         return "boundary" + (kind or "").capitalize()
     if tag == "intermediateCatchEvent":
-        return {"timer": "intermediateTimer", "message": "intermediateMessageCatch"}.get(kind, f"intermediate{(kind or '').capitalize()}Catch")
+        return {"timer": "intermediateTimer", "message": "intermediateMessageCatch", "conditional": "intermediateConditional"}.get(
+            kind, f"intermediate{(kind or '').capitalize()}Catch")
     if tag == "intermediateThrowEvent":
         return f"intermediate{(kind or 'none').capitalize()}Throw" if kind else "intermediateNoneThrowEvent"
     return tag
@@ -108,6 +108,17 @@ class CamundaExtensions:
         ext.update(parse_mappings(node))
         if node.get("calledElement"):
             ext["calledElement"] = node.get("calledElement")
+        for definition in self.xpath("./bpmn:conditionalEventDefinition"):
+            # Camunda: only a change of this variable (of these kinds: create, update, delete) triggers it.
+            for name, key in (("variableName", "conditionVariable"), ("variableEvents", "conditionEvents")):
+                if definition.get(CAMUNDA + name):
+                    ext[key] = definition.get(CAMUNDA + name)
+        mappings = self.xpath("./bpmn:signalEventDefinition/bpmn:extensionElements/camunda:in")
+        if mappings:  # the variables a thrown signal carries
+            ext["signalIn"] = [{k: m.get(k) for k in ("source", "sourceExpression", "target", "variables") if m.get(k)}
+                               for m in mappings]
+        if node.get("isInterrupting") == "false":  # an event subprocess's start event
+            ext["interrupting"] = False
         return ext
 
     def _add_multiinstance_task(self, loop_characteristics):
@@ -124,6 +135,14 @@ class CamundaExtensions:
         clock_class = TIMER_CLASSES[type(definition)]
         return clock_class(definition.name, definition.expression, description=definition.description)
 
+    def parse_signal_event(self, event):
+        definition = super().parse_signal_event(event)
+        return EngineSignal(definition.name, description=definition.description)
+
+    def parse_conditional_event(self, event):
+        definition = super().parse_conditional_event(event)
+        return EngineConditional(definition.expression, description=definition.description)
+
 
 def _with_extensions(parser_class):
     return type(parser_class.__name__, (CamundaExtensions, parser_class), {})
@@ -133,11 +152,12 @@ class EngineParser(CamundaParser):
     """What a deployment is parsed with. Elements the engine cannot run are refused before this
     parser sees them (engine/validation.py), so the table lists only what is supported."""
 
+    PROCESS_PARSER_CLASS = EngineProcessParser
     OVERRIDE_PARSER_CLASSES = {
-        full_tag("startEvent"): (_with_extensions(StartEventParser), StartEvent),
-        full_tag("endEvent"): (_with_extensions(EndEventParser), EndEvent),
+        full_tag("startEvent"): (_with_extensions(StartParser), StartEvent),
+        full_tag("endEvent"): (_with_extensions(EndParser), EndEvent),
         full_tag("intermediateCatchEvent"): (_with_extensions(IntermediateCatchEventParser), IntermediateCatchEvent),
-        full_tag("intermediateThrowEvent"): (_with_extensions(IntermediateThrowEventParser), IntermediateThrowEvent),
+        full_tag("intermediateThrowEvent"): (_with_extensions(LinkThrowParser), IntermediateThrowEvent),
         full_tag("boundaryEvent"): (_with_extensions(BoundaryEventParser), BoundaryEvent),
         full_tag("receiveTask"): (_with_extensions(ReceiveTaskParser), ReceiveTask),
         full_tag("eventBasedGateway"): (_with_extensions(EventBasedGatewayParser), EventBasedGateway),

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from SpiffWorkflow.util.task import TaskState
 
+from .event_subprocess import is_event_subprocess
+
 
 def prune(workflow) -> int:
     """Cut the finished top of `workflow`'s tree and of each subprocess's; how many tasks went."""
@@ -40,14 +42,19 @@ def prune(workflow) -> int:
 
 def _prune_tree(workflow) -> int:
     root = workflow.task_tree
-    unfinished = [t for t in workflow.tasks.values() if not t.has_state(TaskState.FINISHED_MASK)]
-    if root is None or not unfinished:
+    if root is None:
+        return 0
+    # Event subprocesses hang from the root beside the scope's flow and stay there, waiting.
+    events = [t for t in root.children if is_event_subprocess(t) and not t.has_state(TaskState.FINISHED_MASK)]
+    beside = {t.id for event in events for t in event}
+    unfinished = [t for t in workflow.tasks.values() if not t.has_state(TaskState.FINISHED_MASK) and t.id not in beside]
+    if not unfinished:
         return 0
     keep = _lowest_common_ancestor(unfinished)
     if keep is root or keep.parent is root:
         return 0
     kept = {root.id}
-    stack = [keep]
+    stack = [keep, *events]
     while stack:
         task = stack.pop()
         kept.add(task.id)
@@ -55,7 +62,7 @@ def _prune_tree(workflow) -> int:
     removed = len(workflow.tasks) - len(kept)
     workflow.tasks = {task_id: task for task_id, task in workflow.tasks.items() if task_id in kept}
     keep.parent = root
-    root.children = [keep]
+    root.children = [keep, *events]
     if workflow.last_task is not None and workflow.last_task.id not in kept:
         workflow.last_task = keep
     return removed

@@ -14,7 +14,7 @@ from SpiffWorkflow.bpmn.serializer.default.task_spec import (
     MultiInstanceTaskConverter,
 )
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
-from SpiffWorkflow.bpmn.serializer.config import MessageEventDefinition
+from SpiffWorkflow.bpmn.serializer.config import MessageEventDefinition, SignalEventDefinition
 from SpiffWorkflow.bpmn.serializer.default.event_definition import (
     MessageEventDefinitionConverter,
     TimerConditionalEventDefinitionConverter,
@@ -22,8 +22,12 @@ from SpiffWorkflow.bpmn.serializer.default.event_definition import (
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 
+from SpiffWorkflow.bpmn.serializer.default.task_spec import EventConverter, SubWorkflowConverter
+
 from ..errors import EngineError
 from .multi_instance import ParallelBody, SequentialBody
+from .event_subprocess import EventSubprocess, EventSubprocessStart, ScopeEndJoin
+from .events import EngineConditional, EngineSignal, install
 from .specs import (
     BoundaryJoin,
     ClockCycle,
@@ -62,6 +66,11 @@ def _config() -> dict:
         config[timer_class] = TimerConditionalEventDefinitionConverter
     config[BoundaryJoin] = EventJoinConverter
     config[ParallelBody] = config[SequentialBody] = MultiInstanceTaskConverter
+    config[EventSubprocess] = SubWorkflowConverter
+    config[EventSubprocessStart] = EventConverter
+    config[ScopeEndJoin] = BpmnTaskSpecConverter
+    config[EngineConditional] = TimerConditionalEventDefinitionConverter
+    config[EngineSignal] = CAMUNDA_CONFIG[SignalEventDefinition]
     config[BpmnWorkflow] = _SharedSpecWorkflowConverter
     return config
 
@@ -104,4 +113,5 @@ def workflow_from_dict(state: dict, spec, subprocess_specs: dict, script_engine)
     dct = {**_checked(state), "spec": spec, "subprocess_specs": subprocess_specs}
     workflow = SERIALIZER.from_dict(dct)
     workflow.script_engine = script_engine
+    install(workflow)
     return workflow
