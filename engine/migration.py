@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from . import models as m
 from .bpmn.serializer import workflow_from_dict, workflow_to_dict
 from .errors import InvalidRequest, MigrationRefused, NotFound
+from .bpmn.event_subprocess import EventSubprocessStart
 from .runtime import Runtime
 
 log = logging.getLogger("lienthong.engine")
@@ -42,6 +43,7 @@ class Activity:
     id: str
     kind: str  # Camunda's activityType: userTask, serviceTask, boundaryTimer, intermediateMessageCatch...
     attached_to: str | None  # a boundary event's activity
+    waits: bool = False  # an event subprocess's start event waits while its scope runs
 
 
 def _activities(spec, embedded: dict) -> dict[str, Activity]:
@@ -53,7 +55,7 @@ def _activities(spec, embedded: dict) -> dict[str, Activity]:
                 continue
             split = next((i.name for i in task_spec.inputs if i.name.endswith(".BoundaryEventSplit")), None)
             attached = split.rsplit(".", 1)[0] if kind.startswith("boundary") and split else None
-            found[task_spec.name] = Activity(task_spec.name, kind, attached)
+            found[task_spec.name] = Activity(task_spec.name, kind, attached, isinstance(task_spec, EventSubprocessStart))
     return found
 
 
@@ -86,7 +88,8 @@ class Migrations:
         instructions = [
             _instruction(a.id, a.id, update_event_triggers and a.kind in _EVENT_TRIGGERS)
             for a in source.values()
-            if a.id in target and target[a.id].kind == a.kind and a.kind not in _TRANSIENT and not a.kind.endswith("EndEvent")
+            if a.id in target and target[a.id].kind == a.kind and (a.waits or a.kind not in _TRANSIENT)
+            and not a.kind.endswith("EndEvent")
         ]
         return {"sourceProcessDefinitionId": source_id, "targetProcessDefinitionId": target_id,
                 "instructions": sorted(instructions, key=lambda i: i["sourceActivityIds"]), "variables": None}

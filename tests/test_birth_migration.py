@@ -12,9 +12,9 @@ from tests.live import wait_for
 from tests.portal import MONDAY_9AM, WORKFLOWS, running_service
 
 # The decree: a residence registration that needs verification gets 7 working days instead of 5.
-OLD_RULE = ('name="Gia hạn: cần xác minh (5 ngày làm việc)"', '<camunda:property name="workingDays" value="5" />',
+OLD_RULE = ('name="Gia hạn: cần xác minh (5 ngày làm việc từ khi nhận hồ sơ thường trú)"', '<camunda:property name="due.residenceDue" value="5" />',
             'name="Cần xác minh (gia hạn 5 ngày làm việc)"')
-NEW_RULE = ('name="Gia hạn: cần xác minh (7 ngày làm việc)"', '<camunda:property name="workingDays" value="7" />',
+NEW_RULE = ('name="Gia hạn: cần xác minh (7 ngày làm việc từ khi nhận hồ sơ thường trú)"', '<camunda:property name="due.residenceDue" value="7" />',
             'name="Cần xác minh (gia hạn 7 ngày làm việc)"')
 
 
@@ -89,7 +89,7 @@ def test_a_running_birth_dossier_moves_to_the_new_version_and_finishes_under_its
     residence = [a for a in service.rest.get(f"/history/activity-instance?processInstanceId={instance_id}")
                  if a["activityId"] == "Task_ResidenceDueVerify"]
     assert [(a["activityName"], a["processDefinitionId"]) for a in residence] == [
-        ("Gia hạn: cần xác minh (7 ngày làm việc)", v2)]
+        ("Gia hạn: cần xác minh (7 ngày làm việc từ khi nhận hồ sơ thường trú)", v2)]
 
 
 def instance_of_history(service, code: str) -> str:
