@@ -18,6 +18,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinitio
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from . import dmn
+from .bpmn.normalize import drop_comments, normalize
 from .bpmn.parser import EngineParser
 from .bpmn.serializer import spec_from_dict, spec_to_dict
 from .bpmn.specs import ClockCycle, ClockDuration, ClockTimeDate
@@ -99,6 +100,7 @@ def parse_deployment(
         elif lowered.endswith(BPMN_SUFFIXES):
             try:
                 bpmn_roots[name] = parse_untrusted(content, name)
+                drop_comments(bpmn_roots[name])
             except DeploymentError as exc:
                 problems.extend(exc.problems)
         else:
@@ -149,6 +151,7 @@ def _build_specs(roots: dict, contents: dict[str, bytes], problems: list[Problem
     processes = []
     try:
         for name, root in roots.items():
+            normalize(root)
             parser.add_bpmn_xml(root, name)
         for name, root in roots.items():
             for process in root.iter(f"{{{BPMN}}}process"):

@@ -67,7 +67,7 @@ CAMUNDA_CODE = {
 EXPRESSION_ATTRIBUTES = ("assignee", "candidateGroups", "candidateUsers", "dueDate", "followUpDate", "priority")
 # SpiffWorkflow names its own internal tasks so; an element with such an id would collide.
 RESERVED_IDS = {"Start", "End"}
-RESERVED_SUFFIXES = (".BoundaryEventSplit", ".BoundaryEventJoin", ".EndJoin", ".StartEventSplit", ".StartEventJoin")
+RESERVED_SUFFIXES = ("__split", "__end", ".BoundaryEventSplit", ".BoundaryEventJoin", ".EndJoin", ".StartEventSplit", ".StartEventJoin")
 DECISION_MAPPINGS = {None, "singleEntry", "singleResult", "collectEntries", "resultList"}
 
 

@@ -42,7 +42,16 @@ from SpiffWorkflow.camunda.parser.task_spec import (
 )
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 
-from .specs import TIMER_CLASSES, BoundaryJoin, DecisionTask, ExternalServiceTask, PassThroughManualTask, PassThroughTask
+from .normalize import IMPLICIT, SOURCE
+from .specs import (
+    TIMER_CLASSES,
+    BoundaryJoin,
+    DecisionTask,
+    ExternalServiceTask,
+    FlowSplit,
+    PassThroughManualTask,
+    PassThroughTask,
+)
 
 CAMUNDA = "{%s}" % CAMUNDA_MODEL_NS
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -82,6 +91,9 @@ class CamundaExtensions:
 
     def parse_extensions(self, node=None):
         node = self.node if node is None else node
+        if node.get(IMPLICIT):
+            # No activity type: an implicit element (engine/bpmn/normalize.py) leaves no rows.
+            return {"implicit": node.get(IMPLICIT), "source": node.get(SOURCE), "properties": {}}
         ext = {"activityType": activity_type(node), "properties": {}}
         for name in CAMUNDA_ATTRIBUTES:
             value = node.get(CAMUNDA + name)
@@ -100,6 +112,14 @@ class CamundaExtensions:
             ext["calledElement"] = node.get("calledElement")
         return ext
 
+    def get_position(self, node=None):
+        """Spiff orders a node's outgoing flows by where their targets are drawn; Camunda by the
+        flows' order in the XML (an exclusive gateway takes the first true condition so)."""
+        if node is None:
+            return super().get_position()
+        targets = [f.get("targetRef") for f in self.process_parser.get_outgoing_sequence_flows(self.bpmn_id)]
+        return {"x": 0.0, "y": float(targets.index(node.get("id")))} if node.get("id") in targets else super().get_position(node)
+
     def _add_boundary_event(self, children):
         split = super()._add_boundary_event(children)
         join = self.spec.task_specs[f"{self.bpmn_id}.BoundaryEventJoin"]
@@ -114,6 +134,13 @@ class CamundaExtensions:
 
 def _with_extensions(parser_class):
     return type(parser_class.__name__, (CamundaExtensions, parser_class), {})
+
+
+class _InclusiveGatewayParser(_with_extensions(ConditionalGatewayParser)):
+    def create_task(self):
+        if self.node.get(IMPLICIT) == "split":
+            return FlowSplit(self.spec, self.bpmn_id, **self.bpmn_attributes)
+        return super().create_task()
 
 
 class EngineParser(CamundaParser):
@@ -136,7 +163,7 @@ class EngineParser(CamundaParser):
         full_tag("task"): (_with_extensions(TaskParser), PassThroughTask),
         full_tag("manualTask"): (_with_extensions(TaskParser), PassThroughManualTask),
         full_tag("exclusiveGateway"): (_with_extensions(ConditionalGatewayParser), ExclusiveGateway),
-        full_tag("inclusiveGateway"): (_with_extensions(ConditionalGatewayParser), InclusiveGateway),
+        full_tag("inclusiveGateway"): (_InclusiveGatewayParser, InclusiveGateway),
         full_tag("parallelGateway"): (_with_extensions(GatewayParser), ParallelGateway),
         full_tag("subProcess"): (_with_extensions(SubWorkflowParser), SubWorkflowTask),
         full_tag("callActivity"): (_with_extensions(CallActivityParser), CallActivity),

@@ -8,7 +8,11 @@ from __future__ import annotations
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter, EventJoinConverter
+from SpiffWorkflow.bpmn.serializer.default.task_spec import (
+    BpmnTaskSpecConverter,
+    EventJoinConverter,
+    ConditionalGatewayConverter,
+)
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.config import MessageEventDefinition
 from SpiffWorkflow.bpmn.serializer.default.event_definition import (
@@ -26,6 +30,7 @@ from .specs import (
     ClockTimeDate,
     DecisionTask,
     ExternalServiceTask,
+    FlowSplit,
     PassThroughManualTask,
     PassThroughTask,
 )
@@ -56,6 +61,7 @@ def _config() -> dict:
     for timer_class in (ClockTimeDate, ClockDuration, ClockCycle):
         config[timer_class] = TimerConditionalEventDefinitionConverter
     config[BoundaryJoin] = EventJoinConverter
+    config[FlowSplit] = ConditionalGatewayConverter
     config[BpmnWorkflow] = _SharedSpecWorkflowConverter
     return config
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin
-from SpiffWorkflow.bpmn.specs.defaults import ManualTask, NoneTask, ServiceTask
+from SpiffWorkflow.bpmn.specs.defaults import InclusiveGateway, ManualTask, NoneTask, ServiceTask
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     DurationTimerEventDefinition,
@@ -25,6 +25,8 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.mixins.bpmn_spec_mixin import BpmnSpecMixin
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptEngineTask
 from SpiffWorkflow.util.task import TaskState
+
+from ..errors import ExecutionError
 
 
 class BoundaryJoin(BoundaryEventJoin):
@@ -47,6 +49,18 @@ class BoundaryJoin(BoundaryEventJoin):
             else:
                 kept.append(event)
         return finished, kept
+
+
+class FlowSplit(InclusiveGateway):
+    """The outgoing flows of an activity (engine/bpmn/normalize.py): every true condition is
+    taken, else the default flow; with neither, Camunda fails the command naming the activity."""
+
+    def _run_hook(self, my_task):
+        matches, defaults = self._get_matching_outputs(my_task)
+        if not matches and not defaults:
+            raise ExecutionError(f"{self.extensions['source']}: no outgoing sequence flow can be taken "
+                                 "(every condition is false and there is no default flow)")
+        return super()._run_hook(my_task)
 
 
 class PassThroughTask(NoneTask):
