@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from SpiffWorkflow.bpmn.specs.defaults import InclusiveGateway, ParallelGateway
+from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, InclusiveGateway, ParallelGateway
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.util.task import TaskState
 
@@ -22,6 +22,10 @@ def plan_history(tasks) -> list[tuple]:
         if mark == 2:
             continue
         if task.state in OPEN_STATES and not mark:
+            if isinstance(task.task_spec, BoundaryEvent):
+                # Camunda records a boundary event only when it fires: a waiting one is an event
+                # subscription or a job, not an activity instance (nor a canceled one later).
+                continue
             plan.append((task, True, False, False))
             task.internal_data[HISTORY_MARK] = 1
         elif task.state == TaskState.COMPLETED or (mark and task.state in (TaskState.CANCELLED, TaskState.ERROR)):

@@ -196,6 +196,11 @@ def _check_service(node, refuse, reach: Reach) -> None:
     if node.get(C + "type") != "external" or not topic:
         refuse(node, "a service task needs camunda:type=\"external\" and a camunda:topic")
         return
+    if is_expression(topic):
+        # Evaluated when the task is reached: a handler serves it if one is registered for the
+        # resulting topic, else it waits for a remote worker.
+        _compile(node, topic, "camunda:topic", refuse)
+        return
     if not reach.serves_topic(topic) and not _marked_external(node):
         refuse(node, f"no handler is registered for topic '{topic}'; register one in handlers/, "
                      "or mark the task as served by a remote worker with the property worker=external")

@@ -42,6 +42,7 @@ from SpiffWorkflow.camunda.parser.task_spec import (
 )
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 
+from .expression_names import message_definition
 from .normalize import IMPLICIT, SOURCE
 from .specs import (
     TIMER_CLASSES,
@@ -111,6 +112,9 @@ class CamundaExtensions:
         if node.get("calledElement"):
             ext["calledElement"] = node.get("calledElement")
         return ext
+
+    def parse_message_event(self, message_event):
+        return message_definition(super().parse_message_event(message_event))
 
     def get_position(self, node=None):
         """Spiff orders a node's outgoing flows by where their targets are drawn; Camunda by the

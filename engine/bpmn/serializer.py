@@ -23,6 +23,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 
 from ..errors import EngineError
+from .expression_names import ExpressionMessage
 from .specs import (
     BoundaryJoin,
     ClockCycle,
@@ -56,6 +57,7 @@ def _config() -> dict:
     config = dict(CAMUNDA_CONFIG)
     # The engine uses BPMN's own message semantics (payload merged into the variables).
     config[MessageEventDefinition] = MessageEventDefinitionConverter
+    config[ExpressionMessage] = MessageEventDefinitionConverter
     for spec_class in (ExternalServiceTask, DecisionTask, PassThroughTask, PassThroughManualTask):
         config[spec_class] = BpmnTaskSpecConverter
     for timer_class in (ClockTimeDate, ClockDuration, ClockCycle):

@@ -27,6 +27,7 @@ from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptEngineTask
 from SpiffWorkflow.util.task import TaskState
 
 from ..errors import ExecutionError
+from .expression_names import ExpressionMessage, topic_of
 
 
 class BoundaryJoin(BoundaryEventJoin):
@@ -255,7 +256,17 @@ def timer_of(my_task):
 
 
 def messages_of(my_task) -> list[str]:
-    return [d.name for d in _definitions(my_task) if isinstance(d, MessageEventDefinition)]
+    return [d.resolved(my_task) if isinstance(d, ExpressionMessage) else d.name
+            for d in _definitions(my_task) if isinstance(d, MessageEventDefinition)]
+
+
+def resolve_names(tasks) -> None:
+    """Evaluate the `${...}` names of the elements just reached, before the state is stored."""
+    for task in tasks:
+        if task.state == TaskState.READY and isinstance(task.task_spec, ExternalServiceTask):
+            topic_of(task)
+        elif task.state == TaskState.WAITING:
+            messages_of(task)
 
 
 def next_due(my_task) -> datetime | None:
