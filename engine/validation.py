@@ -14,6 +14,8 @@ from .bpmn.specs import ClockCycle, parse_datetime, parse_duration
 from .errors import ExpressionError, Problem
 from .expressions import compile_expression, is_expression
 from .retries import parse_retry_cycle
+from .validation_camunda import check_camunda_names
+from .validation_refs import check_references
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
@@ -89,7 +91,7 @@ def check_bpmn(root, filename: str, reach: Reach) -> list[Problem]:
     problems: list[Problem] = []
 
     def refuse(element, reason: str) -> None:
-        problems.append(Problem(filename, element.get("id"), reason))
+        problems.append(Problem(filename, element.get("id"), reason, element.sourceline))
 
     if root.tag != B + "definitions":
         return [Problem(filename, root.get("id"), f"not a BPMN 2.0 file: the root element is <{local(root.tag)}>, expected <bpmn:definitions>")]
@@ -102,6 +104,8 @@ def check_bpmn(root, filename: str, reach: Reach) -> list[Problem]:
             # Spiff would run every start event at once (a message start would also fire the none start).
             for extra in process.findall(B + "startEvent")[1:]:
                 refuse(extra, "a process may have only one start event; split it into separate processes")
+    check_references(root, refuse)
+    check_camunda_names(root, refuse)
     return problems
 
 

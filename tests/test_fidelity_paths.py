@@ -140,3 +140,11 @@ def test_an_exclusive_gateway_takes_the_first_true_condition_in_xml_order(client
     deployed(client, {"order.bpmn": xml})
     instance = start(client, "xml_order")
     assert task_keys(client, instance) == ["First"]
+
+
+def test_an_unconditional_flow_leaving_an_exclusive_gateway_is_taken_in_xml_order(client):
+    # Camunda takes a flow without a condition as true; here it comes after a false one.
+    body = ('<bpmn:startEvent id="S" /><bpmn:exclusiveGateway id="G" />' + _user("Never", "Always")
+            + _flow("S", "G") + _flow("G", "Never", body=condition("${false}")) + _flow("G", "Always"))
+    deployed(client, {"plain.bpmn": diagram("plain_xor", body)})
+    assert task_keys(client, start(client, "plain_xor")) == ["Always"]

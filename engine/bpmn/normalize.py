@@ -9,7 +9,9 @@ Three things the BPMN schema allows, Camunda runs and SpiffWorkflow gets wrong w
   implicit split gateway carries them: it evaluates the conditions (an unconditional flow is
   always taken) and names the activity when nothing can be taken;
 - a path ending at an activity or gateway with no outgoing flow: Camunda ends that path there
-  (an implicit end); Spiff never completes the instance. Here an implicit end event follows it.
+  (an implicit end); Spiff never completes the instance. Here an implicit end event follows it;
+- a flow without a condition leaving an exclusive or inclusive gateway, not its default: Camunda
+  takes it as true (in XML order); Spiff refuses the diagram. Here it gets the condition ${true}.
 
 Implicit elements carry the `lt:implicit` attribute; the parser gives them no activity type, so
 they leave no history and no runtime rows (engine/row_image.py), as in Camunda. The stored
@@ -54,6 +56,7 @@ def normalize(root) -> None:
     for scope in [s for s in root.iter() if s.tag in {B + name for name in SCOPES}]:
         _name_flows(scope)
         _split_outgoing(scope)
+        _unconditional_gateway_flows(scope)
         _end_implicitly(scope)
 
 
@@ -103,10 +106,24 @@ def _split_outgoing(scope) -> None:
             split.set("default", default)
         for flow in outgoing:
             flow.set("sourceRef", split.get("id"))
-            if flow.get("id") != default and flow.find(B + "conditionExpression") is None:
-                always = etree.SubElement(flow, B + "conditionExpression")
-                always.set(XSI_TYPE, "bpmn:tFormalExpression")
-                always.text = "${true}"
+            _always(flow, default)
+
+
+def _unconditional_gateway_flows(scope) -> None:
+    flows = _flows(scope)
+    for gateway in [n for n in scope if local(n.tag) in ("exclusiveGateway", "inclusiveGateway")]:
+        outgoing = [f for f in flows if f.get("sourceRef") == gateway.get("id")]
+        if len(outgoing) > 1:
+            for flow in outgoing:
+                _always(flow, gateway.get("default"))
+
+
+def _always(flow, default: str | None) -> None:
+    """An unconditional flow that is not the default one is always taken, as in Camunda."""
+    if flow.get("id") != default and flow.find(B + "conditionExpression") is None:
+        always = etree.SubElement(flow, B + "conditionExpression")
+        always.set(XSI_TYPE, "bpmn:tFormalExpression")
+        always.text = "${true}"
 
 
 def _end_implicitly(scope) -> None:
