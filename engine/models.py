@@ -65,6 +65,9 @@ class Deployment(Base):
     name: Mapped[str | None] = mapped_column(String(255))
     source: Mapped[str | None] = mapped_column(String(255))
     deployment_time: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Camunda's tenant-id of a deployment (and its definitions): whose definitions these are. Not
+    # an instance's tenant, which is the agency that received the dossier.
+    tenant_id: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class Resource(Base):
@@ -97,6 +100,7 @@ class ProcessDefinition(Base):
     start_messages: Mapped[list] = mapped_column(JSON, default=list)
     startable: Mapped[bool] = mapped_column(Boolean, default=True)
     start_timers: Mapped[list] = mapped_column(JSON, default=list)
+    tenant_id: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class DecisionDefinition(Base):
@@ -112,6 +116,7 @@ class DecisionDefinition(Base):
     resource_id: Mapped[str] = mapped_column(ForeignKey("resource.id"))
     resource_name: Mapped[str] = mapped_column(String(255))
     checksum: Mapped[str] = mapped_column(String(64))
+    tenant_id: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class ProcessInstance(Base):
