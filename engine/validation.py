@@ -156,6 +156,8 @@ def _check_node(node, name: str, refuse, reach: Reach) -> None:
                 refuse(node, "a timer start event needs a literal date, duration or cycle (no variables exist before the start)")
         if kind == "message" and name == "startEvent" and node.getparent().tag == B + "subProcess":
             refuse(node, "a message start event inside a subprocess is not supported")
+        if kind == "message":
+            _check_message_name(node, name, refuse)
     if name == "eventBasedGateway":
         _check_event_gateway(node, refuse)
     if name in ("serviceTask", "sendTask"):
@@ -180,6 +182,21 @@ def _check_node(node, name: str, refuse, reach: Reach) -> None:
         value = node.get(C + attribute)
         if value is not None and is_expression(value):
             _compile(node, value, f"camunda:{attribute}", refuse)
+
+
+def _check_message_name(node, name: str, refuse) -> None:
+    """A message name may be ${...} (evaluated when the event is reached), except where no variable
+    exists yet: a message start event."""
+    ref = node.find(f"./{B}messageEventDefinition").get("messageRef")
+    message = next((m for m in node.getroottree().getroot().findall(B + "message") if m.get("id") == ref), None)
+    text = message.get("name") if message is not None else None
+    if not is_expression(text):
+        return
+    if name == "startEvent":
+        refuse(node, f"a message start event needs a literal message name, not '{text}' "
+                     "(no variables exist before the start)")
+    else:
+        _compile(node, text, "the message name", refuse)
 
 
 def _check_event_gateway(gateway, refuse) -> None:

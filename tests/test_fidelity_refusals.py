@@ -37,6 +37,10 @@ REFUSALS = [
      "Task_A", "camunda:propertie is not a Camunda element; did you mean camunda:properties?"),
     ("unsupported Camunda attribute", diagram("refused", '<bpmn:startEvent id="S" camunda:initiator="who" />'),
      "S", "camunda:initiator"),
+    ("message start named by an expression", diagram("refused", '<bpmn:startEvent id="S">'
+                                                     '<bpmn:messageEventDefinition id="MD" messageRef="M" /></bpmn:startEvent>',
+                                                     before='<bpmn:message id="M" name="go-${x}" />'),
+     "S", "a message start event needs a literal message name"),
     ("duplicate id", _with_task('<bpmn:userTask id="Task_A" /><bpmn:manualTask id="Task_A" />'),
      "Task_A", "also used on line"),
     ("default flow of another element", _with_task('<bpmn:userTask id="Task_A" default="F_in" />'),
