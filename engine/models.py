@@ -136,6 +136,8 @@ class ProcessInstance(Base):
     # Camunda's tenant: here the agency that received the dossier; queries filter on it (jurisdiction).
     tenant_id: Mapped[str | None] = mapped_column(String(64), index=True)
     delete_reason: Mapped[str | None] = mapped_column(Text)
+    # The instance whose call activity started this one (engine/called_instances.py), else None.
+    super_instance_id: Mapped[str | None] = mapped_column(String(64), index=True)
     # Which version of each called process and decision this instance runs on (pinned at start).
     bindings: Mapped[dict] = mapped_column(JSON, default=dict)
     # The SpiffWorkflow state without its specs (those come from the definition).
@@ -316,6 +318,7 @@ class ActivityInstance(Base):
     start_time: Mapped[datetime] = mapped_column(UTCDateTime())
     end_time: Mapped[datetime | None] = mapped_column(UTCDateTime())
     canceled: Mapped[bool] = mapped_column(Boolean, default=False)
+    called_instance_id: Mapped[str | None] = mapped_column(String(64))  # a call activity's called instance
 
 
 class UserOperation(Base):

@@ -28,7 +28,7 @@ from .bpmn.script_engine import enter_scope, leave_scope, run_task, scope_of, va
 from .bpmn.serializer import workflow_from_dict, workflow_to_dict
 from .bpmn.expression_names import topic_of
 from .bpmn.specs import ExternalServiceTask, parse_datetime, resolve_names
-from .errors import ExecutionError, ExpressionError, NotFound
+from .errors import ExecutionError, ExpressionError, InvalidRequest, NotFound
 from .expressions import compile_expression
 from .history import plan_history, write_history
 from .row_image import RowImage, activities
@@ -66,6 +66,9 @@ class Runtime:
         row = session.get(m.ProcessInstance, instance_id)
         if row is None:
             raise NotFound(f"Process instance '{instance_id}' does not exist")
+        if row.workflow is None and row.super_instance_id is not None and row.state == "ACTIVE":
+            raise InvalidRequest(f"Process instance '{instance_id}' runs inside the call activity of instance "
+                                 f"'{row.super_instance_id}'; act on that instance")
         if row.workflow is None:
             raise NotFound(f"Process instance '{instance_id}' has ended ({row.state.lower()})")
         spec, subprocess_specs = context.resolver.specs_for(session, row.definition_id, row.bindings)
@@ -190,7 +193,7 @@ class Runtime:
         self._save_variables(before, current)
         if self.context.observers:
             transitions = [ActivityTransition(task.task_spec, str(task.id), opened, closed, canceled)
-                           for task, opened, closed, canceled in history]
+                           for task, opened, closed, canceled, _ in history]
             for observer in self.context.observers:
                 observer(self, transitions)
         if workflow.completed:

@@ -36,3 +36,47 @@ def test_a_boundary_timer_that_fired_is_one_completed_activity_instance(client, 
     assert rows["Late"]["activityType"] == "boundaryTimer" and not rows["Late"]["canceled"]
     assert rows["Late"]["endTime"] is not None
     assert rows["Review"]["canceled"] is True
+
+
+CHILD = ('<bpmn:startEvent id="ChildStart" /><bpmn:userTask id="ChildReview" /><bpmn:endEvent id="ChildEnd" />'
+         '<bpmn:sequenceFlow id="C1" sourceRef="ChildStart" targetRef="ChildReview" />'
+         '<bpmn:sequenceFlow id="C2" sourceRef="ChildReview" targetRef="ChildEnd" />')
+PARENT = ('<bpmn:startEvent id="S" /><bpmn:callActivity id="Call" calledElement="child" />'
+          '<bpmn:userTask id="After" /><bpmn:endEvent id="E" />'
+          '<bpmn:sequenceFlow id="F1" sourceRef="S" targetRef="Call" />'
+          '<bpmn:sequenceFlow id="F2" sourceRef="Call" targetRef="After" />'
+          '<bpmn:sequenceFlow id="F3" sourceRef="After" targetRef="E" />')
+
+
+def _historic(client, **query) -> list[dict]:
+    return client.get("/engine-rest/history/process-instance", query_string=query).get_json()
+
+
+def test_a_called_process_is_an_instance_of_its_own_linked_to_its_caller(client):
+    deployed(client, {"child.bpmn": diagram("child", CHILD), "parent.bpmn": diagram("parent", PARENT)})
+    caller = start(client, "parent")
+    [called] = _historic(client, superProcessInstanceId=caller)
+    assert (called["processDefinitionKey"], called["state"], called["superProcessInstanceId"]) == ("child", "ACTIVE", caller)
+    assert called["rootProcessInstanceId"] == caller and called["id"] != caller
+    [call] = [a for a in activities(client, caller) if a["activityId"] == "Call"]
+    assert call["calledProcessInstanceId"] == called["id"]
+    assert "ChildReview" not in [a["activityId"] for a in activities(client, caller)]
+    child_rows = activities(client, called["id"])
+    assert sorted(a["activityId"] for a in child_rows) == ["ChildReview", "ChildStart"]
+    assert {a["processDefinitionKey"] for a in child_rows} == {"child"}
+    refused = client.delete(f"/engine-rest/process-instance/{called['id']}")
+    assert refused.status_code == 400 and caller in refused.get_json()["message"]
+
+    complete(client, caller, "ChildReview")  # the task is still the caller's runtime row
+    [called] = _historic(client, superProcessInstanceId=caller)
+    assert called["state"] == "COMPLETED" and called["endTime"] is not None
+    assert state(client, caller) == "ACTIVE"
+
+
+def test_cancelling_the_caller_terminates_the_called_instance(client):
+    deployed(client, {"child.bpmn": diagram("child", CHILD), "parent.bpmn": diagram("parent", PARENT)})
+    caller = start(client, "parent")
+    assert client.delete(f"/engine-rest/process-instance/{caller}").status_code == 204
+    [called] = _historic(client, superProcessInstanceId=caller)
+    assert called["state"] == "EXTERNALLY_TERMINATED" and called["endTime"] is not None
+    assert all(a["endTime"] is not None for a in activities(client, called["id"]))
