@@ -2,7 +2,7 @@
 the element is reached, as in Camunda 7 (issue 13)."""
 from __future__ import annotations
 
-from tests.fidelity import deployed, diagram, start, state, task_keys
+from tests.fidelity import activities, deployed, diagram, start, state, task_keys
 
 MESSAGES = ('<bpmn:message id="Msg" name="reply-${caseNo}" />')
 
@@ -39,3 +39,22 @@ def test_a_topic_with_an_expression_is_the_topic_the_external_task_is_fetched_by
     done = client.post(f"/engine-rest/external-task/{task['id']}/complete", json={"workerId": "w1"})
     assert done.status_code == 204, done.get_data(as_text=True)
     assert state(client, instance) == "COMPLETED"
+
+
+def test_a_receive_task_and_a_boundary_message_named_by_expressions(client):
+    body = ('<bpmn:startEvent id="S" /><bpmn:receiveTask id="Wait" messageRef="Msg" />'
+            '<bpmn:userTask id="Review" /><bpmn:boundaryEvent id="Withdrawn" attachedToRef="Review">'
+            '<bpmn:messageEventDefinition id="WD" messageRef="Withdraw" /></bpmn:boundaryEvent>'
+            '<bpmn:endEvent id="E" /><bpmn:endEvent id="Gone" />'
+            '<bpmn:sequenceFlow id="F1" sourceRef="S" targetRef="Wait" />'
+            '<bpmn:sequenceFlow id="F2" sourceRef="Wait" targetRef="Review" />'
+            '<bpmn:sequenceFlow id="F3" sourceRef="Review" targetRef="E" />'
+            '<bpmn:sequenceFlow id="F4" sourceRef="Withdrawn" targetRef="Gone" />')
+    messages = MESSAGES + '<bpmn:message id="Withdraw" name="withdraw-${caseNo}" />'
+    deployed(client, {"receive.bpmn": diagram("named_receive", body, before=messages)})
+    instance = start(client, "named_receive", caseNo="C3")
+    assert client.post("/engine-rest/message", json={"messageName": "reply-C3"}).status_code in (200, 204)
+    assert task_keys(client, instance) == ["Review"]
+    assert client.post("/engine-rest/message", json={"messageName": "withdraw-C3"}).status_code in (200, 204)
+    assert state(client, instance) == "COMPLETED"
+    assert "Gone" in [a["activityId"] for a in activities(client, instance)]
