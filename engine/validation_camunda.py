@@ -44,6 +44,8 @@ NOT_SUPPORTED = {
     "variableMappingClass": "camunda:variableMappingClass names Java code this engine cannot run",
     "variableMappingDelegateExpression": "camunda:variableMappingDelegateExpression names Java code this engine cannot run",
     "caseRef": "case (CMMN) call activities are not supported; call a process with calledElement",
+    "calledElementTenantId": "camunda:calledElementTenantId is not supported; a call resolves in its caller's tenant",
+    "decisionRefTenantId": "camunda:decisionRefTenantId is not supported; a decision resolves in its caller's tenant",
 }
 
 
