@@ -53,8 +53,9 @@ def drop_comments(root) -> None:
 
 def normalize(root) -> None:
     """Rewrite `root` (a checked bpmn:definitions, comments dropped) in place."""
+    taken = {element.get("id") for element in root.iter() if element.get("id")}  # ids are file-wide
     for scope in [s for s in root.iter() if s.tag in {B + name for name in SCOPES}]:
-        _name_flows(scope)
+        _name_flows(scope, taken)
         _split_outgoing(scope)
         _unconditional_gateway_flows(scope)
         _end_implicitly(scope)
@@ -78,8 +79,7 @@ def _flows(scope) -> list:
     return scope.findall(B + "sequenceFlow")
 
 
-def _name_flows(scope) -> None:
-    taken = {element.get("id") for element in scope.iter() if element.get("id")}
+def _name_flows(scope, taken: set) -> None:
     for flow in _flows(scope):
         if flow.get("id"):
             continue
