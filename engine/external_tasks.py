@@ -19,6 +19,7 @@ from .errors import InvalidRequest, NotFound
 from .handler_registry import BpmnError
 from .jobs import open_incident, throw_bpmn_error
 from .redaction import hide_credentials
+from .local_scope import task_variables
 from .runtime import Runtime, stored_variables
 
 log = logging.getLogger("lienthong.external")
@@ -89,7 +90,8 @@ class ExternalTasks:
                 for task in session.scalars(query):
                     task.worker_id = worker_id
                     task.lock_expires_at = now + timedelta(milliseconds=int(topic.get("lockDuration") or 0))
-                    variables = stored_variables(session, task.instance_id)
+                    variables = task_variables(engine.runtime_context, session, session.get(m.ProcessInstance, task.instance_id),
+                                               task.task_id, stored_variables(session, task.instance_id))
                     wanted = topic.get("variables")
                     if wanted is not None:
                         variables = {k: v for k, v in variables.items() if k in wanted}

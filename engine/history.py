@@ -71,7 +71,9 @@ def _activity_row(instance, task, calling, now: datetime, assignee, end_time, ca
     instance_id, definition_id, definition_key = owner_of(calling, instance)
     return dict(
         id=str(task.id), instance_id=instance_id, definition_id=definition_id, definition_key=definition_key,
-        activity_id=task.task_spec.bpmn_id, called_instance_id=task.internal_data.get(CALLED),
+        # A multi-instance body is `X#multiInstanceBody` in Camunda's history, its instances `X`.
+        activity_id=task.task_spec.extensions.get("historyId", task.task_spec.bpmn_id),
+        called_instance_id=task.internal_data.get(CALLED),
         activity_name=task.task_spec.bpmn_name, activity_type=task.task_spec.extensions["activityType"],
         task_id=str(task.id) if isinstance(task.task_spec, UserTask) else None, assignee=assignee,
         start_time=now, end_time=end_time, canceled=canceled,

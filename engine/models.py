@@ -256,7 +256,7 @@ class Job(Base):
     exception_message: Mapped[str | None] = mapped_column(Text)
     exception_stacktrace: Mapped[str | None] = mapped_column(Text)
     priority: Mapped[int] = mapped_column(Integer, default=0)
-    # A timer-start job's schedule: {"cycles": left (-1: forever), "step": seconds}.
+    # A timer-start job's schedule: {"cycles": left (-1: forever), "step": seconds} or {..., "cron": expression}.
     schedule: Mapped[dict | None] = mapped_column(JSON)
     created: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from . import models as m
 from .bpmn import limits  # noqa: F401 - lifts SpiffWorkflow's depth ceilings before any instance runs
 from .bpmn.prune import prune
-from .bpmn.script_engine import enter_scope, leave_scope, run_task, scope_of, variables_for
+from .bpmn.script_engine import enter_scope, leave_scope, materialize_inputs, run_task, scope_of, variables_for
 from .bpmn.serializer import workflow_from_dict, workflow_to_dict
 from .bpmn.expression_names import topic_of
 from .bpmn.specs import ExternalServiceTask, parse_datetime, resolve_names
@@ -153,7 +153,7 @@ class Runtime:
         if text is None:
             return None
         try:
-            return compile_expression(text).evaluate(variables_for(task))
+            return compile_expression(text).evaluate(variables_for(task), self.workflow.script_engine.moments)
         except ExpressionError as exc:
             raise ExecutionError(f"{task.task_spec.bpmn_id}: {exc}") from None
 
@@ -170,6 +170,7 @@ class Runtime:
         workflow = self.workflow
         row = self.row
         tasks = activities(workflow)
+        self._guard(lambda: materialize_inputs(tasks))  # an activity's inputs as of the command that reached it
         if row.start_activity_id is None:
             row.start_activity_id = next((t.task_spec.bpmn_id for t in tasks if t.task_spec in workflow.spec.start.outputs
                                           and t.state == TaskState.COMPLETED), None)

@@ -31,6 +31,7 @@ from .errors import ConcurrentModification, InvalidRequest, LostRace, NotFound, 
 from .external_tasks import ExternalTasks
 from .handler_registry import HandlerRegistry
 from .handler_registry import registry as default_handlers
+from .local_scope import task_variables
 from .inline import InlineHandlers
 from .jobs import JobExecutor, open_incident
 from .resolution import SpecResolver, latest
@@ -261,8 +262,10 @@ class ProcessEngine:
         """The task's formData fields (defaults, then current values), or all variables if it has none."""
         with self.db.reading() as session:
             row = self._open_task(session, task_id)
-            variables = stored_variables(session, row.instance_id)
-            task_spec = self.resolver.task_spec_of(session, session.get(m.ProcessInstance, row.instance_id), row.activity_id)
+            instance = session.get(m.ProcessInstance, row.instance_id)
+            variables = task_variables(self.runtime_context, session, instance, row.id,
+                                       stored_variables(session, row.instance_id))
+            task_spec = self.resolver.task_spec_of(session, instance, row.activity_id)
             form = getattr(task_spec, "form", None)
             if form is None or not form.fields:
                 return variables

@@ -42,7 +42,10 @@ from SpiffWorkflow.camunda.parser.task_spec import (
 )
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 
+from ..delegates import delegate_of
 from .expression_names import message_definition
+from .io_mapping import parse_mappings
+from .multi_instance import add_body
 from .normalize import IMPLICIT, SOURCE
 from .specs import (
     TIMER_CLASSES,
@@ -58,6 +61,7 @@ CAMUNDA = "{%s}" % CAMUNDA_MODEL_NS
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 
 # Attributes kept as written; the engine evaluates the ones that may hold ${...} at run time.
+DELEGATING = {"{%s}serviceTask" % BPMN_NS, "{%s}sendTask" % BPMN_NS}
 CAMUNDA_ATTRIBUTES = (
     "type", "topic", "taskPriority", "candidateGroups", "candidateUsers", "assignee", "dueDate",
     "followUpDate", "priority", "formKey", "decisionRef", "decisionRefBinding", "decisionRefVersion",
@@ -109,6 +113,12 @@ class CamundaExtensions:
             for name in ("errorCodeVariable", "errorMessageVariable"):
                 if definition.get(CAMUNDA + name):
                     ext[name] = definition.get(CAMUNDA + name)
+        if "topic" not in ext and node.tag in DELEGATING:
+            # A Java delegate is served by the Python handler registered for its class or bean.
+            key = delegate_of(node)[0]
+            if key is not None:
+                ext["topic"] = key
+        ext.update(parse_mappings(node))
         if node.get("calledElement"):
             ext["calledElement"] = node.get("calledElement")
         return ext
@@ -123,6 +133,9 @@ class CamundaExtensions:
             return super().get_position()
         targets = [f.get("targetRef") for f in self.process_parser.get_outgoing_sequence_flows(self.bpmn_id)]
         return {"x": 0.0, "y": float(targets.index(node.get("id")))} if node.get("id") in targets else super().get_position(node)
+
+    def _add_multiinstance_task(self, loop_characteristics):
+        add_body(self, loop_characteristics)
 
     def _add_boundary_event(self, children):
         split = super()._add_boundary_event(children)

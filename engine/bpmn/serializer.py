@@ -12,6 +12,7 @@ from SpiffWorkflow.bpmn.serializer.default.task_spec import (
     BpmnTaskSpecConverter,
     EventJoinConverter,
     ConditionalGatewayConverter,
+    MultiInstanceTaskConverter,
 )
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.config import MessageEventDefinition
@@ -24,6 +25,7 @@ from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 
 from ..errors import EngineError
 from .expression_names import ExpressionMessage
+from .multi_instance import ParallelBody, SequentialBody
 from .specs import (
     BoundaryJoin,
     ClockCycle,
@@ -64,6 +66,7 @@ def _config() -> dict:
         config[timer_class] = TimerConditionalEventDefinitionConverter
     config[BoundaryJoin] = EventJoinConverter
     config[FlowSplit] = ConditionalGatewayConverter
+    config[ParallelBody] = config[SequentialBody] = MultiInstanceTaskConverter
     config[BpmnWorkflow] = _SharedSpecWorkflowConverter
     return config
 
