@@ -17,7 +17,7 @@ from identity.settings import IdentitySettings
 from . import audit as audit_api
 from . import contract
 from . import dossiers as dossiers_api
-from . import errors, input_limits, operations, portal
+from . import cors, errors, input_limits, operations, portal
 from .common import EXTENSION, STOPPING
 from .engine_rest import BLUEPRINTS
 from .schemas import TypedValueSchema
@@ -68,6 +68,7 @@ def create_app(engine, config: Mapping[str, Any] | None = None, identity: Identi
     input_limits.install(app)  # after the caller is known: an anonymous caller gets 401 first
     limiter = portal.install(app, installed.settings)
     console.install(app, engine, tracking_limits=lambda view: portal.limit_tracking(limiter, installed.settings, view))
+    cors.install(app, cors.allowed_origins(app.config["CORS_ORIGINS"]) if "CORS_ORIGINS" in app.config else None)
 
     @app.get("/")
     @requires(PUBLIC)

@@ -49,7 +49,7 @@ class ErrorSchema(ma.Schema):
         metadata={"description": "Per field (or variable) messages, when input was refused"},
     )
     details = ma.fields.Dict(metadata={"description": "Deployment errors per resource, as Camunda reports them"})
-    problems = ma.fields.List(ma.fields.Dict(), metadata={"description": "Deployment errors: file, elementId, reason"})
+    problems = ma.fields.List(ma.fields.Dict(), metadata={"description": "Deployment errors: file, elementId, line, reason"})
     validationReport = ma.fields.Dict(metadata={"description": "Migration refused: Camunda's plan or instance validation report"})
 
 
@@ -69,7 +69,7 @@ def body_of(error: EngineError) -> dict:
     if isinstance(error, DeploymentError):
         body["details"] = _camunda_details(error)
         body["problems"] = [
-            {"file": p.file, "elementId": p.element_id, "reason": p.reason} for p in error.problems
+            {"file": p.file, "elementId": p.element_id, "line": p.line, "reason": p.reason} for p in error.problems
         ]
     return body
 
@@ -84,7 +84,7 @@ def _camunda_details(error: DeploymentError) -> dict:
     for problem in error.problems:
         ids = [problem.element_id] if problem.element_id else []
         by_file[problem.file]["errors"].append(
-            {"message": problem.reason, "mainElementId": problem.element_id, "elementIds": ids}
+            {"message": problem.reason, "line": problem.line, "mainElementId": problem.element_id, "elementIds": ids}
         )
     return dict(by_file)
 

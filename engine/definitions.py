@@ -13,13 +13,14 @@ from copy import deepcopy
 from dataclasses import dataclass, field
 
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
-from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.defaults import CallActivity, SubWorkflowTask
 from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from . import dmn
+from .bpmn.normalize import drop_comments, normalize
 from .bpmn.parser import EngineParser
+from .bpmn.refusals import schema_problem, spiff_problem
 from .bpmn.serializer import spec_from_dict, spec_to_dict
 from .bpmn.specs import ClockCycle, ClockDuration, ClockTimeDate
 from .errors import DeploymentError, Problem
@@ -101,6 +102,7 @@ def parse_deployment(
         elif lowered.endswith(BPMN_SUFFIXES):
             try:
                 bpmn_roots[name] = parse_untrusted(content, name)
+                drop_comments(bpmn_roots[name])
             except DeploymentError as exc:
                 problems.extend(exc.problems)
         else:
@@ -115,13 +117,14 @@ def parse_deployment(
     )
     checked = {}
     for name, root in bpmn_roots.items():
+        # Every layer of every file at once: the engine's checks and the schema's.
         found = check_bpmn(root, name, reach)
-        if not found:
-            found = _xsd_problems(root, name)
+        if root.tag == f"{{{BPMN}}}definitions":
+            found += _xsd_problems(root, name)
         problems.extend(found)
         if not found:
             checked[name] = root
-    if checked and not problems:
+    if checked:
         parsed.processes = _build_specs(checked, {n: resources[n] for n in checked}, problems)
         _refuse_duplicates([p.key for p in parsed.processes], "process", problems)
     if problems:
@@ -138,12 +141,12 @@ def _refuse_duplicates(keys: list[str], kind: str, problems: list[Problem]) -> N
 
 
 def _xsd_problems(root, filename: str) -> list[Problem]:
-    try:
-        with _validator_lock:
-            _xsd().validate(root, filename)
-    except ValidationException as exc:
-        return [Problem(filename, exc.id or None, f"not valid BPMN 2.0 (line {exc.line_number}): {exc}")]
-    return []
+    with _validator_lock:
+        validator = _xsd()
+        validator.preprocess(root)
+        if validator.validator.validate(root):
+            return []
+        return [schema_problem(error, root, filename) for error in validator.validator.error_log]
 
 
 # Data stores and data objects document where information lives; Camunda 7 executes none of them
@@ -162,18 +165,21 @@ def without_data(root):
 
 def _build_specs(roots: dict, contents: dict[str, bytes], problems: list[Problem]) -> list[ParsedProcess]:
     parser = EngineParser()
-    processes = []
-    try:
-        for name, root in roots.items():
+    processes, read = [], {}
+    for name, root in roots.items():
+        normalize(root)
+        try:
             parser.add_bpmn_xml(without_data(root), name)
-        for name, root in roots.items():
-            for process in root.iter(f"{{{BPMN}}}process"):
-                if process.get("isExecutable") == "true":
+            read[name] = root
+        except SpiffWorkflowException as exc:
+            problems.append(spiff_problem(exc, name, root, None))
+    for name, root in read.items():
+        for process in root.iter(f"{{{BPMN}}}process"):
+            if process.get("isExecutable") == "true":
+                try:
                     processes.append(_build_process(parser, process, name, contents[name]))
-    except ValidationException as exc:
-        problems.append(Problem(exc.file_name or "(deployment)", exc.id or None, str(exc).split("\n")[0]))
-    except SpiffWorkflowException as exc:
-        problems.append(Problem("(deployment)", None, str(exc)))
+                except SpiffWorkflowException as exc:
+                    problems.append(spiff_problem(exc, name, root, process.get("id")))
     return processes
 
 

@@ -20,9 +20,11 @@ class Problem:
     file: str
     element_id: str | None
     reason: str
+    line: int | None = None  # where in the file, for an element without an id (or with no element)
 
     def __str__(self) -> str:
-        where = f"{self.file}" + (f" (element '{self.element_id}')" if self.element_id else "")
+        where = f"{self.file}" + (f" (element '{self.element_id}')" if self.element_id
+                                  else f" (line {self.line})" if self.line else "")
         return f"{where}: {self.reason}"
 
 

@@ -4,31 +4,40 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from SpiffWorkflow.bpmn.specs.defaults import InclusiveGateway, ParallelGateway
+from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, InclusiveGateway, ParallelGateway
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.util.task import TaskState
 
+from SpiffWorkflow.bpmn.specs.defaults import CallActivity
+
 from . import models as m
 from .bpmn.event_subprocess import untriggered
+from .called_instances import CALLED, called_row, calling_task, end_called, name_called_instances, owner_of
 from .row_image import HISTORY_MARK, RowImage
 
 OPEN_STATES = (TaskState.READY, TaskState.WAITING, TaskState.STARTED)
 
 
 def plan_history(tasks) -> list[tuple]:
-    """(task, opened, closed, canceled) for every activity whose history row must change."""
+    """(task, opened, closed, canceled, calling) for every activity whose history row must change;
+    `calling`: the call activity task whose called process it runs in, if any."""
     plan = []
+    name_called_instances(t for t in tasks if t.state in OPEN_STATES or t.state == TaskState.COMPLETED)
     for task in tasks:
         mark = task.internal_data.get(HISTORY_MARK)
         if mark == 2 or (not mark and _waiting_event_subprocess(task)):
             continue
         if task.state in OPEN_STATES and not mark:
-            plan.append((task, True, False, False))
+            if isinstance(task.task_spec, BoundaryEvent):
+                # Camunda records a boundary event only when it fires: a waiting one is an event
+                # subscription or a job, not an activity instance (nor a canceled one later).
+                continue
+            plan.append((task, True, False, False, calling_task(task)))
             task.internal_data[HISTORY_MARK] = 1
         elif task.state == TaskState.COMPLETED or (mark and task.state in (TaskState.CANCELLED, TaskState.ERROR)):
             # Spiff cancels the surplus arrivals at a join; Camunda records them as completed.
             merged = isinstance(task.task_spec, (ParallelGateway, InclusiveGateway))
-            plan.append((task, not mark, True, task.state != TaskState.COMPLETED and not merged))
+            plan.append((task, not mark, True, task.state != TaskState.COMPLETED and not merged, calling_task(task)))
             task.internal_data[HISTORY_MARK] = 2
     return plan
 
@@ -44,27 +53,37 @@ def _waiting_event_subprocess(task) -> bool:
 
 def write_history(runtime, plan, before: "RowImage", current: "RowImage", assignees: dict, now: datetime) -> None:
     table = m.ActivityInstance.__table__
-    inserts, closing = [], {False: [], True: []}
-    for task, opened, closed, canceled in plan:
+    inserts, closing, called, ended_calls = [], {False: [], True: []}, [], {}
+    for task, opened, closed, canceled, calling in plan:
         task_id = str(task.id)
         if opened:
-            inserts.append(_activity_row(runtime.row, task, now, assignees.get(task_id), now if closed else None, canceled))
+            inserts.append(_activity_row(runtime.row, task, calling, now, assignees.get(task_id), now if closed else None,
+                                         canceled))
+            if isinstance(task.task_spec, CallActivity):
+                called.append(called_row(runtime, task, calling, now))
         elif closed:
             closing[canceled].append(task_id)
+        if closed and isinstance(task.task_spec, CallActivity):
+            ended_calls[task_id] = canceled
     # A subtree Spiff dropped takes its tasks out of the tree: their open rows end as canceled.
-    closing[True].extend(before.open_history - current.present)
+    dropped = before.open_history - current.present
+    closing[True].extend(dropped)
+    ended_calls.update({task_id: True for task_id in dropped})
+    runtime._insert(m.ProcessInstance, called)
     runtime._insert(m.ActivityInstance, inserts)
+    end_called(runtime, ended_calls, now)
     for canceled, ids in closing.items():
         if ids:
             runtime.session.execute(table.update().where(table.c.id.in_(ids)).values(end_time=now, canceled=canceled))
 
 
-def _activity_row(instance, task, now: datetime, assignee, end_time, canceled: bool) -> dict:
+def _activity_row(instance, task, calling, now: datetime, assignee, end_time, canceled: bool) -> dict:
+    instance_id, definition_id, definition_key = owner_of(calling, instance)
     return dict(
-        id=str(task.id), instance_id=instance.id, definition_id=instance.definition_id,
-        definition_key=instance.definition_key,
+        id=str(task.id), instance_id=instance_id, definition_id=definition_id, definition_key=definition_key,
         # A multi-instance body is `X#multiInstanceBody` in Camunda's history, its instances `X`.
         activity_id=task.task_spec.extensions.get("historyId", task.task_spec.bpmn_id),
+        called_instance_id=task.internal_data.get(CALLED),
         activity_name=task.task_spec.bpmn_name, activity_type=task.task_spec.extensions["activityType"],
         task_id=str(task.id) if isinstance(task.task_spec, UserTask) else None, assignee=assignee,
         start_time=now, end_time=end_time, canceled=canceled,

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from types import MappingProxyType
 
+from .bpmn.expression_names import topic_of
 from .bpmn.script_engine import variables_for
 from .errors import EngineError
 from .handler_registry import BpmnError, TaskContext, as_variables
@@ -30,7 +31,7 @@ class InlineHandlers:
     def __call__(self, runtime: Runtime, task) -> None:
         engine = self.engine
         spec = task.task_spec
-        topic = spec.extensions["topic"]
+        topic = topic_of(task)
         row = runtime.row
         context = TaskContext(
             topic=topic, variables=MappingProxyType(variables_for(task)),

@@ -66,6 +66,9 @@ class Deployment(Base):
     name: Mapped[str | None] = mapped_column(String(255))
     source: Mapped[str | None] = mapped_column(String(255))
     deployment_time: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Camunda's tenant-id of a deployment (and its definitions): whose definitions these are. Not
+    # an instance's tenant, which is the agency that received the dossier.
+    tenant_id: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class Resource(Base):
@@ -100,6 +103,7 @@ class ProcessDefinition(Base):
     start_timers: Mapped[list] = mapped_column(JSON, default=list)
     # Suspended by an operator: no instance starts on it (by key, message or timer) until activated.
     suspended: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), nullable=False)
+    tenant_id: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class DecisionDefinition(Base):
@@ -115,6 +119,7 @@ class DecisionDefinition(Base):
     resource_id: Mapped[str] = mapped_column(ForeignKey("resource.id"))
     resource_name: Mapped[str] = mapped_column(String(255))
     checksum: Mapped[str] = mapped_column(String(64))
+    tenant_id: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class ProcessInstance(Base):
@@ -134,6 +139,8 @@ class ProcessInstance(Base):
     # Camunda's tenant: here the agency that received the dossier; queries filter on it (jurisdiction).
     tenant_id: Mapped[str | None] = mapped_column(String(64), index=True)
     delete_reason: Mapped[str | None] = mapped_column(Text)
+    # The instance whose call activity started this one (engine/called_instances.py), else None.
+    super_instance_id: Mapped[str | None] = mapped_column(String(64), index=True)
     # Which version of each called process and decision this instance runs on (pinned at start).
     bindings: Mapped[dict] = mapped_column(JSON, default=dict)
     # Held by an operator (PUT /process-instance/{id}/suspended): nothing of it runs until activated.
@@ -320,6 +327,7 @@ class ActivityInstance(Base):
     start_time: Mapped[datetime] = mapped_column(UTCDateTime())
     end_time: Mapped[datetime | None] = mapped_column(UTCDateTime())
     canceled: Mapped[bool] = mapped_column(Boolean, default=False)
+    called_instance_id: Mapped[str | None] = mapped_column(String(64))  # a call activity's called instance
 
 
 class UserOperation(Base):

@@ -14,12 +14,15 @@ from .definitions import SpecCache
 from .errors import EngineError, NotFound
 
 
-def latest(session: Session, model, key: str):
-    """The newest version of the process or decision definition `key`."""
-    row = session.scalars(select(model).where(model.key == key).order_by(model.version.desc()).limit(1)).first()
+def latest(session: Session, model, key: str, tenant_id: str | None = None):
+    """The newest version of the process or decision definition `key` of this tenant (of no tenant
+    when None), as Camunda resolves a key: a call or a decision stays within its caller's tenant."""
+    tenant = model.tenant_id.is_(None) if tenant_id is None else model.tenant_id == tenant_id
+    row = session.scalars(select(model).where(model.key == key, tenant).order_by(model.version.desc()).limit(1)).first()
     if row is None:
         kind = "process" if model is m.ProcessDefinition else "decision"
-        raise NotFound(f"No {kind} definition with key '{key}' is deployed")
+        owner = f" of tenant '{tenant_id}'" if tenant_id else ""
+        raise NotFound(f"No {kind} definition with key '{key}'{owner} is deployed")
     return row
 
 
@@ -54,10 +57,10 @@ class SpecResolver:
             current = pending.pop()
             for ref in current.decision_refs:
                 if ref not in decisions:
-                    decisions[ref] = latest(session, m.DecisionDefinition, ref).id
+                    decisions[ref] = latest(session, m.DecisionDefinition, ref, current.tenant_id).id
             for key in current.called_elements:
                 if key not in processes:
-                    called = latest(session, m.ProcessDefinition, key)
+                    called = latest(session, m.ProcessDefinition, key, current.tenant_id)
                     processes[key] = called.id
                     pending.append(called)
         return {"processes": processes, "decisions": decisions}

@@ -10,6 +10,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from .bpmn.script_engine import scope_of
 from .bpmn.events import signals_of
+from .bpmn.expression_names import topic_of
 from .bpmn.specs import ExternalServiceTask, messages_of, next_due, timer_of
 from .variables import stored_text
 
@@ -51,7 +52,7 @@ class RowImage:
             present=present,
             open_history={str(t.id) for t in tasks if t.internal_data.get(HISTORY_MARK) == 1},
             user_tasks={str(t.id) for t in ready if isinstance(t.task_spec, UserTask)},
-            service_tasks={str(t.id): t.task_spec.extensions["topic"] for t in ready
+            service_tasks={str(t.id): topic_of(t) for t in ready
                            if isinstance(t.task_spec, ExternalServiceTask)},
             timers=timers,
             subscriptions={("message", name, t.task_spec.bpmn_id) for t in waiting for name in messages_of(t)}

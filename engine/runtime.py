@@ -27,8 +27,9 @@ from .bpmn.events import ConditionWatch, EngineSignal, install, thrown_signals
 from .bpmn.prune import prune
 from .bpmn.script_engine import enter_scope, leave_scope, materialize_inputs, run_task, scope_of, variables_for
 from .bpmn.serializer import workflow_from_dict, workflow_to_dict
-from .bpmn.specs import ExternalServiceTask, parse_datetime
-from .errors import ExecutionError, ExpressionError, NotFound, Suspended
+from .bpmn.expression_names import topic_of
+from .bpmn.specs import ExternalServiceTask, parse_datetime, resolve_names
+from .errors import ExecutionError, ExpressionError, InvalidRequest, NotFound, Suspended
 from .expressions import compile_expression
 from .history import plan_history, write_history
 from .row_image import RowImage, activities
@@ -68,6 +69,9 @@ class Runtime:
         row = session.get(m.ProcessInstance, instance_id)
         if row is None:
             raise NotFound(f"Process instance '{instance_id}' does not exist")
+        if row.workflow is None and row.super_instance_id is not None and row.state == "ACTIVE":
+            raise InvalidRequest(f"Process instance '{instance_id}' runs inside the call activity of instance "
+                                 f"'{row.super_instance_id}'; act on that instance")
         if row.workflow is None:
             raise NotFound(f"Process instance '{instance_id}' has ended ({row.state.lower()})")
         if row.suspended and not suspended_ok:
@@ -119,7 +123,7 @@ class Runtime:
     def runs_inline(self, task) -> bool:
         spec = task.task_spec
         return (isinstance(spec, ExternalServiceTask) and not is_true(spec.extensions.get("asyncBefore"))
-                and ASYNC_AFTER not in task.internal_data and self.context.handles(spec.extensions["topic"]))
+                and ASYNC_AFTER not in task.internal_data and self.context.handles(topic_of(task)))
 
     def run_task(self, task, variables: dict | None = None) -> None:
         self._guard(lambda: run_task(task, variables))
@@ -186,6 +190,7 @@ class Runtime:
             row.start_activity_id = next((t.task_spec.bpmn_id for t in tasks if t.task_spec in workflow.spec.start.outputs
                                           and t.state == TaskState.COMPLETED), None)
         history = plan_history(tasks)  # marks tasks, so it must precede serialization
+        resolve_names(tasks)  # the same: what a waiting element waits for is part of its state
         # The instance row first: a concurrent command that loaded the same revision fails here,
         # before it has written anything else.
         if workflow.completed:
@@ -204,7 +209,7 @@ class Runtime:
         self._save_variables(before, current)
         if self.context.observers:
             transitions = [ActivityTransition(task.task_spec, str(task.id), opened, closed, canceled)
-                           for task, opened, closed, canceled in history]
+                           for task, opened, closed, canceled, _ in history]
             for observer in self.context.observers:
                 observer(self, transitions)
         if workflow.completed:
@@ -325,7 +330,7 @@ class Runtime:
             if task_id not in current.service_tasks or task_id in before.service_tasks:
                 continue
             ext = task.task_spec.extensions
-            topic = ext["topic"]
+            topic = topic_of(task)
             common = dict(
                 id=new_id(), instance_id=self.row.id, definition_id=self.row.definition_id,
                 definition_key=self.row.definition_key, activity_id=task.task_spec.bpmn_id, task_id=task_id,

@@ -149,25 +149,30 @@ class ProcessEngine:
     # --- deployments ---------------------------------------------------------------------------
 
     def deploy(self, resources: dict[str, bytes], name: str | None = None, source: str | None = None,
-               user_id: str | None = None) -> DeploymentResult:
-        return self.deployments.deploy(resources, name, source, user_id)
+               user_id: str | None = None, tenant_id: str | None = None, changed_only: bool = False) -> DeploymentResult:
+        return self.deployments.deploy(resources, name, source, user_id, tenant_id, changed_only)
 
     def resource_content(self, definition_id: str) -> tuple[str, bytes]:
         return self.deployments.resource_content(definition_id)
 
     # --- instances -----------------------------------------------------------------------------
 
-    def start_instance(self, key: str, variables: dict | None = None, business_key: str | None = None,
-                       user_id: str | None = None, tenant_id: str | None = None) -> str:
+    def start_instance(self, key: str | None, variables: dict | None = None, business_key: str | None = None,
+                       user_id: str | None = None, tenant_id: str | None = None, definition_id: str | None = None) -> str:
+        """Start the latest version of `key` (of no definition tenant), or the version `definition_id`.
+        `tenant_id` is the instance's: the agency that received the dossier."""
         with self.command() as session:
-            return self.start_in(session, key, variables, business_key, user_id, tenant_id)
+            return self.start_in(session, key, variables, business_key, user_id, tenant_id, definition_id)
 
-    def start_in(self, session: Session, key: str, variables: dict | None = None, business_key: str | None = None,
-                 user_id: str | None = None, tenant_id: str | None = None) -> str:
+    def start_in(self, session: Session, key: str | None, variables: dict | None = None, business_key: str | None = None,
+                 user_id: str | None = None, tenant_id: str | None = None, definition_id: str | None = None) -> str:
         """start_instance inside the caller's transaction (a domain row and its instance, or neither)."""
-        definition = latest(session, m.ProcessDefinition, key)
+        if definition_id is None:
+            definition = latest(session, m.ProcessDefinition, key)
+        elif (definition := session.get(m.ProcessDefinition, definition_id)) is None:
+            raise NotFound(f"No matching definition with id {definition_id}")
         if not definition.startable:
-            raise InvalidRequest(f"Process '{key}' has no none start event; it starts when its message arrives")
+            raise InvalidRequest(f"Process '{definition.key}' has no none start event; it starts when its message arrives")
         runtime = Runtime.start(self.runtime_context, session, definition, dict(variables or {}), business_key, user_id,
                                 tenant_id)
         runtime.step()

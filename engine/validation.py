@@ -17,6 +17,8 @@ from .delegates import delegate_of, registration_hint
 from .errors import ExpressionError, Problem
 from .expressions import compile_expression, is_expression
 from .retries import parse_retry_cycle
+from .validation_camunda import check_camunda_names
+from .validation_refs import check_references
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
@@ -68,7 +70,7 @@ CAMUNDA_CODE = {
 EXPRESSION_ATTRIBUTES = ("assignee", "candidateGroups", "candidateUsers", "dueDate", "followUpDate", "priority")
 # SpiffWorkflow names its own internal tasks so; an element with such an id would collide.
 RESERVED_IDS = {"Start", "End"}
-RESERVED_SUFFIXES = (".BoundaryEventSplit", ".BoundaryEventJoin", ".EndJoin", ".StartEventSplit", ".StartEventJoin")
+RESERVED_SUFFIXES = ("__split", "__end", ".BoundaryEventSplit", ".BoundaryEventJoin", ".EndJoin", ".StartEventSplit", ".StartEventJoin")
 DECISION_MAPPINGS = {None, "singleEntry", "singleResult", "collectEntries", "resultList"}
 
 
@@ -90,7 +92,7 @@ def check_bpmn(root, filename: str, reach: Reach) -> list[Problem]:
     problems: list[Problem] = []
 
     def refuse(element, reason: str) -> None:
-        problems.append(Problem(filename, element.get("id"), reason))
+        problems.append(Problem(filename, element.get("id"), reason, element.sourceline))
 
     if root.tag != B + "definitions":
         return [Problem(filename, root.get("id"), f"not a BPMN 2.0 file: the root element is <{local(root.tag)}>, expected <bpmn:definitions>")]
@@ -103,6 +105,8 @@ def check_bpmn(root, filename: str, reach: Reach) -> list[Problem]:
             # Spiff would run every start event at once (a message start would also fire the none start).
             for extra in process.findall(B + "startEvent")[1:]:
                 refuse(extra, "a process may have only one start event; split it into separate processes")
+    check_references(root, refuse)
+    check_camunda_names(root, refuse)
     return problems
 
 
@@ -171,6 +175,8 @@ def _check_node(node, name: str, refuse, reach: Reach) -> None:
                 refuse(node, "a timer start event needs a literal date, duration or cycle (no variables exist before the start)")
         if kind == "message" and name == "startEvent" and node.getparent().tag == B + "subProcess" and not in_event_subprocess:
             refuse(node, "a message start event inside a subprocess is not supported")
+        if kind == "message":
+            _check_message_name(node, name, refuse)
     if name == "eventBasedGateway":
         _check_event_gateway(node, refuse)
     if name in ("serviceTask", "sendTask"):
@@ -195,6 +201,21 @@ def _check_node(node, name: str, refuse, reach: Reach) -> None:
         value = node.get(C + attribute)
         if value is not None and is_expression(value):
             _compile(node, value, f"camunda:{attribute}", refuse)
+
+
+def _check_message_name(node, name: str, refuse) -> None:
+    """A message name may be ${...} (evaluated when the event is reached), except where no variable
+    exists yet: a message start event."""
+    ref = node.find(f"./{B}messageEventDefinition").get("messageRef")
+    message = next((m for m in node.getroottree().getroot().findall(B + "message") if m.get("id") == ref), None)
+    text = message.get("name") if message is not None else None
+    if not is_expression(text):
+        return
+    if name == "startEvent":
+        refuse(node, f"a message start event needs a literal message name, not '{text}' "
+                     "(no variables exist before the start)")
+    else:
+        _compile(node, text, "the message name", refuse)
 
 
 def _check_multi_instance(loop, node, refuse) -> None:
@@ -287,6 +308,11 @@ def _check_service(node, refuse, reach: Reach) -> None:
     topic = node.get(C + "topic")
     if node.get(C + "type") != "external" or not topic:
         refuse(node, "a service task needs camunda:type=\"external\" and a camunda:topic")
+        return
+    if is_expression(topic):
+        # Evaluated when the task is reached: a handler serves it if one is registered for the
+        # resulting topic, else it waits for a remote worker.
+        _compile(node, topic, "camunda:topic", refuse)
         return
     if not reach.serves_topic(topic) and not _marked_external(node):
         refuse(node, f"no handler is registered for topic '{topic}'; register one in handlers/, "

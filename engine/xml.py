@@ -36,7 +36,7 @@ def parse_untrusted(content: bytes, filename: str) -> etree._Element:
     try:
         tree = etree.fromstring(content, parser=_PARSER).getroottree()
     except etree.XMLSyntaxError as exc:
-        raise DeploymentError([Problem(filename, None, f"not well-formed XML: {exc}")]) from None
+        raise DeploymentError([Problem(filename, None, f"not well-formed XML: {exc}", exc.lineno)]) from None
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
         raise DeploymentError([Problem(filename, None, _NO_DOCTYPE)])
     return tree.getroot()

@@ -98,6 +98,10 @@ def principal() -> Principal:
 def _authenticate_and_authorize():
     if request.endpoint is None:
         return None  # 404 / 405 answer as they would
+    if request.method == "OPTIONS" and getattr(request.url_rule, "provide_automatic_options", False):
+        # Flask's own answer (the allowed methods, and the CORS headers of api/cors.py), which runs
+        # no view and reads nothing: a browser's preflight never carries credentials.
+        return None
     view = current_app.view_functions.get(request.endpoint)
     permission = required(view) or _THIRD_PARTY.get(request.endpoint)
     try:

@@ -152,16 +152,16 @@ def test_deployment_error_has_camunda_details_and_problems(failing):
     assert body["details"] == {
         "birth.bpmn": {
             "errors": [
-                {"message": "candidateGroups expression does not parse", "mainElementId": "review",
+                {"message": "candidateGroups expression does not parse", "line": None, "mainElementId": "review",
                  "elementIds": ["review"]},
-                {"message": "no executable process", "mainElementId": None, "elementIds": []},
+                {"message": "no executable process", "line": None, "mainElementId": None, "elementIds": []},
             ],
             "warnings": [],
         }
     }
     assert body["problems"] == [
-        {"file": "birth.bpmn", "elementId": "review", "reason": "candidateGroups expression does not parse"},
-        {"file": "birth.bpmn", "elementId": None, "reason": "no executable process"},
+        {"file": "birth.bpmn", "elementId": "review", "line": None, "reason": "candidateGroups expression does not parse"},
+        {"file": "birth.bpmn", "elementId": None, "line": None, "reason": "no executable process"},
     ]
 
 

@@ -97,6 +97,7 @@ def _request(world, endpoint: str, role: str | None) -> dict:
         "decision-definition.evaluate_by_key": {"json": {"variables": {}}},
         "decision-definition.evaluate_by_id": {"json": {"variables": {}}},
         "process-definition.start_by_key": {"json": {"businessKey": "MATRIX"}},
+        "process-definition.start_by_id": {"json": {"businessKey": "MATRIX"}},
         "process-definition.submit_start_form": {"json": {"variables": {}}},
         "process-instance.modify_variables": {"json": {"modifications": {}}},
         "task.claim": {"json": {"userId": user}},

@@ -498,7 +498,8 @@ def test_completing_the_task_first_removes_its_boundary_timer(engine, clock):
 
     assert jobs(engine, instance_id) == []
     assert instance(engine, instance_id).state == "COMPLETED"
-    assert activity(engine, instance_id, "Boundary_Timeout").canceled is True
+    assert "Boundary_Timeout" not in [a.activity_id for a in history(engine, instance_id)], \
+        "a boundary timer that never fired is no activity instance (Camunda)"
     clock.advance(hours=49)
     assert engine.run_due_jobs() == 0
 

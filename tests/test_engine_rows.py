@@ -16,6 +16,7 @@ import json
 from datetime import datetime
 
 import pytest
+from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -79,7 +80,8 @@ def implied_rows(workflow) -> dict:
         "timers": {task_id: due for task_id, due in timers.items() if due is not None},
         "subscriptions": {(d.name, t.task_spec.bpmn_id) for t in waiting for d in waits_for(t)
                           if isinstance(d, MessageEventDefinition)},
-        "open_history": {str(t.id) for t in activities if t.state in OPEN},
+        # A waiting boundary event is no activity instance until it fires (Camunda).
+        "open_history": {str(t.id) for t in activities if t.state in OPEN and not isinstance(t.task_spec, BoundaryEvent)},
         "variables": dict(workflow.data.get("variables", {})),
     }
 

@@ -11,7 +11,7 @@ from engine.errors import InvalidRequest
 from identity.permissions import requires
 
 from ..common import Blueprint, actor, engine, found, reading, self_link
-from ..schemas import LINKS_DOC, CamundaDate, CountSchema, ListArgs, RowSchema, null_field, sort_field
+from ..schemas import LINKS_DOC, CamundaDate, CountSchema, ListArgs, RowSchema, csv_list, null_field, sort_field
 from .process_definition import ProcessDefinitionSchema
 
 blp = Blueprint("deployment", __name__, description="Deploy BPMN and DMN resources")
@@ -29,7 +29,7 @@ class DeploymentSchema(RowSchema):
     name = fields.String()
     source = fields.String()
     deploymentTime = CamundaDate(attribute="deployment_time")
-    tenantId = null_field()
+    tenantId = fields.String(attribute="tenant_id", dump_default=None, allow_none=True)
 
     def _links(self, deployment):
         return self_link(f"/deployment/{_get(deployment, 'id')}")
@@ -45,7 +45,7 @@ class DecisionDefinitionSchema(ma.Schema):
     deploymentId = fields.String(attribute="deployment_id")
     decisionRequirementsDefinitionId = null_field()
     decisionRequirementsDefinitionKey = null_field()
-    tenantId = null_field()
+    tenantId = fields.String(attribute="tenant_id", dump_default=None, allow_none=True)
     versionTag = null_field()
     historyTimeToLive = null_field()
 
@@ -78,7 +78,7 @@ def _deployed(result, kind: str, schema: ma.Schema) -> dict | None:
         return None
     deployed = {
         d.id: schema.dump({"id": d.id, "key": d.key, "version": d.version, "name": d.name,
-                           "resource_name": d.resource, "deployment_id": result.id})
+                           "resource_name": d.resource, "deployment_id": result.id, "tenant_id": result.tenant_id})
         for d in result.definitions if d.kind == kind
     }
     return deployed or None
@@ -96,7 +96,13 @@ class DeploymentForm(ma.Schema):
     )
     deploy_changed_only = fields.Boolean(
         data_key="deploy-changed-only", load_default=False,
-        metadata={"description": "Accepted for compatibility: an unchanged resource never makes a new version"},
+        metadata={"description": "Compare each resource with the latest of the same name in deployments of this "
+                                 "name: none changed answers that deployment (no definition deployed); otherwise "
+                                 "only the changed resources are deployed"},
+    )
+    tenant_id = fields.String(
+        data_key="tenant-id", load_default=None, validate=ma.validate.Length(min=1, max=64),
+        metadata={"description": "Whose definitions these are (Camunda's tenant); not an instance's agency"},
     )
     data = fields.Raw(
         metadata={"type": "string", "format": "binary",
@@ -110,6 +116,8 @@ class DeploymentFilter(ma.Schema):
     source = fields.String()
     after = CamundaDate()
     before = CamundaDate()
+    tenant_ids = csv_list(data_key="tenantIdIn")
+    without_tenant_id = fields.Boolean(data_key="withoutTenantId")
 
 
 class DeploymentListArgs(DeploymentFilter, ListArgs):
@@ -136,7 +144,8 @@ def create_deployment(form):
     resources = _resources()
     if not resources:
         raise InvalidRequest("No deployment resources contained in the form upload.")
-    return engine().deploy(resources, name=form["name"], source=form["source"], user_id=actor())
+    return engine().deploy(resources, name=form["name"], source=form["source"], user_id=actor(),
+                           tenant_id=form["tenant_id"], changed_only=form["deploy_changed_only"])
 
 
 @blp.route("/deployment", methods=["GET"])

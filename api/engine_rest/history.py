@@ -42,8 +42,9 @@ class HistoricProcessInstanceSchema(RowSchema):
     startUserId = fields.String(attribute="start_user_id")
     startActivityId = fields.String(attribute="start_activity_id")
     deleteReason = fields.String(attribute="delete_reason")
-    rootProcessInstanceId = fields.String(attribute="id", dump_only=True)
-    superProcessInstanceId = null_field()
+    rootProcessInstanceId = fields.Function(lambda row: row["super_instance_id"] or row["id"], dump_only=True,
+                                            metadata={"type": "string"})
+    superProcessInstanceId = fields.String(attribute="super_instance_id")
     superCaseInstanceId = null_field()
     caseInstanceId = null_field()
     tenantId = null_field()
@@ -68,6 +69,7 @@ class HistoricInstanceFilter(ma.Schema):
     started_before = CamundaDate(data_key="startedBefore")
     started_after = CamundaDate(data_key="startedAfter")
     started_by = fields.String(data_key="startedBy")
+    super_instance_id = fields.String(data_key="superProcessInstanceId")
 
 
 class HistoricInstanceListArgs(HistoricInstanceFilter, ListArgs):
@@ -115,7 +117,7 @@ class HistoricActivityInstanceSchema(RowSchema):
     processInstanceId = fields.String(attribute="instance_id")
     executionId = fields.String(attribute="instance_id", dump_only=True)
     taskId = fields.String(attribute="task_id")
-    calledProcessInstanceId = null_field()
+    calledProcessInstanceId = fields.String(attribute="called_instance_id")
     calledCaseInstanceId = null_field()
     assignee = fields.String()
     startTime = CamundaDate(attribute="start_time")

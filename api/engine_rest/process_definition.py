@@ -29,7 +29,7 @@ class ProcessDefinitionSchema(RowSchema):
     deploymentId = fields.String(attribute="deployment_id")
     diagram = null_field()
     suspended = fields.Boolean()
-    tenantId = null_field()
+    tenantId = fields.String(attribute="tenant_id", dump_default=None, allow_none=True)
     versionTag = fields.String(attribute="version_tag", dump_default=None)
     historyTimeToLive = null_field()
     startableInTasklist = fields.Boolean(attribute="startable", dump_default=True)
@@ -45,6 +45,8 @@ class DefinitionFilter(ma.Schema):
     deployment_id = fields.String(data_key="deploymentId")
     latest_version = fields.Boolean(data_key="latestVersion")
     startable = fields.Boolean(data_key="startableInTasklist")
+    tenant_ids = csv_list(data_key="tenantIdIn")
+    without_tenant_id = fields.Boolean(data_key="withoutTenantId")
 
 
 class DefinitionListArgs(DefinitionFilter, ListArgs):
@@ -131,6 +133,15 @@ def start_by_key(body, key):
     return _start(key, body)
 
 
+@blp.route("/process-definition/<definition_id>/start", methods=["POST"])
+@requires("instance.start")
+@blp.arguments(StartBody)
+@blp.response(200, StartedInstanceSchema)
+def start_by_id(body, definition_id):
+    """Start an instance of this very version (Camunda Modeler's Start instance button)."""
+    return _start(None, body, definition_id)
+
+
 @blp.route("/process-definition/key/<key>/submit-form", methods=["POST"])
 @requires("instance.start")
 @blp.arguments(StartBody)
@@ -163,7 +174,7 @@ def set_suspended(body, definition_id):
     return no_content()
 
 
-def _start(key: str, body: dict) -> dict:
+def _start(key: str | None, body: dict, definition_id: str | None = None) -> dict:
     who = caller()
     bound = bool(who.roles & AGENCY_BOUND) and not who.is_admin
     if bound and not who.agency:
@@ -171,7 +182,7 @@ def _start(key: str, body: dict) -> dict:
         raise Forbidden(f"The user '{who.id}' belongs to no agency and cannot start instances.")
     instance_id = engine().start_instance(
         key, body["variables"], business_key=body["business_key"], user_id=actor(),
-        tenant_id=who.agency if bound else None,
+        tenant_id=who.agency if bound else None, definition_id=definition_id,
     )
     answer = instance_answer(instance_id)
     if body["with_variables_in_return"]:

@@ -40,11 +40,21 @@ from SpiffWorkflow.camunda.parser.task_spec import (
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 
 from ..delegates import delegate_of
+from .expression_names import message_definition
 from .io_mapping import parse_mappings
 from .multi_instance import add_body
 from .event_subprocess import EngineProcessParser, StartParser
 from .events import EndParser, EngineConditional, EngineSignal, LinkThrowParser
-from .specs import TIMER_CLASSES, BoundaryJoin, DecisionTask, ExternalServiceTask, PassThroughManualTask, PassThroughTask
+from .normalize import IMPLICIT, SOURCE
+from .specs import (
+    TIMER_CLASSES,
+    BoundaryJoin,
+    DecisionTask,
+    ExternalServiceTask,
+    FlowSplit,
+    PassThroughManualTask,
+    PassThroughTask,
+)
 
 CAMUNDA = "{%s}" % CAMUNDA_MODEL_NS
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -86,6 +96,9 @@ class CamundaExtensions:
 
     def parse_extensions(self, node=None):
         node = self.node if node is None else node
+        if node.get(IMPLICIT):
+            # No activity type: an implicit element (engine/bpmn/normalize.py) leaves no rows.
+            return {"implicit": node.get(IMPLICIT), "source": node.get(SOURCE), "properties": {}}
         ext = {"activityType": activity_type(node), "properties": {}}
         for name in CAMUNDA_ATTRIBUTES:
             value = node.get(CAMUNDA + name)
@@ -121,6 +134,17 @@ class CamundaExtensions:
             ext["interrupting"] = False
         return ext
 
+    def parse_message_event(self, message_event):
+        return message_definition(super().parse_message_event(message_event))
+
+    def get_position(self, node=None):
+        """Spiff orders a node's outgoing flows by where their targets are drawn; Camunda by the
+        flows' order in the XML (an exclusive gateway takes the first true condition so)."""
+        if node is None:
+            return super().get_position()
+        targets = [f.get("targetRef") for f in self.process_parser.get_outgoing_sequence_flows(self.bpmn_id)]
+        return {"x": 0.0, "y": float(targets.index(node.get("id")))} if node.get("id") in targets else super().get_position(node)
+
     def _add_multiinstance_task(self, loop_characteristics):
         add_body(self, loop_characteristics)
 
@@ -148,6 +172,13 @@ def _with_extensions(parser_class):
     return type(parser_class.__name__, (CamundaExtensions, parser_class), {})
 
 
+class _InclusiveGatewayParser(_with_extensions(ConditionalGatewayParser)):
+    def create_task(self):
+        if self.node.get(IMPLICIT) == "split":
+            return FlowSplit(self.spec, self.bpmn_id, **self.bpmn_attributes)
+        return super().create_task()
+
+
 class EngineParser(CamundaParser):
     """What a deployment is parsed with. Elements the engine cannot run are refused before this
     parser sees them (engine/validation.py), so the table lists only what is supported."""
@@ -169,7 +200,7 @@ class EngineParser(CamundaParser):
         full_tag("task"): (_with_extensions(TaskParser), PassThroughTask),
         full_tag("manualTask"): (_with_extensions(TaskParser), PassThroughManualTask),
         full_tag("exclusiveGateway"): (_with_extensions(ConditionalGatewayParser), ExclusiveGateway),
-        full_tag("inclusiveGateway"): (_with_extensions(ConditionalGatewayParser), InclusiveGateway),
+        full_tag("inclusiveGateway"): (_InclusiveGatewayParser, InclusiveGateway),
         full_tag("parallelGateway"): (_with_extensions(GatewayParser), ParallelGateway),
         full_tag("subProcess"): (_with_extensions(SubWorkflowParser), SubWorkflowTask),
         full_tag("callActivity"): (_with_extensions(CallActivityParser), CallActivity),

@@ -11,6 +11,7 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.task_spec import (
     BpmnTaskSpecConverter,
     EventJoinConverter,
+    ConditionalGatewayConverter,
     MultiInstanceTaskConverter,
 )
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
@@ -25,6 +26,7 @@ from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.bpmn.serializer.default.task_spec import EventConverter, SubWorkflowConverter
 
 from ..errors import EngineError
+from .expression_names import ExpressionMessage
 from .multi_instance import ParallelBody, SequentialBody
 from .event_subprocess import EventSubprocess, EventSubprocessStart, ScopeEndJoin
 from .events import EngineConditional, EngineSignal, install
@@ -35,6 +37,7 @@ from .specs import (
     ClockTimeDate,
     DecisionTask,
     ExternalServiceTask,
+    FlowSplit,
     PassThroughManualTask,
     PassThroughTask,
 )
@@ -60,11 +63,13 @@ def _config() -> dict:
     config = dict(CAMUNDA_CONFIG)
     # The engine uses BPMN's own message semantics (payload merged into the variables).
     config[MessageEventDefinition] = MessageEventDefinitionConverter
+    config[ExpressionMessage] = MessageEventDefinitionConverter
     for spec_class in (ExternalServiceTask, DecisionTask, PassThroughTask, PassThroughManualTask):
         config[spec_class] = BpmnTaskSpecConverter
     for timer_class in (ClockTimeDate, ClockDuration, ClockCycle):
         config[timer_class] = TimerConditionalEventDefinitionConverter
     config[BoundaryJoin] = EventJoinConverter
+    config[FlowSplit] = ConditionalGatewayConverter
     config[ParallelBody] = config[SequentialBody] = MultiInstanceTaskConverter
     config[EventSubprocess] = SubWorkflowConverter
     config[EventSubprocessStart] = EventConverter

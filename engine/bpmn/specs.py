@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin
-from SpiffWorkflow.bpmn.specs.defaults import ManualTask, NoneTask, ServiceTask
+from SpiffWorkflow.bpmn.specs.defaults import InclusiveGateway, ManualTask, NoneTask, ServiceTask
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     DurationTimerEventDefinition,
@@ -28,6 +28,8 @@ from SpiffWorkflow.util.task import TaskState
 
 from . import cycles
 from .cycles import following
+from ..errors import ExecutionError
+from .expression_names import ExpressionMessage, topic_of
 
 
 class BoundaryJoin(BoundaryEventJoin):
@@ -50,6 +52,18 @@ class BoundaryJoin(BoundaryEventJoin):
             else:
                 kept.append(event)
         return finished, kept
+
+
+class FlowSplit(InclusiveGateway):
+    """The outgoing flows of an activity (engine/bpmn/normalize.py): every true condition is
+    taken, else the default flow; with neither, Camunda fails the command naming the activity."""
+
+    def _run_hook(self, my_task):
+        matches, defaults = self._get_matching_outputs(my_task)
+        if not matches and not defaults:
+            raise ExecutionError(f"{self.extensions['source']}: no outgoing sequence flow can be taken "
+                                 "(every condition is false and there is no default flow)")
+        return super()._run_hook(my_task)
 
 
 class PassThroughTask(NoneTask):
@@ -231,7 +245,17 @@ def timer_of(my_task):
 
 
 def messages_of(my_task) -> list[str]:
-    return [d.name for d in _definitions(my_task) if isinstance(d, MessageEventDefinition)]
+    return [d.resolved(my_task) if isinstance(d, ExpressionMessage) else d.name
+            for d in _definitions(my_task) if isinstance(d, MessageEventDefinition)]
+
+
+def resolve_names(tasks) -> None:
+    """Evaluate the `${...}` names of the elements just reached, before the state is stored."""
+    for task in tasks:
+        if task.state == TaskState.READY and isinstance(task.task_spec, ExternalServiceTask):
+            topic_of(task)
+        elif task.state == TaskState.WAITING:
+            messages_of(task)
 
 
 def next_due(my_task) -> datetime | None:

@@ -52,6 +52,7 @@ def instances_by_id(session: Session, ids: Iterable[str]) -> dict[str, Row]:
 def _historic_instances(
     *, instance_id=None, instance_ids=None, business_key=None, definition_id=None, definition_key=None,
     finished=None, unfinished=None, started_before=None, started_after=None, started_by=None, tenant_ids=None,
+    super_instance_id=None,
 ) -> Select:
     stmt = select(
         *_INSTANCE_COLUMNS,
@@ -62,7 +63,7 @@ def _historic_instances(
         stmt,
         (ProcessInstance.id, instance_id), (ProcessInstance.business_key, business_key),
         (ProcessInstance.definition_id, definition_id), (ProcessInstance.definition_key, definition_key),
-        (ProcessInstance.start_user_id, started_by),
+        (ProcessInstance.start_user_id, started_by), (ProcessInstance.super_instance_id, super_instance_id),
     )
     if instance_ids:
         stmt = stmt.where(ProcessInstance.id.in_(instance_ids))
