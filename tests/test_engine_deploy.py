@@ -37,7 +37,7 @@ REFUSALS = {
     "invalid_unknown_topic.bpmn": ("Task_JavaDelegate", "names Java code with no Python handler"),
     # tests/fixtures/engine
     "invalid_timer_literal.bpmn": ("Event_Wait", "timeDuration 'PT48X' is not valid ISO 8601"),
-    "invalid_signal.bpmn": ("Event_Signal", "signalRef 'Signal_Undeclared' names no <bpmn:signal>"),
+    "invalid_signal.bpmn": ("Event_Signal", "signalRef 'Signal_Undeclared' names no bpmn:signal of this file"),
     "invalid_multi_instance.bpmn": ("Task_EachApplicant", "multi-instance needs loopCardinality or camunda:collection"),
     "invalid_not_xml.bpmn": (None, "not well-formed XML"),
     "invalid_billion_laughs.bpmn": (None, "DOCTYPE"),

@@ -25,6 +25,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from engine import models as m
+from engine.bpmn.event_subprocess import untriggered
 from engine.runtime import Runtime
 from tests.engine_helpers import deploy, jobs, open_tasks, the_task
 from tests.portal import MONDAY_9AM, workflow_files
@@ -80,10 +81,18 @@ def implied_rows(workflow) -> dict:
         "timers": {task_id: due for task_id, due in timers.items() if due is not None},
         "subscriptions": {(d.name, t.task_spec.bpmn_id) for t in waiting for d in waits_for(t)
                           if isinstance(d, MessageEventDefinition)},
-        # A waiting boundary event is no activity instance until it fires (Camunda).
-        "open_history": {str(t.id) for t in activities if t.state in OPEN and not isinstance(t.task_spec, BoundaryEvent)},
+        # A waiting boundary event is no activity instance until it fires (Camunda), nor is an event
+        # subprocess (or its start event) whose event has not come.
+        "open_history": {str(t.id) for t in activities if t.state in OPEN and not isinstance(t.task_spec, BoundaryEvent)
+                         and not _in_untriggered_event_subprocess(t)},
         "variables": dict(workflow.data.get("variables", {})),
     }
+
+
+def _in_untriggered_event_subprocess(task) -> bool:
+    parent_id = task.workflow.parent_task_id
+    parent = task.workflow.top_workflow.get_task_from_id(parent_id) if parent_id is not None else None
+    return untriggered(task) or (parent is not None and untriggered(parent))
 
 
 def assert_in_step(engine) -> int:
