@@ -21,7 +21,7 @@ from engine.errors import ConcurrentModification, InvalidRequest, NotFound
 from engine.form_registry import FormRegistry, flatten_errors
 from engine.runtime import new_id
 
-from . import codes, filenames, tracking
+from . import codes, file_content, filenames, tracking
 from .agencies import AgencyCatalogue, catalogue
 from .models import Dossier, DossierAttachment, DossierDocument, DossierEvent, DossierPart, FilingKey
 
@@ -46,11 +46,6 @@ STATE_LABELS = {
 }
 # A part in one of these states has its outcome; its last change is when it was completed.
 FINAL_PART_STATES = frozenset({"approved", "refused", "rejected", "not-processed", "not-eligible", "completed", "cancelled"})
-ATTACHMENT_TYPES = {  # media type -> the bytes a real file of that type starts with
-    "application/pdf": (b"%PDF-",),
-    "image/jpeg": (b"\xff\xd8\xff",),
-    "image/png": (b"\x89PNG\r\n\x1a\n",),
-}
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_ATTACHMENTS = 20  # in one request
 
@@ -525,15 +520,12 @@ def _check_uploads(uploads) -> dict[str, list[str]]:
         where = f"files.{upload.kind}"
         if (refused := filenames.refusal(upload.filename)) is not None:
             errors.setdefault(where, []).append(refused)
-        signatures = ATTACHMENT_TYPES.get(upload.media_type)
-        if signatures is None:
-            errors.setdefault(where, []).append(f"Tệp {upload.filename}: chỉ nhận PDF, JPEG hoặc PNG.")
-        elif not upload.content.startswith(signatures):
-            errors.setdefault(where, []).append(f"Tệp {upload.filename} không phải là tệp {upload.media_type} hợp lệ.")
         if not upload.content:
             errors.setdefault(where, []).append(f"Tệp {upload.filename} rỗng.")
         elif len(upload.content) > MAX_ATTACHMENT_BYTES:
             errors.setdefault(where, []).append(f"Tệp {upload.filename} lớn hơn 10 MB.")
+        elif (unusable := file_content.refusal(upload.media_type, upload.content, upload.filename)) is not None:
+            errors.setdefault(where, []).append(unusable)
     return errors
 
 
