@@ -23,6 +23,7 @@ from engine.runtime import new_id
 
 from . import codes, file_content, filenames, tracking
 from .agencies import AgencyCatalogue, catalogue
+from .projection import FINAL_DOSSIER_STATES
 from .models import Dossier, DossierAttachment, DossierDocument, DossierEvent, DossierPart, FilingKey
 
 log = logging.getLogger("lienthong.dossiers")
@@ -43,9 +44,12 @@ STATE_LABELS = {
     "checking-eligibility": "Đang tra cứu chế độ được hưởng",
     "not-eligible": "Không thuộc diện được hưởng",
     "cancelled": "Đã hủy",
+    "withdrawn": "Đã rút hồ sơ",
+    "terminated": "Đã dừng giải quyết",
 }
 # A part in one of these states has its outcome; its last change is when it was completed.
-FINAL_PART_STATES = frozenset({"approved", "refused", "rejected", "not-processed", "not-eligible", "completed", "cancelled"})
+FINAL_PART_STATES = frozenset({"approved", "refused", "rejected", "not-processed", "not-eligible", "completed", "cancelled",
+                               "withdrawn", "terminated"})
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_ATTACHMENTS = 20  # in one request
 
@@ -100,8 +104,8 @@ PROCEDURES = {
 
 # A dossier no longer stands (a new one for the same subject may be filed) when it, or the part
 # that registers its subject, ended without registering.
-NOT_STANDING_DOSSIER = frozenset({"rejected", "cancelled"})
-NOT_STANDING_PART = frozenset({"refused", "rejected", "not-processed", "cancelled"})
+NOT_STANDING_DOSSIER = frozenset({"rejected", "cancelled", "withdrawn", "terminated"})
+NOT_STANDING_PART = frozenset({"refused", "rejected", "not-processed", "cancelled", "withdrawn", "terminated"})
 
 
 def subject_of(procedure: str, declaration: dict) -> tuple[str, str, str]:
@@ -291,7 +295,7 @@ class DossierService:
             raise InvalidRequest("Tệp đính kèm chưa hợp lệ", errors)
         with self.engine.command() as session:
             dossier = _dossier(session, code, lock=True)
-            if dossier.state in ("completed", "rejected", "refused", "cancelled"):
+            if dossier.state in FINAL_DOSSIER_STATES:
                 raise ConcurrentModification(f"Hồ sơ {code} đã kết thúc ({STATE_LABELS[dossier.state]}); không thể đính kèm thêm.")
             self._within_limits(session, code, uploads)
             rows = [_attachment(code, None, upload, self.engine.clock.now()) for upload in uploads]
