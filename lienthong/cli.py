@@ -25,6 +25,7 @@ from engine.service import ProcessEngine
 from engine.worker import Worker
 
 from . import cli_accounts, logs
+from .serving import GRACE_SECONDS, serve_until_stopped
 from .settings import SettingError, Settings
 
 log = logging.getLogger("lienthong")
@@ -127,8 +128,11 @@ def serve(host: str, port: int, worker: bool, folder: str) -> None:
     if Path(folder).is_dir():
         deploy_folder(engine, Path(folder))
     created = bootstrap(Accounts(engine.db, engine.clock), engine.db, dossiers.service.agency_code_from_environment())
+    stops = []
     if worker:
-        Worker(engine, chores=worker_chores(engine)).start_in_background()
+        embedded = Worker(engine, chores=worker_chores(engine))
+        thread = embedded.start_in_background()
+        stops = [embedded.stop, lambda: thread.join(timeout=GRACE_SECONDS)]
     base = f"http://{host}:{port}"
     click.echo(f"lienthong is serving {base}  (database: {engine.db.url.split('@')[-1]})")
     click.echo(f"  Log in:       {base}/auth/login")
@@ -143,7 +147,7 @@ def serve(host: str, port: int, worker: bool, folder: str) -> None:
                        + (f" of {','.join(account.groups)}" if account.groups else ""))
     else:
         click.echo("  Accounts: `lienthong users list`; a forgotten password: `lienthong users passwd NAME`")
-    server.run()
+    serve_until_stopped(server, on_stop=stops)
 
 
 @main.command("worker")
@@ -152,11 +156,10 @@ def worker_command(batch: int) -> None:
     """Run a job worker (timers, handler runs, retries) until stopped."""
     engine = build_engine()
     runner = Worker(engine, batch=batch, chores=worker_chores(engine))
-    signal.signal(signal.SIGTERM, lambda *_: runner.stop())
-    try:
-        runner.run()
-    except KeyboardInterrupt:
-        runner.stop()
+    # SIGTERM or Ctrl-C: the job running finishes, the rest of the batch is released, exit 0.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: runner.stop())
+    runner.run()
 
 
 @main.command()
