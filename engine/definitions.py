@@ -22,7 +22,8 @@ from .bpmn.parser import EngineParser
 from .bpmn.serializer import spec_from_dict, spec_to_dict
 from .bpmn.specs import ClockCycle, ClockDuration, ClockTimeDate
 from .errors import DeploymentError, Problem
-from .validation import BPMN, Reach, check_bpmn
+from .history_cleanup import history_ttl_days
+from .validation import BPMN, CAMUNDA, Reach, check_bpmn
 from .xml import parse_untrusted
 
 BPMN_SUFFIXES = (".bpmn", ".bpmn20.xml", ".bpmn2")
@@ -47,6 +48,7 @@ class ParsedProcess:
     startable: bool
     # [{"activityId", "kind": date|duration|cycle, "expression"}]: scheduled per definition version
     start_timers: list[dict] = field(default_factory=list)
+    history_ttl_days: int | None = None  # camunda:historyTimeToLive
 
 
 @dataclass
@@ -153,7 +155,12 @@ def _build_specs(roots: dict, contents: dict[str, bytes], problems: list[Problem
         for name, root in roots.items():
             for process in root.iter(f"{{{BPMN}}}process"):
                 if process.get("isExecutable") == "true":
-                    processes.append(_build_process(parser, process, name, contents[name]))
+                    try:
+                        ttl = history_ttl_days(process.get(f"{{{CAMUNDA}}}historyTimeToLive"))
+                    except ValueError as exc:
+                        problems.append(Problem(name, process.get("id"), str(exc)))
+                        continue
+                    processes.append(_build_process(parser, process, name, contents[name], ttl))
     except ValidationException as exc:
         problems.append(Problem(exc.file_name or "(deployment)", exc.id or None, str(exc).split("\n")[0]))
     except SpiffWorkflowException as exc:
@@ -161,7 +168,7 @@ def _build_specs(roots: dict, contents: dict[str, bytes], problems: list[Problem
     return processes
 
 
-def _build_process(parser: EngineParser, process, filename: str, content: bytes) -> ParsedProcess:
+def _build_process(parser: EngineParser, process, filename: str, content: bytes, ttl: int | None) -> ParsedProcess:
     key = process.get("id")
     spec = parser.get_spec(key)
     embedded, called, decisions = {}, set(), set()
@@ -182,6 +189,7 @@ def _build_process(parser: EngineParser, process, filename: str, content: bytes)
         start_messages=start_messages,
         startable=startable,
         start_timers=start_timers,
+        history_ttl_days=ttl,
     )
 
 

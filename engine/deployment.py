@@ -91,7 +91,8 @@ class Deployments:
                     id=_definition_id(p.key, version), key=p.key, version=version, name=p.name, version_tag=p.version_tag,
                     deployment_id=deployment.id, resource_name=p.resource_name, checksum=p.checksum, spec=p.spec,
                     called_elements=p.called_elements, decision_refs=p.decision_refs,
-                    start_messages=p.start_messages, startable=p.startable, start_timers=p.start_timers)
+                    start_messages=p.start_messages, startable=p.startable, start_timers=p.start_timers,
+                    history_ttl_days=p.history_ttl_days)
                 session.add(row)
                 session.flush()
                 self._subscribe_start_messages(session, row)

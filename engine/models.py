@@ -97,6 +97,9 @@ class ProcessDefinition(Base):
     start_messages: Mapped[list] = mapped_column(JSON, default=list)
     startable: Mapped[bool] = mapped_column(Boolean, default=True)
     start_timers: Mapped[list] = mapped_column(JSON, default=list)
+    # camunda:historyTimeToLive in days: an ended instance's history is removed this long after its
+    # end (engine/history_cleanup.py); None keeps it.
+    history_ttl_days: Mapped[int | None] = mapped_column(Integer)
 
 
 class DecisionDefinition(Base):
@@ -116,7 +119,9 @@ class DecisionDefinition(Base):
 
 class ProcessInstance(Base):
     __tablename__ = "process_instance"
-    __table_args__ = (Index("ix_process_instance_key_state", "definition_key", "state"),)
+    __table_args__ = (Index("ix_process_instance_key_state", "definition_key", "state"),
+                      # the history clean-up's batches: a definition's instances ended before a moment
+                      Index("ix_process_instance_definition_end", "definition_id", "end_time"))
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     definition_id: Mapped[str] = mapped_column(ForeignKey("process_definition.id"), index=True)

@@ -10,11 +10,14 @@ import importlib
 import logging
 import signal
 import sys
+import time
 from pathlib import Path
 
 import click
 
+import dossiers.retention
 import dossiers.service
+from dossiers.retention import RetentionSettings
 
 from sqlalchemy.exc import OperationalError
 
@@ -66,10 +69,36 @@ def build_engine(url: str | None = None, settings: Settings | None = None) -> Pr
 
 
 def worker_chores(engine) -> list:
-    """What every worker does between jobs: retry the SMS the gateway could not take."""
+    """What every worker does between jobs: retry the SMS the gateway could not take, and inside
+    LIENTHONG_HISTORY_CLEANUP_WINDOW the history and retention clean-up (dossiers/retention.py)."""
     from handlers.notify import retry_outbox
 
-    return [lambda: retry_outbox(engine)]
+    try:
+        retention = RetentionSettings.from_environment()
+    except ValueError as exc:
+        cannot_start(str(exc), EXIT_BAD_SETTING)
+    return [lambda: retry_outbox(engine), CleanupChore(engine, retention)]
+
+
+class CleanupChore:
+    """The clean-up, a slice of CLEANUP_SLICE seconds at most every CLEANUP_EVERY seconds while the
+    window is open (so jobs never wait long behind it); answers how many rows it removed."""
+
+    CLEANUP_SLICE, CLEANUP_EVERY = 2.0, 60.0
+
+    def __init__(self, engine, settings: RetentionSettings):
+        self.engine, self.settings, self.next_at = engine, settings, 0.0
+
+    def __call__(self) -> int:
+        if time.monotonic() < self.next_at or not self.settings.open_at(self.engine.clock.now().astimezone(self.engine.timezone).time()):
+            return 0
+        report = dossiers.retention.clean_up(self.engine, self.settings, seconds=self.CLEANUP_SLICE)
+        removed = report.history.instances + report.dossiers
+        if removed:
+            log.info("history cleaned up", extra=report.as_json())
+        # more left (the slice ran out): go on after the next round of jobs; else wait a while
+        self.next_at = 0.0 if removed else time.monotonic() + self.CLEANUP_EVERY
+        return removed
 
 
 def diagram_files(*paths: Path) -> dict[str, bytes]:
