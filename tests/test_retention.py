@@ -138,3 +138,15 @@ def test_the_settings_and_the_window(monkeypatch):
     monkeypatch.setenv("LIENTHONG_HISTORY_CLEANUP_BATCH", "0")
     with pytest.raises(ValueError, match="LIENTHONG_HISTORY_CLEANUP_BATCH"):
         RetentionSettings.from_environment()
+
+
+def test_the_workers_clean_up_only_inside_the_window(service, monkeypatch):
+    from lienthong.cli import CleanupChore
+    admin = logged_in(service.app, service.engine.db)
+    _deploy(admin, "kept_30_days", "P30D")
+    _ended_instance(service, "kept_30_days")
+    service.clock.advance(days=31)  # Monday 09:00 in Hanoi + 31 days: 09:00 local
+    closed = CleanupChore(service.engine, RetentionSettings(window=(time(22, 0), time(6, 0))))
+    assert closed() == 0
+    opened = CleanupChore(service.engine, RetentionSettings(window=(time(8, 0), time(10, 0))))
+    assert opened() == 1 and opened() == 0
