@@ -74,7 +74,8 @@ class AttachmentSchema(ma.Schema):
 class DossierStatusSchema(ma.Schema):
     code = fields.String(metadata={"description": "<agency code>-<YYMMDD>-<NNNN>; also the process instance's business key"})
     procedure = fields.String()
-    state = fields.String()
+    state = fields.String(metadata={"description": "received, processing, completed, rejected, refused; or how the instance "
+                                                   "ended otherwise: cancelled, withdrawn, terminated (an uncaught error)"})
     stateLabel = fields.String()
     reason = fields.String(allow_none=True)
     agencyCode = fields.String()

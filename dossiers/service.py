@@ -21,8 +21,9 @@ from engine.errors import ConcurrentModification, InvalidRequest, NotFound
 from engine.form_registry import FormRegistry, flatten_errors
 from engine.runtime import new_id
 
-from . import codes, filenames, tracking, withdrawal
+from . import codes, file_content, filenames, tracking, withdrawal
 from .agencies import AgencyCatalogue, catalogue
+from .projection import FINAL_DOSSIER_STATES
 from .models import Dossier, DossierAttachment, DossierDocument, DossierEvent, DossierPart, FilingKey
 
 log = logging.getLogger("lienthong.dossiers")
@@ -43,15 +44,12 @@ STATE_LABELS = {
     "checking-eligibility": "Đang tra cứu chế độ được hưởng",
     "not-eligible": "Không thuộc diện được hưởng",
     "cancelled": "Đã hủy",
-    "withdrawn": "Đã rút",
+    "withdrawn": "Đã rút hồ sơ",
+    "terminated": "Đã dừng giải quyết",
 }
 # A part in one of these states has its outcome; its last change is when it was completed.
-FINAL_PART_STATES = frozenset({"approved", "refused", "rejected", "not-processed", "not-eligible", "completed", "cancelled"})
-ATTACHMENT_TYPES = {  # media type -> the bytes a real file of that type starts with
-    "application/pdf": (b"%PDF-",),
-    "image/jpeg": (b"\xff\xd8\xff",),
-    "image/png": (b"\x89PNG\r\n\x1a\n",),
-}
+FINAL_PART_STATES = frozenset({"approved", "refused", "rejected", "not-processed", "not-eligible", "completed", "cancelled",
+                               "withdrawn", "terminated"})
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_ATTACHMENTS = 20  # in one request
 
@@ -106,8 +104,8 @@ PROCEDURES = {
 
 # A dossier no longer stands (a new one for the same subject may be filed) when it, or the part
 # that registers its subject, ended without registering.
-NOT_STANDING_DOSSIER = frozenset({"rejected", "cancelled", "withdrawn"})
-NOT_STANDING_PART = frozenset({"refused", "rejected", "not-processed", "cancelled"})
+NOT_STANDING_DOSSIER = frozenset({"rejected", "cancelled", "withdrawn", "terminated"})
+NOT_STANDING_PART = frozenset({"refused", "rejected", "not-processed", "cancelled", "withdrawn", "terminated"})
 
 
 def subject_of(procedure: str, declaration: dict) -> tuple[str, str, str]:
@@ -297,7 +295,7 @@ class DossierService:
             raise InvalidRequest("Tệp đính kèm chưa hợp lệ", errors)
         with self.engine.command() as session:
             dossier = _dossier(session, code, lock=True)
-            if dossier.state in ("completed", "rejected", "refused", "cancelled", "withdrawn"):
+            if dossier.state in FINAL_DOSSIER_STATES:
                 raise ConcurrentModification(f"Hồ sơ {code} đã kết thúc ({STATE_LABELS[dossier.state]}); không thể đính kèm thêm.")
             self._within_limits(session, code, uploads)
             rows = [_attachment(code, None, upload, self.engine.clock.now()) for upload in uploads]
@@ -532,15 +530,12 @@ def _check_uploads(uploads) -> dict[str, list[str]]:
         where = f"files.{upload.kind}"
         if (refused := filenames.refusal(upload.filename)) is not None:
             errors.setdefault(where, []).append(refused)
-        signatures = ATTACHMENT_TYPES.get(upload.media_type)
-        if signatures is None:
-            errors.setdefault(where, []).append(f"Tệp {upload.filename}: chỉ nhận PDF, JPEG hoặc PNG.")
-        elif not upload.content.startswith(signatures):
-            errors.setdefault(where, []).append(f"Tệp {upload.filename} không phải là tệp {upload.media_type} hợp lệ.")
         if not upload.content:
             errors.setdefault(where, []).append(f"Tệp {upload.filename} rỗng.")
         elif len(upload.content) > MAX_ATTACHMENT_BYTES:
             errors.setdefault(where, []).append(f"Tệp {upload.filename} lớn hơn 10 MB.")
+        elif (unusable := file_content.refusal(upload.media_type, upload.content, upload.filename)) is not None:
+            errors.setdefault(where, []).append(unusable)
     return errors
 
 

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
@@ -46,7 +45,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from agencies.models import SmsOutbox
-from agencies.sms import QUEUED, Sms, SmsRejected, current_gateway, mask, masked_secrets, secrets_in, unmarked
+from agencies.sms import QUEUED, Sms, SmsRejected, current_gateway, mask, masked_secrets, secrets_in, unaccented, unmarked
 from dossiers.models import Dossier
 from engine import models as m
 from engine.clock import default_zone
@@ -72,14 +71,6 @@ def render(template: str, variables: Mapping[str, Any], zone: tzinfo | None = No
     filled = PLACEHOLDER.sub(lambda match: _as_text(match.group(1), _lookup(variables, match.group(1)), zone or default_zone()),
                              template)
     return unaccented(filled)
-
-
-def unaccented(text: str) -> str:
-    """The text without Vietnamese marks ("Nguyễn Đức" -> "Nguyen Duc"): one accented letter would
-    make the whole SMS Unicode (UCS-2: 70 characters a part instead of GSM 7-bit's 160, double the
-    cost), and the marked names and "ngày" of the filled values did so."""
-    stripped = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
-    return stripped.replace("đ", "d").replace("Đ", "D")
 
 
 def _lookup(variables: Mapping[str, Any], path: str) -> Any:

@@ -16,6 +16,7 @@ from engine.clock import ManualClock
 from forms.personal_id import check_personal_id
 from tests.birth_examples import birth_declaration
 from tests.live import wait_for
+from tests import documents
 from tests.portal import MONDAY_9AM, PDF, running_service
 
 
@@ -209,7 +210,7 @@ def test_attachments_with_the_filing_and_afterwards(service):
     assert (attached["kind"], attached["filename"], attached["part"], attached["size"]) == ("giay-chung-sinh", "gcs.pdf", None, len(PDF))
 
     later = service.http.post(f"{service.base}/api/dossiers/{code}/attachments",
-                              files={"giay-uy-quyen": ("uq.png", b"\x89PNG\r\n\x1a\n....", "image/png")}, timeout=30)
+                              files={"giay-uy-quyen": ("uq.png", documents.image("image/png"), "image/png")}, timeout=30)
     assert later.status_code == 201, later.text
     assert [a["kind"] for a in service.status(code)["attachments"]] == ["giay-chung-sinh", "giay-uy-quyen"]
 
