@@ -4,6 +4,8 @@ Reads the process variables
 * ``declarations``: ``{form: declaration}`` as ``declarations.extract`` returns it, keyed by part:
   "birth", "residence", "bhyt" for a birth dossier; "death", "residence" (the CT01 deleting the
   residence), "funeral" for a death dossier (forms.printing.FORMS; "survivor" has no declaration);
+  a birth with several children adds "birth-2", "bhyt-2"... (forms.extraction.declaration_key),
+  printed on the same form and stored under that key;
 * ``dossierCode``: the dossier the PDFs belong to (the ``dossier`` row must exist).
 
 Each declaration is rendered with ``forms.printing.render_declaration``, made at its ``place``
@@ -27,6 +29,7 @@ from datetime import date
 
 from dossiers.documents import save_document
 from engine.handler_registry import TaskContext, handler
+from forms.extraction import part_of
 from forms.printing import FORMS, render_declaration
 
 TOPIC = "declarations.print"
@@ -50,13 +53,13 @@ def print_declarations(task: TaskContext) -> dict:
     if not isinstance(declarations, Mapping) or not declarations:
         raise ValueError(f"{where}: process variable 'declarations' is missing or empty "
                          f"(expected {{form: declaration}} from declarations.extract)")
-    unknown = [form for form in declarations if form not in FORMS]
+    unknown = [form for form in declarations if part_of(form) not in FORMS]
     if unknown:
         raise ValueError(f"{where}: no printed form for {', '.join(map(repr, unknown))}; known: {', '.join(FORMS)}")
     code = task.variables.get("dossierCode")
     if not isinstance(code, str) or not code.strip():
         raise ValueError(f"{where}: process variable 'dossierCode' is missing")
-    forms = [form for form in FORMS if form in declarations]
+    forms = [key for form in FORMS for key in declarations if part_of(key) == form]  # birth, birth-2, residence...
     if not printing_enabled():
         return {"printedDeclarations": forms}
 
@@ -69,7 +72,7 @@ def print_declarations(task: TaskContext) -> dict:
             on = date.fromisoformat(data["declaredOn"])
         except (KeyError, TypeError, ValueError):
             raise ValueError(f"{where}: the {form} declaration has no ISO 'declaredOn' date") from None
-        printed[form] = render_declaration(form, data, place=data.get("place"), on=on)
+        printed[form] = render_declaration(part_of(form), data, place=data.get("place"), on=on)
     with task.session() as session:
         now = task.now()
         for form, pdf in printed.items():
