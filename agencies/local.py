@@ -58,7 +58,7 @@ class LocalCivilStatusRegister:
     agency = "birth"
 
     def submit(self, task: TaskContext, request: Mapping[str, Any]) -> dict:
-        declaration = citizen_declaration(task)
+        declaration = request["declaration"]  # the extracted birth registration of the child registered now
         child = declaration["child"]
         born = date.fromisoformat(child["dateOfBirth"])
         # The province where the birth is registered: that of the mother's ID number stands in for
@@ -113,13 +113,26 @@ class LocalSocialInsurance:
     agency = "bhyt"
 
     def submit(self, task: TaskContext, request: Mapping[str, Any]) -> dict:
-        child_id = task.variables.get("childIdNumber")
-        if not isinstance(child_id, str) or check_personal_id(child_id):
-            raise TypeError(f"{task.topic} needs the process variable 'childIdNumber' (birth registration comes first)")
-        born = date.fromisoformat(citizen_declaration(task)["child"]["dateOfBirth"])
-        card = {"bhytCardNumber": child_card_number(child_id), "bhytValidFrom": born.isoformat(),
-                # Free and valid until the child is 72 months old: the last day is the day before.
-                "bhytValidUntil": (add_months(born, CHILD_AGE_LIMIT_MONTHS) - timedelta(days=1)).isoformat()}
+        # One card per child, each from the ID number its birth registration issued (`births`, one
+        # entry per child; `childIdNumber` alone in dossiers registered before twins).
+        births = task.variables.get("births") or [{"childIdNumber": task.variables.get("childIdNumber")}]
+        declarations = request.get("declarations") or [request["declaration"]]
+        if len(births) != len(declarations):
+            raise TypeError(f"{task.topic} needs one birth registration per child: {len(births)} for "
+                            f"{len(declarations)} BHYT declarations (birth registration comes first)")
+        cards = []
+        for birth, declaration in zip(births, declarations):
+            child_id = birth.get("childIdNumber") if isinstance(birth, Mapping) else None
+            if not isinstance(child_id, str) or check_personal_id(child_id):
+                raise TypeError(f"{task.topic} needs each child's 'childIdNumber' (birth registration comes first)")
+            born = date.fromisoformat(declaration["dateOfBirth"])
+            cards.append({"fullName": declaration["fullName"], "bhytCardNumber": child_card_number(child_id),
+                          "bhytValidFrom": born.isoformat(),
+                          # Free and valid until the child is 72 months old: the last day is the day before.
+                          "bhytValidUntil": (add_months(born, CHILD_AGE_LIMIT_MONTHS) - timedelta(days=1)).isoformat()})
+        # One message for the dossier: the first card's fields (as for one child) and every card.
+        card = {key: cards[0][key] for key in ("bhytCardNumber", "bhytValidFrom", "bhytValidUntil")}
+        card.update(bhytCards=cards, bhytCardNumbers=", ".join(c["bhytCardNumber"] for c in cards))
 
         def hand_off(session) -> AgencyRecord:
             result = {"bhytHandedOffOn": _today(task).isoformat()}
