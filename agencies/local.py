@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from engine.handler_registry import TaskContext
-from forms.birth import CHILD_AGE_LIMIT_MONTHS, add_months
+from forms.birth import CHILD_AGE_LIMIT_MONTHS, add_months, children_of
 from forms.death import deceased_and_day_of_death, deceased_id_number
 from forms.personal_id import century_sex_digit, check_personal_id
 from registers.population import (
@@ -58,8 +58,8 @@ class LocalCivilStatusRegister:
     agency = "birth"
 
     def submit(self, task: TaskContext, request: Mapping[str, Any]) -> dict:
-        declaration = request["declaration"]  # the extracted birth registration of the child registered now
-        child = declaration["child"]
+        declaration = citizen_declaration(task)
+        child = _child_registered(declaration, request)
         born = date.fromisoformat(child["dateOfBirth"])
         # The province where the birth is registered: that of the mother's ID number stands in for
         # the registering commune's, which this local register does not know.
@@ -77,6 +77,19 @@ class LocalCivilStatusRegister:
             return _record(task, self.agency, request, result, issued_number=child_id, book=book, entry=entry)
 
         return record_once(task.database, self.agency, task.idempotency_key, register)
+
+
+def _child_registered(declaration: Mapping, request: Mapping) -> Mapping:
+    """The child of the citizen's declaration whose birth registration `request` sends: the one of
+    its name (the children of one declaration have different names, forms/birth.py)."""
+    children = children_of(declaration)
+    name = ((request.get("declaration") or {}).get("child") or {}).get("fullName")
+    named = [child for child in children if child.get("fullName") == name]
+    if len(named) == 1:
+        return named[0]
+    if len(children) == 1:
+        return children[0]
+    raise TypeError(f"the birth registration sent names no child of the declaration: {name!r}")
 
 
 class LocalResidenceDatabase:
@@ -116,12 +129,12 @@ class LocalSocialInsurance:
         # One card per child, each from the ID number its birth registration issued (`births`, one
         # entry per child; `childIdNumber` alone in dossiers registered before twins).
         births = task.variables.get("births") or [{"childIdNumber": task.variables.get("childIdNumber")}]
-        declarations = request.get("declarations") or [request["declaration"]]
-        if len(births) != len(declarations):
+        children = children_of(citizen_declaration(task))
+        if len(births) != len(children):
             raise TypeError(f"{task.topic} needs one birth registration per child: {len(births)} for "
-                            f"{len(declarations)} BHYT declarations (birth registration comes first)")
+                            f"{len(children)} children (birth registration comes first)")
         cards = []
-        for birth, declaration in zip(births, declarations):
+        for birth, declaration in zip(births, children):
             child_id = birth.get("childIdNumber") if isinstance(birth, Mapping) else None
             if not isinstance(child_id, str) or check_personal_id(child_id):
                 raise TypeError(f"{task.topic} needs each child's 'childIdNumber' (birth registration comes first)")
