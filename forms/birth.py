@@ -145,6 +145,9 @@ class BirthDeclarationSchema(CitizenForm):
                 _put(errors, where, "dateOfBirth", "Ngày sinh của trẻ không được sau ngày hôm nay.")
             elif day and today >= add_months(day, CHILD_AGE_LIMIT_MONTHS):
                 _put(errors, where, "dateOfBirth", "Thủ tục liên thông này chỉ dành cho trẻ dưới 6 tuổi (dưới 72 tháng tuổi).")
+            elif day and born and abs((day - born).days) > 1:  # twins may be born either side of midnight
+                _put(errors, where, "dateOfBirth", "Các trẻ khai chung một tờ khai phải sinh trong cùng một lần sinh "
+                                                   "(cách nhau không quá 1 ngày); trẻ sinh lần khác khai tờ khai riêng.")
             born = born or day  # the parents' ages are judged at the first child's birth
         names = [child.get("fullName", "").casefold() for _, child in _children_with_paths(data)]
         for index, name in enumerate(names):

@@ -297,3 +297,10 @@ def test_a_child_is_declared_once_either_way():
     assert errors_of(both) == {
         "children": ["Vui lòng chỉ khai một trong hai: thông tin của trẻ (một trẻ) hoặc danh sách các trẻ."]}
     assert errors_of(declaration(child=DELETE)) == {"child": ["Vui lòng khai thông tin của trẻ."]}
+
+
+def test_the_children_of_one_declaration_are_born_of_one_birth():
+    assert load(twins({"dateOfBirth": "2024-05-20"}, {"dateOfBirth": "2024-05-21"}))  # either side of midnight
+    assert errors_of(twins({}, {"dateOfBirth": "2024-05-23"})) == {"children": {1: {"dateOfBirth": [
+        "Các trẻ khai chung một tờ khai phải sinh trong cùng một lần sinh (cách nhau không quá 1 ngày); "
+        "trẻ sinh lần khác khai tờ khai riêng."]}}}
