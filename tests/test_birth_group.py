@@ -113,6 +113,10 @@ def test_twins_go_through_one_dossier(service, database):
     # The birth hand-off ran once per child, the history says so (Camunda's multi-instance body).
     titles = [event["title"] for event in done["timeline"]]
     assert titles.count("Chuyển phần mềm đăng ký hộ tịch") == 2
+    [instance] = service.rest.get(f"/history/process-instance?processInstanceBusinessKey={code}")
+    rows = service.rest.get(f"/history/activity-instance?processInstanceId={instance['id']}&sortBy=startTime&sortOrder=asc")
+    assert [r["activityId"] for r in rows if r["activityId"].startswith("Task_BirthHandoff")] == [
+        "Task_BirthHandoff#multiInstanceBody", "Task_BirthHandoff", "Task_BirthHandoff"]
 
     from sqlalchemy import select
 
