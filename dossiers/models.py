@@ -121,3 +121,13 @@ class FilingKey(Base):
     body_hash: Mapped[str] = mapped_column(String(64))  # sha256 of the filing, to refuse a reuse
     dossier_code: Mapped[str] = mapped_column(ForeignKey("dossier.code"), index=True)
     created: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class DossierSubject(Base):
+    """Each person a dossier registers beyond the first (the second twin...), keyed like
+    Dossier.subject_key: a later dossier for any of them is refused while this one stands."""
+
+    __tablename__ = "dossier_subject"
+
+    dossier_code: Mapped[str] = mapped_column(ForeignKey("dossier.code"), primary_key=True)
+    subject_key: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
