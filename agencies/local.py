@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from engine.handler_registry import TaskContext
-from forms.birth import CHILD_AGE_LIMIT_MONTHS, add_months
+from forms.birth import CHILD_AGE_LIMIT_MONTHS, add_months, children_of
 from forms.death import deceased_and_day_of_death, deceased_id_number
 from forms.personal_id import century_sex_digit, check_personal_id
 from registers.population import (
@@ -59,7 +59,7 @@ class LocalCivilStatusRegister:
 
     def submit(self, task: TaskContext, request: Mapping[str, Any]) -> dict:
         declaration = citizen_declaration(task)
-        child = declaration["child"]
+        child = _child_registered(declaration, request)
         born = date.fromisoformat(child["dateOfBirth"])
         # The province where the birth is registered: that of the mother's ID number stands in for
         # the registering commune's, which this local register does not know.
@@ -77,6 +77,19 @@ class LocalCivilStatusRegister:
             return _record(task, self.agency, request, result, issued_number=child_id, book=book, entry=entry)
 
         return record_once(task.database, self.agency, task.idempotency_key, register)
+
+
+def _child_registered(declaration: Mapping, request: Mapping) -> Mapping:
+    """The child of the citizen's declaration whose birth registration `request` sends: the one of
+    its name (the children of one declaration have different names, forms/birth.py)."""
+    children = children_of(declaration)
+    name = ((request.get("declaration") or {}).get("child") or {}).get("fullName")
+    named = [child for child in children if child.get("fullName") == name]
+    if len(named) == 1:
+        return named[0]
+    if len(children) == 1:
+        return children[0]
+    raise TypeError(f"the birth registration sent names no child of the declaration: {name!r}")
 
 
 class LocalResidenceDatabase:
@@ -113,13 +126,26 @@ class LocalSocialInsurance:
     agency = "bhyt"
 
     def submit(self, task: TaskContext, request: Mapping[str, Any]) -> dict:
-        child_id = task.variables.get("childIdNumber")
-        if not isinstance(child_id, str) or check_personal_id(child_id):
-            raise TypeError(f"{task.topic} needs the process variable 'childIdNumber' (birth registration comes first)")
-        born = date.fromisoformat(citizen_declaration(task)["child"]["dateOfBirth"])
-        card = {"bhytCardNumber": child_card_number(child_id), "bhytValidFrom": born.isoformat(),
-                # Free and valid until the child is 72 months old: the last day is the day before.
-                "bhytValidUntil": (add_months(born, CHILD_AGE_LIMIT_MONTHS) - timedelta(days=1)).isoformat()}
+        # One card per child, each from the ID number its birth registration issued (`births`, one
+        # entry per child; `childIdNumber` alone in dossiers registered before twins).
+        births = task.variables.get("births") or [{"childIdNumber": task.variables.get("childIdNumber")}]
+        children = children_of(citizen_declaration(task))
+        if len(births) != len(children):
+            raise TypeError(f"{task.topic} needs one birth registration per child: {len(births)} for "
+                            f"{len(children)} children (birth registration comes first)")
+        cards = []
+        for birth, declaration in zip(births, children):
+            child_id = birth.get("childIdNumber") if isinstance(birth, Mapping) else None
+            if not isinstance(child_id, str) or check_personal_id(child_id):
+                raise TypeError(f"{task.topic} needs each child's 'childIdNumber' (birth registration comes first)")
+            born = date.fromisoformat(declaration["dateOfBirth"])
+            cards.append({"fullName": declaration["fullName"], "bhytCardNumber": child_card_number(child_id),
+                          "bhytValidFrom": born.isoformat(),
+                          # Free and valid until the child is 72 months old: the last day is the day before.
+                          "bhytValidUntil": (add_months(born, CHILD_AGE_LIMIT_MONTHS) - timedelta(days=1)).isoformat()})
+        # One message for the dossier: the first card's fields (as for one child) and every card.
+        card = {key: cards[0][key] for key in ("bhytCardNumber", "bhytValidFrom", "bhytValidUntil")}
+        card.update(bhytCards=cards, bhytCardNumbers=", ".join(c["bhytCardNumber"] for c in cards))
 
         def hand_off(session) -> AgencyRecord:
             result = {"bhytHandedOffOn": _today(task).isoformat()}

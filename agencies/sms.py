@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -115,12 +116,23 @@ QUEUED = "queued:"  # idempotency keys of SMS queued by a command (a job's key i
 _SECRET = re.compile(r"\[\[(.*?)\]\]")
 
 
-def queue_in(session, *, key: str, dossier_code: str, phone: str | None, text: str, now: datetime) -> None:
-    """Queue an SMS in the caller's transaction; `text` may mark secrets as [[secret]]."""
+def queue_in(session, *, key: str, dossier_code: str, phone: str | None, text: str, now: datetime,
+             by_workers: bool = False) -> None:
+    """Queue an SMS in the caller's transaction; `text` may mark secrets as [[secret]]. The dossier's
+    next `notify.sms` job sends it; `by_workers` when none will come (the instance has ended): the
+    workers' outbox round (handlers.notify.retry_outbox) sends it at once."""
     session.add(SmsOutbox(idempotency_key=QUEUED + key, dossier_code=dossier_code, phone=phone,
                           text=text if phone else masked_secrets(text), state="pending" if phone else "failed",
                           attempts=0, last_error=None if phone else "the declaration gives no phone number",
-                          created=now))
+                          created=now, next_attempt_at=now if by_workers and phone else None))
+
+
+def unaccented(text: str) -> str:
+    """The text without Vietnamese marks ("Nguyễn Đức" -> "Nguyen Duc"): one accented letter would
+    make the whole SMS Unicode (UCS-2: 70 characters a part instead of GSM 7-bit's 160, double the
+    cost), and the marked names and "ngày" of the filled values did so."""
+    stripped = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+    return stripped.replace("đ", "d").replace("Đ", "D")
 
 
 def masked_secrets(text: str) -> str:

@@ -44,7 +44,8 @@ class PartSchema(ma.Schema):
     dueAt = fields.String(allow_none=True, metadata={"description": "Statutory due moment, Vietnamese working days, 15:00 rule"})
     overdue = fields.Boolean()
     note = fields.String(allow_none=True)
-    result = fields.Dict()
+    result = fields.Dict(metadata={"description": "What the agency issued, e.g. childIdNumber, birthCertificateNumber; "
+                                                  "for several children (twins) births[] and bhytCards[], one entry per child"})
     updatedAt = fields.String()
 
 
@@ -56,7 +57,7 @@ class TimelineSchema(ma.Schema):
 
 
 class DocumentLinkSchema(ma.Schema):
-    form = fields.String()
+    form = fields.String(metadata={"description": "birth, residence, bhyt...; birth-2, bhyt-2... for the next children of a birth"})
     title = fields.String()
     url = fields.String()
 
@@ -74,7 +75,8 @@ class AttachmentSchema(ma.Schema):
 class DossierStatusSchema(ma.Schema):
     code = fields.String(metadata={"description": "<agency code>-<YYMMDD>-<NNNN>; also the process instance's business key"})
     procedure = fields.String()
-    state = fields.String()
+    state = fields.String(metadata={"description": "received, processing, completed, rejected, refused; or how the instance "
+                                                   "ended otherwise: cancelled, withdrawn, terminated (an uncaught error)"})
     stateLabel = fields.String()
     reason = fields.String(allow_none=True)
     agencyCode = fields.String()
@@ -253,7 +255,7 @@ def dossier_status(code):
 @blp.alt_response(404, schema=ErrorSchema, description="No such dossier; a form the dossier does not have (the message lists "
                                                        "those it has); or the declaration is not printed yet")
 def declaration_pdf(code, form):
-    """One printed declaration of the dossier: birth, residence or bhyt."""
+    """One printed declaration of the dossier: birth, residence or bhyt (birth-2, bhyt-2... for twins)."""
     _visible(code)
     audit.read("declaration", f"{code}/{form}", code)
     document = _service().document(code, form)

@@ -71,7 +71,12 @@ def _json_problems() -> dict[str, list[str]]:
         return {"body": [f"nested deeper than {MAX_DEPTH} levels"]}
     except ValueError:  # not JSON (or not UTF-8): the route answers it
         return {}
-    return _problems(body)
+    problems = _problems(body)
+    if not problems and request.is_json:
+        # The route's request.get_json() answers this parse instead of parsing the body again
+        # (werkzeug's cache of it: (the answer to silent=False, to silent=True)).
+        request._cached_json = (body, body)
+    return problems
 
 
 def _parameter_problems() -> dict[str, list[str]]:
@@ -79,6 +84,7 @@ def _parameter_problems() -> dict[str, list[str]]:
     sources = [request.args] + ([request.form] if request.mimetype in _FORMS else [])
     for source in sources:
         for key, value in source.items(multi=True):
+            key, value = key or "", value or ""  # a multipart part may come without a name or a value
             if "\x00" in key or "\x00" in value:
                 found[key.replace("\x00", "")] = [_NUL]
     return found

@@ -26,8 +26,14 @@ class CamundaDate(fields.DateTime):
     """Dumps as Camunda does; loads Camunda's format and any ISO 8601 form (UTC when no zone).
     Null where the moment is unset (a task's followUp, a running instance's endTime), as documented."""
 
+    # Camunda's yyyy-MM-dd'T'HH:mm:ss.SSSZ ("+0000", no colon) is not OpenAPI's date-time (RFC 3339):
+    # documented by its pattern, which also admits the ISO 8601 forms it loads.
+    PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:?[0-9]{2})?$"
+
     def __init__(self, **kwargs):
         kwargs.setdefault("allow_none", True)
+        kwargs["metadata"] = {"format": "camunda-date-time", "pattern": self.PATTERN,
+                              "example": "2026-11-30T09:00:00.000+0700", **kwargs.get("metadata", {})}
         super().__init__(**kwargs)
 
     def _serialize(self, value, attr, obj, **kwargs):

@@ -2,13 +2,26 @@
 the jobs run when the driver says so, so each command and each job can be timed alone."""
 from __future__ import annotations
 
+import io
 import json
 import time
+
+import pypdf
 
 from .common import ROOT, distinct_child
 
 GROUPS = ("tu-phap-ho-tich", "cong-an", "bhxh")
-PDF = b"%PDF-1.4\n% a supplemented document\n"
+
+
+def _blank_pdf() -> bytes:
+    """A real one-page PDF: the service parses every upload (dossiers/file_content.py)."""
+    writer, buffer = pypdf.PdfWriter(), io.BytesIO()
+    writer.add_blank_page(595, 842)
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+PDF = _blank_pdf()
 
 
 class Driver:

@@ -62,7 +62,9 @@ def handler_results(variables: dict) -> dict:
     today = date.today().isoformat()
     return {
         "Task_CheckIdentity": {"identityVerified": True, "householdId": "HK-0001"},
-        "Task_Extract": {"declarations": declarations},
+        "Task_Extract": {"declarations": declarations, "childCount": 1,  # as handlers/extraction.py returns them
+                         "children": [{"fullName": variables["declaration"]["child"]["fullName"], "birth": "birth",
+                                       "bhyt": "bhyt"}]},
         "Task_Print": {"printedDeclarations": ["birth", "residence", "bhyt"]},
         "Task_Deadlines": {"birthDue": due(0), "residenceDue": due(2), "bhytDue": due(2), "dossierDue": due(3)},
         "Task_NotifyReceived": sms,

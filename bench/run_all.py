@@ -14,8 +14,8 @@ import time
 
 from .common import RESULTS, ROOT, machine, postgres_available, scale, table
 
-BENCHMARKS = ("lifecycle", "query_scale", "cost_growth", "workers", "commands")
-NEEDS_POSTGRES = {"query_scale", "workers"}
+BENCHMARKS = ("lifecycle", "query_scale", "cost_growth", "workers", "commands", "retention")
+NEEDS_POSTGRES = {"query_scale", "workers", "retention"}
 
 
 def run_each(chosen: str) -> dict[str, float]:
@@ -43,7 +43,7 @@ def _verdict(ok: bool | None) -> str:
 
 def summary(chosen: str) -> str:
     rows = []
-    lifecycle, queries, growth, workers, commands = (_load(n) for n in BENCHMARKS)
+    lifecycle, queries, growth, workers, commands, retention = (_load(n) for n in BENCHMARKS)
     if lifecycle:
         for r in lifecycle["runs"]:
             target = r["database"] == "postgresql"
@@ -87,6 +87,9 @@ def summary(chosen: str) -> str:
         for label, f in (("every handler a job", commands["before"]), ("handlers inline", commands["after"])):
             rows.append([f"in-process birth dossiers, {label}: dossiers/s, CPU ms, statements per dossier", "",
                          f"{f['dossiers_per_s']:.1f}, {f['cpu_ms_per_dossier']:.0f}, {f['statements_per_dossier']:.0f}", "-"])
+    if retention:
+        rows.append([f"history and personal-data clean-up, {retention['dossiers']:,} dossiers: rows removed/s, "
+                     "longest batch (ms)", "", f"{retention['rows_per_s']:,}, {retention['longest_batch_ms']:.0f}", "-"])
     return (f"summary ({chosen}) on {machine()}\n" +
             table(rows, ["figure", "target", "measured", "verdict"]))
 

@@ -124,8 +124,10 @@ def inbox(engine, who_id: str, task_filters: dict, dossier_filters: dict, f: Inb
 
 def people(declaration: dict) -> dict:
     """The names a dossier is found by: who filed it and whom it is about."""
-    subject = declaration.get("child") or declaration.get("deceased") or {}
-    return {"requester": (declaration.get("requester") or {}).get("fullName"), "subject": subject.get("fullName")}
+    # Twins (a birth's `children`) are found by either name.
+    subjects = declaration.get("children") or [declaration.get("child") or declaration.get("deceased") or {}]
+    names = [subject.get("fullName") for subject in subjects if isinstance(subject, dict) and subject.get("fullName")]
+    return {"requester": (declaration.get("requester") or {}).get("fullName"), "subject": ", ".join(names) or None}
 
 
 def declaration(engine, code: str) -> dict | None:

@@ -7,15 +7,15 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# Bidirectional controls (embeddings, overrides, isolates, marks) and zero-width characters.
-HIDDEN = re.compile("[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+from forms.common import HIDDEN_CHARACTERS
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_LENGTH = 200
 
 
 def refusal(name: str) -> str | None:
     """Why a file name is refused (Vietnamese, for the citizen), or None."""
-    if HIDDEN.search(name):
+    if HIDDEN_CHARACTERS.search(name):
         return (f"Tên tệp {name.encode('unicode_escape').decode('ascii')} chứa ký tự điều khiển hướng chữ "
                 "hoặc ký tự vô hình; vui lòng đổi tên tệp rồi gửi lại.")
     return None

@@ -22,7 +22,7 @@ class Dossier(Base):
     state_reason: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)  # the retention scan
     delivery: Mapped[str] = mapped_column(String(32))
     phone: Mapped[str | None] = mapped_column(String(32))
     declaration: Mapped[dict] = mapped_column(JSON)
@@ -33,6 +33,8 @@ class Dossier(Base):
     # Whom it registers (a hash of the child's or the deceased's identifying data): a second dossier
     # for the same subject is refused while this one stands (DossierService.submit).
     subject_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    # When its personal data were erased after the retention period (dossiers/retention.py).
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class DossierPart(Base):
@@ -119,3 +121,13 @@ class FilingKey(Base):
     body_hash: Mapped[str] = mapped_column(String(64))  # sha256 of the filing, to refuse a reuse
     dossier_code: Mapped[str] = mapped_column(ForeignKey("dossier.code"), index=True)
     created: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class DossierSubject(Base):
+    """Each person a dossier registers beyond the first (the second twin...), keyed like
+    Dossier.subject_key: a later dossier for any of them is refused while this one stands."""
+
+    __tablename__ = "dossier_subject"
+
+    dossier_code: Mapped[str] = mapped_column(ForeignKey("dossier.code"), primary_key=True)
+    subject_key: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)

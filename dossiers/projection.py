@@ -21,9 +21,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
+
+from agencies.sms import queue_in as queue_sms
+from agencies.sms import unaccented
+
 from .models import Dossier, DossierEvent, DossierPart
 
-FINAL_DOSSIER_STATES = {"completed", "rejected", "refused", "cancelled", "withdrawn"}
+# `withdrawn`: the citizen took the dossier back (a diagram's withdrawal path marks it);
+# `terminated`: the instance ended on an error end event nothing caught (Camunda ends it as a none end event).
+FINAL_DOSSIER_STATES = {"completed", "rejected", "refused", "cancelled", "withdrawn", "terminated"}
 FINAL_PART_STATES = {"approved", "refused", "rejected", "not-processed", "not-eligible"}
 
 
@@ -46,19 +53,32 @@ def _moment(value) -> datetime | None:
     return None
 
 
-# How an instance that ends without the diagram saying so shows: cancelled by an officer or an
-# administrator (DELETE process-instance). Without this the dossier kept saying "processing".
-_ENDED_STATES = {"EXTERNALLY_TERMINATED": ("cancelled", "Hồ sơ đã bị hủy")}
+# How an instance that ends without its diagram marking the dossier's end shows, and the SMS that
+# tells the citizen (GSM text; the diagrams' own notices cover the ends they mark). Without this a
+# cancelled dossier kept saying "processing", and one ended by an uncaught error too.
+_END_TITLES = {"cancelled": "Hồ sơ đã bị hủy", "withdrawn": "Hồ sơ đã được rút", "terminated": "Hồ sơ dừng giải quyết",
+               "completed": "Hồ sơ đã kết thúc"}
+_END_SMS = {
+    "cancelled": "Ho so {code} da bi huy{reason}. Lien he co quan tiep nhan neu can biet them.",
+    "withdrawn": "Ho so {code} da duoc rut theo de nghi cua ban{reason}. Ban co the nop ho so moi khi can.",
+    "terminated": "Ho so {code} da dung giai quyet{reason}. Vui long lien he co quan tiep nhan de duoc huong dan.",
+}
 
 
 def observe(runtime, transitions) -> None:
     opened = [(t, _properties(t.spec)) for t in transitions if t.opened]
     marked = [(t, p) for t, p in opened if p.get("dossier.part") and p.get("dossier.state")]
     dated = [p for t, p in opened if p.get("dossier.dues") and not (p.get("dossier.part") and p.get("dossier.state"))]
-    if runtime.row.state in _ENDED_STATES and runtime.row.business_key:
-        _ended(runtime)
-    if not (marked or dated) or not runtime.row.business_key:
+    if not runtime.row.business_key:
         return
+    if marked or dated:
+        _marked(runtime, marked, dated)
+    end = _end_of(runtime, transitions)
+    if end is not None:  # after the marks: an end event the diagram marks says the end itself
+        _ended(runtime, *end)
+
+
+def _marked(runtime, marked, dated) -> None:
     session = runtime.session
     dossier = session.get(Dossier, runtime.row.business_key)
     if dossier is None or dossier.instance_id not in ("", runtime.row.id):
@@ -76,18 +96,39 @@ def observe(runtime, transitions) -> None:
                                  title=transition.spec.bpmn_name or transition.spec.bpmn_id))
 
 
-def _ended(runtime) -> None:
+def _end_of(runtime, transitions) -> tuple[str, str | None] | None:
+    """(the dossier's state, the reason) for an instance that has just ended, or None if it runs on."""
+    row = runtime.row
+    if row.state == "EXTERNALLY_TERMINATED":
+        return "cancelled", row.delete_reason
+    if row.state == "INTERNALLY_TERMINATED":
+        return "terminated", row.delete_reason
+    if row.state == "COMPLETED":
+        top = runtime.workflow.spec  # an error end event in a subprocess is its boundary's to catch
+        error = next((t.spec for t in transitions if t.closed and not t.canceled and getattr(t.spec, "_wf_spec", None) is top
+                      and isinstance(getattr(t.spec, "event_definition", None), ErrorEventDefinition)), None)
+        if error is not None:
+            return "terminated", error.bpmn_name or error.event_definition.name or None
+        return "completed", None
+    return None
+
+
+def _ended(runtime, state: str, reason: str | None) -> None:
     session = runtime.session
     dossier = session.get(Dossier, runtime.row.business_key)
     if dossier is None or dossier.instance_id != runtime.row.id or dossier.state in FINAL_DOSSIER_STATES:
         return
-    state, title = _ENDED_STATES[runtime.row.state]
     now = runtime.clock.now()
     _apply(dossier, {row.part: row for row in session.query(DossierPart).filter(DossierPart.dossier_code == dossier.code)},
            None, {"dossier.part": "dossier", "dossier.state": state}, {}, now)
-    if runtime.row.delete_reason:
-        dossier.state_reason = runtime.row.delete_reason
-    session.add(DossierEvent(dossier_code=dossier.code, at=now, part="dossier", state=state, activity_id=None, title=title))
+    if reason:
+        dossier.state_reason = reason
+    session.add(DossierEvent(dossier_code=dossier.code, at=now, part="dossier", state=state, activity_id=None,
+                             title=_END_TITLES[state]))
+    if state in _END_SMS:  # no diagram step will send a notice after this: the workers' outbox round does
+        said = f". Ly do: {unaccented(reason)[:120]}" if reason else ""
+        queue_sms(session, key=f"ended:{dossier.code}", dossier_code=dossier.code, phone=dossier.phone,
+                  text=_END_SMS[state].format(code=dossier.code, reason=said), now=now, by_workers=True)
 
 
 def _dues(dossier: Dossier, parts: dict, properties: dict, variables: dict) -> None:

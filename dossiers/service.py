@@ -14,16 +14,20 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from marshmallow import Schema, ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from agencies.sms import queue_in as queue_sms
 from engine.errors import ConcurrentModification, InvalidRequest, NotFound
 from engine.form_registry import FormRegistry, flatten_errors
 from engine.runtime import new_id
+from forms.birth import children_of
+from forms.extraction import PROCEDURES as EXTRACTIONS
+from forms.extraction import declaration_key, part_of
 
-from . import codes, filenames, tracking, withdrawal
+from . import codes, file_content, filenames, tracking, withdrawal
 from .agencies import AgencyCatalogue, catalogue
-from .models import Dossier, DossierAttachment, DossierDocument, DossierEvent, DossierPart, FilingKey
+from .projection import FINAL_DOSSIER_STATES
+from .models import Dossier, DossierAttachment, DossierDocument, DossierEvent, DossierPart, DossierSubject, FilingKey
 
 log = logging.getLogger("lienthong.dossiers")
 DEFAULT_AGENCY_CODE = "H19.87.001"  # a fictional commune's agency code; LIENTHONG_AGENCY_CODE sets the real one
@@ -43,15 +47,12 @@ STATE_LABELS = {
     "checking-eligibility": "Đang tra cứu chế độ được hưởng",
     "not-eligible": "Không thuộc diện được hưởng",
     "cancelled": "Đã hủy",
-    "withdrawn": "Đã rút",
+    "withdrawn": "Đã rút hồ sơ",
+    "terminated": "Đã dừng giải quyết",
 }
 # A part in one of these states has its outcome; its last change is when it was completed.
-FINAL_PART_STATES = frozenset({"approved", "refused", "rejected", "not-processed", "not-eligible", "completed", "cancelled"})
-ATTACHMENT_TYPES = {  # media type -> the bytes a real file of that type starts with
-    "application/pdf": (b"%PDF-",),
-    "image/jpeg": (b"\xff\xd8\xff",),
-    "image/png": (b"\x89PNG\r\n\x1a\n",),
-}
+FINAL_PART_STATES = frozenset({"approved", "refused", "rejected", "not-processed", "not-eligible", "completed", "cancelled",
+                               "withdrawn", "terminated"})
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_ATTACHMENTS = 20  # in one request
 
@@ -106,21 +107,28 @@ PROCEDURES = {
 
 # A dossier no longer stands (a new one for the same subject may be filed) when it, or the part
 # that registers its subject, ended without registering.
-NOT_STANDING_DOSSIER = frozenset({"rejected", "cancelled", "withdrawn"})
-NOT_STANDING_PART = frozenset({"refused", "rejected", "not-processed", "cancelled"})
+NOT_STANDING_DOSSIER = frozenset({"rejected", "cancelled", "withdrawn", "terminated"})
+NOT_STANDING_PART = frozenset({"refused", "rejected", "not-processed", "cancelled", "withdrawn", "terminated"})
 
 
-def subject_of(procedure: str, declaration: dict) -> tuple[str, str, str]:
-    """Whom a dossier registers: (a hash of the identifying data, the part that registers them, the
-    declaration's field a duplicate is reported on). The same child is the same mother's ID number,
-    child's name (case and spacing aside) and date of birth; the same death is the deceased's ID number."""
+def subjects_of(procedure: str, declaration: dict) -> tuple[list[tuple[str, str]], str]:
+    """Whom a dossier registers: ([(a hash of a person's identifying data, the declaration's field a
+    duplicate of them is reported on)], the part that registers them). The same child is the same
+    mother's ID number, child's name (case and spacing aside) and date of birth; each child of a
+    declaration with several (twins) is a subject of its own. The same death is the deceased's ID number."""
     if procedure == "birth":
-        child, mother = declaration["child"], declaration["mother"]
-        name = " ".join(child["fullName"].casefold().split())
-        facts, part, field = f"birth|{mother['idNumber']}|{name}|{child['dateOfBirth']}", "birth", "declaration.child"
-    else:
-        facts, part, field = f"death|{declaration['deceased']['idNumber']}", "death", "declaration.deceased.idNumber"
-    return hashlib.sha256(facts.encode("utf-8")).hexdigest(), part, field
+        mother = declaration["mother"]
+        subjects = []
+        for field, child in (("declaration.child", declaration["child"]),) if "child" in declaration else (
+                (f"declaration.children.{index}", child) for index, child in enumerate(children_of(declaration))):
+            name = " ".join(child["fullName"].casefold().split())
+            subjects.append((_hash(f"birth|{mother['idNumber']}|{name}|{child['dateOfBirth']}"), field))
+        return subjects, "birth"
+    return [(_hash(f"death|{declaration['deceased']['idNumber']}"), "declaration.deceased.idNumber")], "death"
+
+
+def _hash(facts: str) -> str:
+    return hashlib.sha256(facts.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -234,22 +242,27 @@ class DossierService:
         secret = tracking.new_secret()
         secret_hash = tracking.hash_secret(secret)  # before the transaction: Argon2 takes a while
         phone = (declaration.get("requester") or {}).get("phone")
-        subject, subject_part, subject_field = subject_of(procedure.key, declaration)
+        subjects, subject_part = subjects_of(procedure.key, declaration)
         with engine.command() as session:
             now = engine.clock.now()
-            earlier = self._standing_dossier(session, subject, subject_part)
-            if earlier is not None:
-                what = "Trẻ này đã có hồ sơ khai sinh" if procedure.key == "birth" else "Người này đã có hồ sơ khai tử"
-                message = (f"{what} {earlier} đang giải quyết hoặc đã đăng ký; không nộp lại. "
-                           f"Tra cứu hồ sơ {earlier} hoặc liên hệ cơ quan tiếp nhận.")
-                raise InvalidRequest(f"Hồ sơ trùng với hồ sơ {earlier}", {subject_field: [message]})
+            duplicates, first = {}, None
+            for subject, field in subjects:
+                earlier = self._standing_dossier(session, subject, subject_part)
+                if earlier is not None:
+                    first = first or earlier
+                    what = "Trẻ này đã có hồ sơ khai sinh" if procedure.key == "birth" else "Người này đã có hồ sơ khai tử"
+                    duplicates[field] = [f"{what} {earlier} đang giải quyết hoặc đã đăng ký; không nộp lại. "
+                                         f"Tra cứu hồ sơ {earlier} hoặc liên hệ cơ quan tiếp nhận."]
+            if duplicates:
+                raise InvalidRequest(f"Hồ sơ trùng với hồ sơ {first}", duplicates)
             code = codes.new_code(session, agency_code, now, engine.timezone)
             parts = list(declaration["parts"])
             session.add(Dossier(code=code, procedure=procedure.key, agency_code=agency_code, instance_id="",
                                 state="received", received_at=now, delivery=declaration.get("delivery", "desk"),
                                 phone=phone, declaration=declaration, owner_id=owner_id,
-                                tracking_secret_hash=secret_hash, subject_key=subject))
+                                tracking_secret_hash=secret_hash, subject_key=subjects[0][0]))
             session.flush()
+            session.add_all(DossierSubject(dossier_code=code, subject_key=subject) for subject, _ in subjects[1:])
             queue_sms(session, key=f"tracking:{code}", dossier_code=code, phone=phone,
                       text=tracking.sms_text(code, f"[[{secret}]]"), now=now)
             for part in parts:
@@ -285,7 +298,9 @@ class DossierService:
         """The code of an earlier dossier for this subject that still stands, if any."""
         return session.scalar(
             select(Dossier.code).join(DossierPart, (DossierPart.dossier_code == Dossier.code) & (DossierPart.part == part))
-            .where(Dossier.subject_key == subject, Dossier.state.not_in(NOT_STANDING_DOSSIER),
+            .where(or_(Dossier.subject_key == subject,
+                       Dossier.code.in_(select(DossierSubject.dossier_code).where(DossierSubject.subject_key == subject))),
+                   Dossier.state.not_in(NOT_STANDING_DOSSIER),
                    DossierPart.state.not_in(NOT_STANDING_PART))
             .order_by(Dossier.received_at).limit(1))
 
@@ -297,7 +312,7 @@ class DossierService:
             raise InvalidRequest("Tệp đính kèm chưa hợp lệ", errors)
         with self.engine.command() as session:
             dossier = _dossier(session, code, lock=True)
-            if dossier.state in ("completed", "rejected", "refused", "cancelled", "withdrawn"):
+            if dossier.state in FINAL_DOSSIER_STATES:
                 raise ConcurrentModification(f"Hồ sơ {code} đã kết thúc ({STATE_LABELS[dossier.state]}); không thể đính kèm thêm.")
             self._within_limits(session, code, uploads)
             rows = [_attachment(code, None, upload, self.engine.clock.now()) for upload in uploads]
@@ -426,9 +441,10 @@ class DossierService:
                 "delivery": dossier.delivery,
                 "parts": [_part_view(parts[name], dossier, procedure, zone) for name in order if name in parts],
                 "timeline": [{"at": _local(e.at, zone), "part": e.part, "state": e.state, "title": e.title} for e in events],
-                "declarations": [{"form": form, "title": procedure.form_titles.get(form, form),
+                "declarations": [{"form": form, "title": _form_title(procedure, form),
                                   "url": f"/api/dossiers/{code}/declarations/{form}.pdf"}
-                                 for form in sorted(forms, key=lambda f: (order.index(f) if f in order else len(order), f))],
+                                 for form in sorted(forms, key=lambda f: (order.index(part_of(f)) if part_of(f) in order
+                                                                          else len(order), f))],
                 "attachments": [_attachment_view(code, a) for a in attachments],
             }
 
@@ -470,7 +486,7 @@ class DossierService:
     def document(self, code: str, form: str) -> DossierDocument:
         with self.engine.db.reading() as session:
             dossier = _dossier(session, code)
-            forms = [part for part in dossier.declaration["parts"] if part in PROCEDURES[dossier.procedure].form_titles]
+            forms = _forms_of(dossier)
             if form not in forms:
                 raise NotFound(f"Hồ sơ {code} không có tờ khai '{form}'; các tờ khai của hồ sơ: {', '.join(forms)}.")
             row = session.get(DossierDocument, (code, form))
@@ -478,6 +494,22 @@ class DossierService:
                 raise NotFound(f"Hồ sơ {code} chưa có tờ khai '{form}' (tờ khai được in sau khi tiếp nhận; hãy thử lại sau ít giây).")
             session.expunge(row)
             return row
+
+
+def _forms_of(dossier: Dossier) -> list[str]:
+    """The declarations a dossier has (printed or to be): one per part that has a form, and for a
+    birth with several children one birth and BHYT declaration per child (birth-2, bhyt-2...)."""
+    titled = PROCEDURES[dossier.procedure].form_titles
+    per_child = EXTRACTIONS[dossier.procedure].per_child
+    children = len(children_of(dossier.declaration)) if per_child else 1
+    return [declaration_key(part, index) for part in dossier.declaration["parts"] if part in titled
+            for index in range(children if part in per_child else 1)]
+
+
+def _form_title(procedure: Procedure, form: str) -> str:
+    part = part_of(form)
+    title = procedure.form_titles.get(part, form)
+    return title if form == part else f"{title} (trẻ thứ {form.rsplit('-', 1)[1]})"
 
 
 class KeyReused(ConcurrentModification):
@@ -532,15 +564,12 @@ def _check_uploads(uploads) -> dict[str, list[str]]:
         where = f"files.{upload.kind}"
         if (refused := filenames.refusal(upload.filename)) is not None:
             errors.setdefault(where, []).append(refused)
-        signatures = ATTACHMENT_TYPES.get(upload.media_type)
-        if signatures is None:
-            errors.setdefault(where, []).append(f"Tệp {upload.filename}: chỉ nhận PDF, JPEG hoặc PNG.")
-        elif not upload.content.startswith(signatures):
-            errors.setdefault(where, []).append(f"Tệp {upload.filename} không phải là tệp {upload.media_type} hợp lệ.")
         if not upload.content:
             errors.setdefault(where, []).append(f"Tệp {upload.filename} rỗng.")
         elif len(upload.content) > MAX_ATTACHMENT_BYTES:
             errors.setdefault(where, []).append(f"Tệp {upload.filename} lớn hơn 10 MB.")
+        elif (unusable := file_content.refusal(upload.media_type, upload.content, upload.filename)) is not None:
+            errors.setdefault(where, []).append(unusable)
     return errors
 
 

@@ -24,7 +24,8 @@ from .bpmn.refusals import schema_problem, spiff_problem
 from .bpmn.serializer import spec_from_dict, spec_to_dict
 from .bpmn.specs import ClockCycle, ClockDuration, ClockTimeDate
 from .errors import DeploymentError, Problem
-from .validation import BPMN, Reach, check_bpmn
+from .history_cleanup import history_ttl_days
+from .validation import BPMN, CAMUNDA, Reach, check_bpmn
 from .xml import parse_untrusted
 
 BPMN_SUFFIXES = (".bpmn", ".bpmn20.xml", ".bpmn2")
@@ -50,6 +51,7 @@ class ParsedProcess:
     # [{"activityId", "kind": date|duration|cycle, "expression"}]: scheduled per definition version
     start_timers: list[dict] = field(default_factory=list)
     start_signals: list[str] = field(default_factory=list)
+    history_ttl_days: int | None = None  # camunda:historyTimeToLive
 
 
 @dataclass
@@ -177,13 +179,18 @@ def _build_specs(roots: dict, contents: dict[str, bytes], problems: list[Problem
         for process in root.iter(f"{{{BPMN}}}process"):
             if process.get("isExecutable") == "true":
                 try:
-                    processes.append(_build_process(parser, process, name, contents[name]))
+                    ttl = history_ttl_days(process.get(f"{{{CAMUNDA}}}historyTimeToLive"))
+                except ValueError as exc:
+                    problems.append(Problem(name, process.get("id"), str(exc)))
+                    continue
+                try:
+                    processes.append(_build_process(parser, process, name, contents[name], ttl))
                 except SpiffWorkflowException as exc:
                     problems.append(spiff_problem(exc, name, root, process.get("id")))
     return processes
 
 
-def _build_process(parser: EngineParser, process, filename: str, content: bytes) -> ParsedProcess:
+def _build_process(parser: EngineParser, process, filename: str, content: bytes, ttl: int | None) -> ParsedProcess:
     key = process.get("id")
     spec = parser.get_spec(key)
     embedded, called, decisions = {}, set(), set()
@@ -205,6 +212,7 @@ def _build_process(parser: EngineParser, process, filename: str, content: bytes)
         startable=startable,
         start_timers=start_timers,
         start_signals=sorted({ts.event_definition.name for ts in starts if ts.extensions.get("activityType") == "signalStartEvent"}),
+        history_ttl_days=ttl,
     )
 
 

@@ -107,7 +107,7 @@ class Deployments:
                     deployment_id=deployment.id, resource_name=p.resource_name, checksum=p.checksum, spec=p.spec,
                     called_elements=p.called_elements, decision_refs=p.decision_refs,
                     start_messages=p.start_messages, startable=p.startable, start_timers=p.start_timers,
-                    tenant_id=tenant_id)
+                    tenant_id=tenant_id, history_ttl_days=p.history_ttl_days)
                 session.add(row)
                 session.flush()
                 self._subscribe_start_messages(session, row, p.start_signals)

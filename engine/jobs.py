@@ -79,16 +79,23 @@ class JobExecutor:
         # How long a claimed job stays locked; a job whose worker died is taken again after it.
         self.lock_duration = lock_duration
 
-    def run_due(self, limit: int) -> int:
+    def run_due(self, limit: int, stopping: threading.Event | None = None) -> int:
+        """Claim up to `limit` due jobs and run them. Once `stopping` is set (SIGTERM), the job
+        running finishes and the rest of the batch is released, for another worker to take at once
+        rather than when the claim expires."""
         claimed = self.claim(limit)
         if not claimed:
             return 0
         left = {job.id for job in claimed}
         with self._heartbeat(left):
             for job in claimed:
+                if stopping is not None and stopping.is_set():
+                    break
                 self.execute(job)
                 left.discard(job.id)
-        return len(claimed)
+        if left:
+            self.release(sorted(left))
+        return len(claimed) - len(left)
 
     @contextmanager
     def _heartbeat(self, left: set[str]):
@@ -119,6 +126,15 @@ class JobExecutor:
         with self.engine.db.session() as session:
             session.execute(job.update().where(job.c.id.in_(job_ids), job.c.lock_owner == self.engine.worker_id)
                             .values(lock_expires_at=self.engine.clock.now() + self.lock_duration))
+
+    def release(self, job_ids: list[str]) -> None:
+        """Give back claimed jobs not run: due now for any worker (the wake-up tells them)."""
+        job = m.Job.__table__
+        with self.engine.db.session() as session:
+            session.execute(job.update().where(job.c.id.in_(job_ids), job.c.lock_owner == self.engine.worker_id)
+                            .values(lock_owner=None, lock_expires_at=None))
+            queued(session)
+        log.info("jobs released", extra={"worker": self.engine.worker_id, "jobs": len(job_ids)})
 
     def claim(self, limit: int) -> list[ClaimedJob]:
         """Lock up to `limit` due jobs for this worker (one UPDATE ... RETURNING) and read the

@@ -104,6 +104,9 @@ class ProcessDefinition(Base):
     # Suspended by an operator: no instance starts on it (by key, message or timer) until activated.
     suspended: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), nullable=False)
     tenant_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    # camunda:historyTimeToLive in days: an ended instance's history is removed this long after its
+    # end (engine/history_cleanup.py); None keeps it.
+    history_ttl_days: Mapped[int | None] = mapped_column(Integer)
 
 
 class DecisionDefinition(Base):
@@ -124,7 +127,9 @@ class DecisionDefinition(Base):
 
 class ProcessInstance(Base):
     __tablename__ = "process_instance"
-    __table_args__ = (Index("ix_process_instance_key_state", "definition_key", "state"),)
+    __table_args__ = (Index("ix_process_instance_key_state", "definition_key", "state"),
+                      # the history clean-up's batches: a definition's instances ended before a moment
+                      Index("ix_process_instance_definition_end", "definition_id", "end_time"))
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     definition_id: Mapped[str] = mapped_column(ForeignKey("process_definition.id"), index=True)

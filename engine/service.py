@@ -357,9 +357,10 @@ class ProcessEngine:
 
     # --- jobs ----------------------------------------------------------------------------------
 
-    def run_due_jobs(self, limit: int = 20) -> int:
-        """Run the jobs that are due now; returns how many were taken."""
-        return self.jobs.run_due(limit)
+    def run_due_jobs(self, limit: int = 20, stopping=None) -> int:
+        """Run the jobs that are due now; returns how many were run. Once the threading.Event
+        `stopping` is set, the rest of the batch is released (engine.jobs.JobExecutor.run_due)."""
+        return self.jobs.run_due(limit, stopping)
 
     def set_job_retries(self, job_id: str, retries: int) -> None:
         if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:

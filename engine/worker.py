@@ -22,9 +22,10 @@ class Worker:
         log.info("worker started", extra={"worker": self.engine.worker_id})
         while not self.stopping.is_set():
             try:
-                taken = self.engine.run_due_jobs(self.batch)
+                taken = self.engine.run_due_jobs(self.batch, self.stopping)
                 for chore in self.chores:
-                    taken += chore()
+                    if not self.stopping.is_set():
+                        taken += chore()
             except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker
                 log.exception("worker loop failed; retrying")
                 taken = 0
@@ -40,4 +41,5 @@ class Worker:
         return thread
 
     def stop(self) -> None:
-        self.stopping.set()
+        """Finish the job running, release the batch's others, then leave run() (SIGTERM)."""
+        self.stopping.set()  # an idle worker notices within idle_seconds

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from marshmallow import ValidationError, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from engine.form_registry import form_schema
 
@@ -39,6 +39,7 @@ from .common import year as _year
 from .personal_id import PersonalIdField, check_personal_id
 
 CHILD_AGE_LIMIT_MONTHS = 72  # the linked procedure (and the free BHYT card) is for children under 6
+MAX_CHILDREN = 5  # one declaration for the children of one birth (twins, triplets...)
 ALLOWED_PARTS = (  # the citizen files all three, or birth with exactly one of the others (canonical order)
     ("birth", "residence", "bhyt"),
     ("birth", "bhyt"),
@@ -105,7 +106,17 @@ class BirthDeclarationSchema(CitizenForm):
 
     receivingAgency = Text("cơ quan tiếp nhận hồ sơ")
     requester = Section(RequesterSchema, "thông tin người đi đăng ký")
-    child = Section(ChildSchema, "thông tin của trẻ")
+    # One child (`child`, as filed before twins were possible) or the children of one birth
+    # (`children`, twins and more): exactly one of the two; children_of() reads either.
+    child = Section(ChildSchema, "thông tin của trẻ", required=False)
+    children = fields.List(
+        fields.Nested(ChildSchema), required=False,
+        validate=validate.Length(min=1, max=MAX_CHILDREN,
+                                 error=f"Vui lòng khai từ 1 đến {MAX_CHILDREN} trẻ sinh ra trong cùng một lần sinh."),
+        error_messages={key: "Phần thông tin các trẻ gửi lên không đúng dạng (một danh sách)."
+                        for key in ("null", "invalid")},
+        metadata={"description": f"Các trẻ sinh ra trong cùng một lần sinh (sinh đôi, sinh ba...), tối đa {MAX_CHILDREN}; "
+                                 "thay cho `child`."})
     mother = Section(ParentSchema(expected_sex="female"), "thông tin của mẹ")
     father = Section(ParentSchema(expected_sex="male"), "thông tin của cha", required=False,
                     load_default=None, allow_none=True)  # may be unknown: a birth with no father recorded
@@ -118,18 +129,30 @@ class BirthDeclarationSchema(CitizenForm):
     clinic = OptionalText("nơi đăng ký khám chữa bệnh ban đầu")
     commitment = common.commitment()
 
-    @validates_schema(skip_on_field_errors=False)
-    def dates_make_sense(self, data, **kwargs):
+    @validates_schema(skip_on_field_errors=False, pass_original=True)
+    def dates_make_sense(self, data, original, **kwargs):
         # Runs even when other fields failed, so that every problem is reported in one answer;
         # hence each section is looked up defensively (a failed section may be absent or partial).
         today, errors = self.today, {}
-        child = section_of(data, "child")
-        born = date.fromisoformat(child["dateOfBirth"]) if "dateOfBirth" in child else None
-        if born and born > today:
-            errors.setdefault("child", {})["dateOfBirth"] = ["Ngày sinh của trẻ không được sau ngày hôm nay."]
-        elif born and today >= add_months(born, CHILD_AGE_LIMIT_MONTHS):
-            errors.setdefault("child", {})["dateOfBirth"] = [
-                "Thủ tục liên thông này chỉ dành cho trẻ dưới 6 tuổi (dưới 72 tháng tuổi)."]
+        if "child" in data and "children" in data:
+            errors["children"] = ["Vui lòng chỉ khai một trong hai: thông tin của trẻ (một trẻ) hoặc danh sách các trẻ."]
+        elif not isinstance(original, dict) or ("child" not in original and "children" not in original):
+            errors["child"] = ["Vui lòng khai thông tin của trẻ."]
+        born = None
+        for where, child in _children_with_paths(data):
+            day = date.fromisoformat(child["dateOfBirth"]) if "dateOfBirth" in child else None
+            if day and day > today:
+                _put(errors, where, "dateOfBirth", "Ngày sinh của trẻ không được sau ngày hôm nay.")
+            elif day and today >= add_months(day, CHILD_AGE_LIMIT_MONTHS):
+                _put(errors, where, "dateOfBirth", "Thủ tục liên thông này chỉ dành cho trẻ dưới 6 tuổi (dưới 72 tháng tuổi).")
+            elif day and born and abs((day - born).days) > 1:  # twins may be born either side of midnight
+                _put(errors, where, "dateOfBirth", "Các trẻ khai chung một tờ khai phải sinh trong cùng một lần sinh "
+                                                   "(cách nhau không quá 1 ngày); trẻ sinh lần khác khai tờ khai riêng.")
+            born = born or day  # the parents' ages are judged at the first child's birth
+        names = [child.get("fullName", "").casefold() for _, child in _children_with_paths(data)]
+        for index, name in enumerate(names):
+            if name and name in names[:index]:
+                _put(errors, ("children", index), "fullName", "Hai trẻ trong cùng tờ khai không được trùng họ tên.")
         limits = catalogues.limits()
         issued = section_of(data, "marriage").get("issuedOn")
         issued = date.fromisoformat(issued) if issued else None
@@ -155,3 +178,25 @@ class BirthDeclarationSchema(CitizenForm):
             errors.setdefault("marriage", {})["issuedOn"] = ["Ngày cấp giấy chứng nhận kết hôn không được sau ngày hôm nay."]
         if errors:
             raise ValidationError(errors)
+
+
+def children_of(declaration) -> list:
+    """The children of a loaded birth declaration: `children`, or the one `child` filed before twins."""
+    if isinstance(declaration.get("children"), list):
+        return list(declaration["children"])
+    return [declaration["child"]] if isinstance(declaration.get("child"), dict) else []
+
+
+def _children_with_paths(data) -> list:
+    """(error path, child) for each child that loaded, for validators that run despite field errors."""
+    if isinstance(data.get("children"), list):
+        return [(("children", index), child) for index, child in enumerate(data["children"]) if isinstance(child, dict)]
+    child = section_of(data, "child")
+    return [(("child",), child)] if child else []
+
+
+def _put(errors: dict, where: tuple, field: str, message: str) -> None:
+    node = errors
+    for key in where:
+        node = node.setdefault(key, {})
+    node.setdefault(field, []).append(message)

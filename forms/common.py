@@ -63,19 +63,40 @@ def required_messages(label: str, invalid: str) -> dict[str, str]:
     return {"required": message, "null": message, "invalid": invalid}
 
 
+# Bidirectional controls (embeddings, overrides, isolates, marks) and zero-width characters: U+202E
+# makes a printed declaration read "KHAN" where "NAHK" was typed, U+200B hides inside a name.
+HIDDEN_CHARACTERS = re.compile("[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+
+def hidden_characters(text: str) -> str:
+    """The hidden characters `text` holds, as U+XXXX codes ("" when none)."""
+    return ", ".join(dict.fromkeys(f"U+{ord(c):04X}" for c in HIDDEN_CHARACTERS.findall(text)))
+
+
 class Text(fields.String):
-    """Required text, trimmed; blank counts as missing (a form's empty box arrives as "" or "  ")."""
+    """Required text, trimmed, in NFC (a keyboard's decomposed "Trần" is stored as the composed one);
+    blank counts as missing (a form's empty box arrives as "" or "  "); bidirectional controls and
+    zero-width characters are refused, so what an officer reads and the form prints is what was typed."""
 
     def __init__(self, label: str, *, invalid: str | None = None, **kwargs):
         kwargs.setdefault("required", True)
         described(kwargs, first_upper(label))
         super().__init__(error_messages=required_messages(label, invalid or f"{first_upper(label)} phải là chữ."), **kwargs)
+        self.label = label
 
     def _deserialize(self, value, attr, data, **kwargs) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        text = as_typed(self.label, super()._deserialize(value, attr, data, **kwargs))
         if not text:
             raise self.make_error("required")
         return text
+
+
+def as_typed(label: str, text: str) -> str:
+    """`text` trimmed and in NFC; refused when it holds bidirectional controls or zero-width characters."""
+    if hidden := hidden_characters(text):
+        raise ValidationError(f"{first_upper(label)} chứa ký tự điều khiển hướng chữ hoặc ký tự vô hình "
+                              f"({hidden}); vui lòng xóa và gõ lại.")
+    return unicodedata.normalize("NFC", text).strip()
 
 
 _SPACES = re.compile(r"\s+")
@@ -83,14 +104,10 @@ _SPACES = re.compile(r"\s+")
 
 class PersonName(Text):
     """A person's full name: Vietnamese (Latin) letters with spaces, hyphens or apostrophes
-    between them, within the length limits of forms/data/limits.json; spaces collapsed, NFC."""
-
-    def __init__(self, label: str, **kwargs):
-        super().__init__(label, **kwargs)
-        self.label = label
+    between them, within the length limits of forms/data/limits.json; spaces collapsed, NFC (Text)."""
 
     def _deserialize(self, value, attr, data, **kwargs) -> str:
-        name = unicodedata.normalize("NFC", _SPACES.sub(" ", super()._deserialize(value, attr, data, **kwargs)))
+        name = _SPACES.sub(" ", super()._deserialize(value, attr, data, **kwargs))
         bounds = catalogues.limits()["nameLength"]
         if not catalogues.is_name(name):
             raise ValidationError(f"{first_upper(self.label)} chỉ gồm chữ cái tiếng Việt, dấu cách, dấu gạch nối "
@@ -200,16 +217,17 @@ class IsoDateTime(fields.String):
 
 
 class OptionalText(fields.String):
-    """Optional text, trimmed; blank or null loads as None (absent stays absent)."""
+    """Optional text, trimmed and in NFC (as Text); blank or null loads as None (absent stays absent)."""
 
     def __init__(self, label: str, **kwargs):
         kwargs.setdefault("required", False)
         kwargs.setdefault("allow_none", True)
         described(kwargs, f"{first_upper(label)} (không bắt buộc)")
         super().__init__(error_messages={"invalid": f"{first_upper(label)} phải là chữ."}, **kwargs)
+        self.label = label
 
     def _deserialize(self, value, attr, data, **kwargs) -> str | None:
-        return super()._deserialize(value, attr, data, **kwargs).strip() or None
+        return as_typed(self.label, super()._deserialize(value, attr, data, **kwargs)) or None
 
 
 # A Vietnamese mobile number: 10 digits, 0 then the network's 3, 5, 7, 8 or 9 (since the 2018

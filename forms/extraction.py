@@ -2,6 +2,7 @@
 
     extract_declarations(declaration, received_on=date(2026, 6, 1), household=household)
     -> {"birth": {...}, "residence": {...}, "bhyt": {...}}   # the parts the citizen chose
+    # twins: {"birth": {...}, "birth-2": {...}, "residence": {...}, "bhyt": {...}, "bhyt-2": {...}}
     extract_declarations(declaration, procedure="death", received_on=date(2026, 11, 23), household=household)
     -> {"death": {...}, "residence": {...}, "funeral": {...}}
 
@@ -13,6 +14,11 @@
   (form 04). The part "survivor" (trợ cấp tuất) has no declaration here: it is a stub part
   forwarded to social insurance (BHXH), whose own dossier is not extracted from this declaration,
   so a declaration with all four parts gives three declarations.
+
+A birth declaration with several children (`children`, twins and more) gives a birth registration
+and a BHYT declaration per child, keyed "birth", "bhyt" for the first and "birth-2", "bhyt-2"...
+for the next (declaration_key, in the children's order), and one CT01 listing every child as a
+changed member: one household, one request to the police.
 
 `declaration` is loaded again with its schema and `today=received_on`, so a wrong input fails here
 with the field at fault. Each extracted declaration is then loaded through its own registered
@@ -43,7 +49,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError
 
 from .bhyt import FREE_UNDER_SIX, BhytDeclarationSchema
-from .birth import BirthDeclarationSchema
+from .birth import BirthDeclarationSchema, children_of
 from .birth_registration import BirthRegistrationSchema
 from .death import DeathDeclarationSchema
 from .death_registration import DeathRegistrationSchema
@@ -81,6 +87,18 @@ class Procedure:
     schema: type[Schema]
     extractors: Mapping[str, Extractor]
     household_of: str
+    per_child: frozenset[str] = frozenset()  # parts extracted once per child, given {..., "child": that child}
+
+
+def declaration_key(part: str, index: int) -> str:
+    """The key of the `index`th (0-based) child's declaration of a per-child part: birth, birth-2..."""
+    return part if index == 0 else f"{part}-{index + 1}"
+
+
+def part_of(key: str) -> str:
+    """The part (and printed form) of a declaration key: "birth-2" -> "birth"."""
+    part, _, number = key.rpartition("-")
+    return part if part and number.isdigit() else key
 
 
 def extract_declarations(declaration: Mapping[str, Any], *, procedure: str = "birth", received_on: date,
@@ -105,11 +123,14 @@ def extract_declarations(declaration: Mapping[str, Any], *, procedure: str = "bi
         extractor = group.extractors.get(part)
         if extractor is None:
             continue  # "survivor": no declaration of its own (see the module docstring)
-        data = extractor(citizen, received_on, household)
-        try:
-            extracted[part] = SCHEMAS[part]().load(data)
-        except ValidationError as refused:
-            raise ExtractionError(f"the extracted {part} declaration is not valid: {refused.messages}") from None
+        each = ([{**citizen, "child": child} for child in children_of(citizen)] if part in group.per_child
+                else [citizen])
+        for index, source in enumerate(each):
+            key = declaration_key(part, index)
+            try:
+                extracted[key] = SCHEMAS[part]().load(extractor(source, received_on, household))
+            except ValidationError as refused:
+                raise ExtractionError(f"the extracted {key} declaration is not valid: {refused.messages}") from None
     return extracted
 
 
@@ -131,7 +152,7 @@ def _birth(d: Mapping, received_on: date, household: Mapping | None) -> dict:
 
 
 def _newborn_residence(d: Mapping, received_on: date, household: Mapping | None) -> dict:
-    child, mother, father = d["child"], d["mother"], d["father"]
+    mother, father = d["mother"], d["father"]
     members = list(household["members"]) if household else []
     parent_rows = [row for row in (_member(members, mother["idNumber"]),
                                    _member(members, father["idNumber"]) if father else None) if row]
@@ -141,14 +162,15 @@ def _newborn_residence(d: Mapping, received_on: date, household: Mapping | None)
     else:
         address = mother["residence"]
         father_here = father is not None and _same_text(father["residence"], mother["residence"])
+    relationship = child_relationship_to_head([row["relationship"] for row in parent_rows])
     return _ct01(d, received_on, household, request=newborn_request("cha, mẹ" if father_here else "mẹ", address),
-                 member={
+                 members=[{
                      "fullName": child["fullName"],
                      "dateOfBirth": child["dateOfBirth"],
                      "sex": child["sex"],
                      "idNumber": None,  # issued by the birth registration
-                     "relationship": child_relationship_to_head([row["relationship"] for row in parent_rows]),
-                 })
+                     "relationship": relationship,
+                 } for child in children_of(d)])  # twins join the household together
 
 
 def _bhyt(d: Mapping, received_on: date, household: Mapping | None) -> dict:
@@ -174,25 +196,27 @@ def _bhyt(d: Mapping, received_on: date, household: Mapping | None) -> dict:
     }
 
 
-def with_child_id(declarations: Mapping[str, Any], id_number: str) -> dict[str, dict]:
-    """The birth group's declarations once birth registration issued the child's personal ID number:
-    the BHYT declaration's number (TK1-TS item [07]) and the newborn's row of CT01 carry it, each
-    loaded again through its schema (a number that does not fit the child's sex and birth year fails
-    here, as ExtractionError). The birth declaration itself is unchanged: it was made before the
-    number existed."""
-    completed = {part: dict(data) for part, data in declarations.items()}
-    if "bhyt" in completed:
-        completed["bhyt"]["idNumber"] = id_number
-    if "residence" in completed:  # a birth's CT01 lists the newborn alone, the one member without a number
-        completed["residence"]["members"] = [{**member, "idNumber": member.get("idNumber") or id_number}
-                                             for member in completed["residence"]["members"]]
-    for part in ("bhyt", "residence"):
-        if part in completed:
-            try:
-                completed[part] = SCHEMAS[part]().load(completed[part])
-            except ValidationError as refused:
-                raise ExtractionError(f"the {part} declaration with the child's ID number is not valid: "
-                                      f"{refused.messages}") from None
+def with_child_id(declarations: Mapping[str, Any], id_numbers: list[str]) -> dict[str, dict]:
+    """The birth group's declarations once birth registration issued the children's personal ID
+    numbers (one per child, in the declaration's order): each child's BHYT declaration (TK1-TS item
+    [07]: bhyt, bhyt-2...) and the newborns' rows of CT01 carry them, each loaded again through its
+    schema (a number that does not fit the child's sex and birth year fails here, as ExtractionError).
+    The birth declarations themselves are unchanged: they were made before the numbers existed."""
+    completed = {key: dict(data) for key, data in declarations.items()}
+    for index, id_number in enumerate(id_numbers):
+        if declaration_key("bhyt", index) in completed:
+            completed[declaration_key("bhyt", index)]["idNumber"] = id_number
+    if "residence" in completed:  # a birth's CT01 lists the newborns, the members without a number, in order
+        numbers = iter(id_numbers)
+        completed["residence"]["members"] = [
+            {**member, "idNumber": member.get("idNumber") or next(numbers, None)}
+            for member in completed["residence"]["members"]]
+    for key in [key for key in completed if part_of(key) in ("bhyt", "residence")]:
+        try:
+            completed[key] = SCHEMAS[part_of(key)]().load(completed[key])
+        except ValidationError as refused:
+            raise ExtractionError(f"the {key} declaration with the child's ID number is not valid: "
+                                  f"{refused.messages}") from None
     return completed
 
 
@@ -214,13 +238,13 @@ def _death(d: Mapping, received_on: date, household: Mapping | None) -> dict:
 def _deceased_residence(d: Mapping, received_on: date, household: Mapping | None) -> dict:
     deceased = d["deceased"]
     row = _member(list(household["members"]), deceased["idNumber"]) if household else None
-    return _ct01(d, received_on, household, request=DECEASED_REQUEST, member={
+    return _ct01(d, received_on, household, request=DECEASED_REQUEST, members=[{
         "fullName": deceased["fullName"],
         "dateOfBirth": deceased["dateOfBirth"],
         "sex": deceased["sex"],
         "idNumber": deceased["idNumber"],
         "relationship": row["relationship"] if row else None,
-    })
+    }])
 
 
 def _funeral(d: Mapping, received_on: date, household: Mapping | None) -> dict:
@@ -246,7 +270,7 @@ def _funeral(d: Mapping, received_on: date, household: Mapping | None) -> dict:
 
 PROCEDURES: dict[str, Procedure] = {
     "birth": Procedure(BirthDeclarationSchema, {"birth": _birth, "residence": _newborn_residence, "bhyt": _bhyt},
-                       household_of="mother"),
+                       household_of="mother", per_child=frozenset({"birth", "bhyt"})),
     "death": Procedure(DeathDeclarationSchema, {"death": _death, "residence": _deceased_residence, "funeral": _funeral},
                        household_of="deceased"),
 }
@@ -254,12 +278,12 @@ PROCEDURES: dict[str, Procedure] = {
 
 # --- CT01 and the household -----------------------------------------------------------------------
 
-def _ct01(d: Mapping, received_on: date, household: Mapping | None, *, request: str, member: dict) -> dict:
-    """The residence declaration CT01 of either group: the requester declares, `member` changes."""
+def _ct01(d: Mapping, received_on: date, household: Mapping | None, *, request: str, members: list[dict]) -> dict:
+    """The residence declaration CT01 of either group: the requester declares, `members` change."""
     requester = d["requester"]
-    members = list(household["members"]) if household else []
-    head = next((m for m in members if _is_head(m)), None)
-    as_member = _member(members, requester["idNumber"])
+    registered = list(household["members"]) if household else []
+    head = next((m for m in registered if _is_head(m)), None)
+    as_member = _member(registered, requester["idNumber"])
     return {
         "receivingAgency": d["receivingAgency"],
         "declarant": {
@@ -274,7 +298,7 @@ def _ct01(d: Mapping, received_on: date, household: Mapping | None, *, request: 
         },
         "headOfHousehold": {"fullName": head["fullName"], "idNumber": head["idNumber"]} if head else None,
         "request": request,
-        "members": [member],
+        "members": members,
         "place": d["receivingAgency"],
         "declaredOn": received_on.isoformat(),
     }

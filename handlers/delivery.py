@@ -39,9 +39,15 @@ RESULT_PAPERS = (
 def result_documents(variables: Mapping[str, Any]) -> list[str]:
     """The papers a dossier's results make (the birth certificate's copies right after it)."""
     documents = []
+    # Twins: a certificate and a card per child (births, bhytCards), not only the flat variables'
+    # (which hold one child's).
+    per_child = {"birthCertificateNumber": "births", "bhytCardNumber": "bhytCards"}
     for name, paper in RESULT_PAPERS:
-        if variables.get(name):
-            documents.append(paper.format(variables[name]))
+        entries = variables.get(per_child.get(name, ""))
+        numbers = ([entry.get(name) for entry in entries if isinstance(entry, Mapping) and entry.get(name)]
+                   if isinstance(entries, list) and entries else [variables.get(name)] if variables.get(name) else [])
+        for number in numbers:
+            documents.append(paper.format(number))
             copies = (variables.get("declaration") or {}).get("copies") if name == "birthCertificateNumber" else None
             if copies:
                 documents.append(f"{copies} bản sao trích lục khai sinh")

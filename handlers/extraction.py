@@ -15,7 +15,9 @@ Returns ``{"declarations": {part: extracted}}`` for each part in ``declaration["
 declaration: "birth", "residence", "bhyt" ("birth-registration", "residence-declaration",
 "bhyt-declaration"), or "death", "residence", "funeral" ("death-registration", the CT01
 "residence-declaration" deleting the residence, "funeral-support"); "survivor" has none. See
-forms/extraction.py.
+forms/extraction.py. A birth also returns ``children``, one ``{"fullName", "birth", "bhyt"}`` per
+child with the keys of its declarations ("birth-2"...; ``bhyt`` None when not filed), and
+``childCount``: the birth hand-off runs once per child over ``children``.
 
 Bad input (a missing or invalid variable, an extraction that fails its schema, a household the
 register does not know) raises ValueError; the register being unreachable raises
@@ -26,7 +28,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from engine.handler_registry import TaskContext, handler
-from forms.extraction import PROCEDURES, extract_declarations
+from forms.birth import children_of
+from forms.extraction import PROCEDURES, declaration_key, extract_declarations
 from registers.population import current_register
 
 from .deadlines import parse_received_at
@@ -64,4 +67,11 @@ def extract(task: TaskContext) -> dict:
                                             household=household)
     except ValueError as exc:
         raise ValueError(f"{where}: {exc}") from exc
-    return {"declarations": declarations}
+    if procedure != "birth":
+        return {"declarations": declarations}
+    # The children, in the declaration's order, each with the keys of its own declarations: the
+    # collection the birth registration runs once per child (multi-instance in the diagram).
+    children = [{"fullName": child["fullName"], "birth": declaration_key("birth", index),
+                 "bhyt": declaration_key("bhyt", index) if "bhyt" in declarations else None}
+                for index, child in enumerate(children_of(declaration))]
+    return {"declarations": declarations, "children": children, "childCount": len(children)}

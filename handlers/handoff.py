@@ -6,7 +6,13 @@ declaration, the key in ``DECLARATION_OF``; survivor has none and sends ``deceas
 result of workflows/funeral_support.dmn) to the part's gateway (agencies/gateways.py), and returns
 the variables ``RESULT_VARIABLES`` names for the part, no others, so an agency can never overwrite
 the dossier's other variables. The BHYT card itself comes later, as the message
-``bhyt.card-issued`` correlated by the dossier code.
+``bhyt.card-issued`` correlated by the dossier code: one message with a card per child
+(``bhytCards``), because the dossier waits for the cards at one catch event and a message
+correlates to the dossier, not to a child.
+
+Several children (twins): birth runs once per child (a sequential multi-instance over
+``children``) and collects ``births``, one entry per child; BHYT is one hand-off listing every
+child's declaration.
 
 Outcomes: the result variables; a refusal by the agency is ``BpmnError("AGENCY_REFUSED", reason,
 {"<part>RefusalReason": reason})`` (agencies/port.py, ``refusal_variable``) for the diagram to
@@ -91,7 +97,29 @@ def _result_variables(part: str, answer: Mapping[str, Any]) -> dict:
 
 @handler("handoff.birth")
 def hand_off_birth(task: TaskContext) -> dict:
-    return hand_off("birth", task)
+    """One child's registration: the instance's element variable ``child`` (an entry of ``children``,
+    the diagram's multi-instance over the children) names its declaration; a diagram without
+    multi-instance registers the one child of ``declarations["birth"]``.
+
+    Returns the child's result variables, which each instance overwrites as Camunda does (the last
+    child's), and ``births``: the list of every child's results so far, this one at its index
+    (``loopCounter``), so a sequential multi-instance collects one entry per child and a redo
+    replaces its own entry.
+    """
+    child = task.variables.get("child")
+    if isinstance(child, Mapping):
+        key, index = child.get("birth"), task.variables.get("loopCounter")
+        if not isinstance(key, str) or isinstance(index, bool) or not isinstance(index, int) or index < 0:
+            raise TypeError(f"{task.topic} needs the element variable 'child' with its 'birth' declaration key "
+                            f"and 'loopCounter' (a multi-instance over the variable 'children')")
+    else:
+        key, index = "birth", 0
+    declaration = filed_declaration(task, key)
+    result = hand_off("birth", task, declaration=declaration)
+    births = [dict(entry) for entry in task.variables.get("births") or [] if isinstance(entry, Mapping)]
+    births += [{}] * (index + 1 - len(births))
+    births[index] = {"fullName": declaration["child"]["fullName"], **result}
+    return {**result, "births": births, "childIdNumbers": ", ".join(b.get("childIdNumber", "?") for b in births)}
 
 
 @handler("handoff.residence")
@@ -101,7 +129,11 @@ def hand_off_residence(task: TaskContext) -> dict:
 
 @handler("handoff.bhyt")
 def hand_off_bhyt(task: TaskContext) -> dict:
-    return hand_off("bhyt", task)
+    """One hand-off for all the children: ``declarations`` lists each child's TK1-TS (bhyt, bhyt-2...),
+    ``declaration`` is the first's (what an agency written for one child reads)."""
+    keys = [child["bhyt"] for child in task.variables.get("children") or []
+            if isinstance(child, Mapping) and child.get("bhyt")]  # none before twins: "bhyt" alone
+    return hand_off("bhyt", task, declarations=[filed_declaration(task, key) for key in keys or ["bhyt"]])
 
 
 @handler("handoff.death")

@@ -1,7 +1,8 @@
 """SMS notices to the citizen, through an outbox (topic ``notify.sms``).
 
 The text is the service task's camunda property ``text``, written by the analyst in the diagram,
-with ``{name}`` or ``{name.path}`` placeholders filled from the process variables. Filling is one
+with ``{name}`` or ``{name.path}`` placeholders filled from the process variables (``{a|b}``: the
+first that has a value). Filling is one
 strict regex pass: no str.format, no expressions, and a value (which a citizen may have typed,
 "{declaration}" included) is inserted as it is, never expanded again. A placeholder naming no
 variable is a ValueError naming it. Whole numbers print with dots between thousands ("23.400.000
@@ -36,7 +37,6 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
@@ -46,7 +46,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from agencies.models import SmsOutbox
-from agencies.sms import QUEUED, Sms, SmsRejected, current_gateway, mask, masked_secrets, secrets_in, unmarked
+from agencies.sms import QUEUED, Sms, SmsRejected, current_gateway, mask, masked_secrets, secrets_in, unaccented, unmarked
 from dossiers.models import Dossier
 from engine import models as m
 from engine.clock import default_zone
@@ -57,8 +57,10 @@ from engine.redaction import hide_credentials
 
 log = logging.getLogger("lienthong.handlers.notify")
 
-# {identifier} or {identifier.path}: anything else in braces stays as written.
-PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\}")
+# {identifier} or {identifier.path}, or alternatives {a|b} (the first with a value: an agency may
+# answer in either shape); anything else in braces stays as written.
+_PATH = r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*"
+PLACEHOLDER = re.compile(rf"\{{({_PATH}(?:\|{_PATH})*)\}}")
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 ISO_DATE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}.*")
 TEMPORAL_SUFFIXES = ("Due", "At")
@@ -69,17 +71,24 @@ TEMPORAL_SUFFIXES = ("Due", "At")
 def render(template: str, variables: Mapping[str, Any], zone: tzinfo | None = None) -> str:
     """Fill each {name} / {name.path} of `template` from `variables`, in one pass; the whole text
     then without Vietnamese marks (see `unaccented`)."""
-    filled = PLACEHOLDER.sub(lambda match: _as_text(match.group(1), _lookup(variables, match.group(1)), zone or default_zone()),
-                             template)
+    filled = PLACEHOLDER.sub(lambda match: _as_text(*_first(variables, match.group(1)), zone or default_zone()), template)
     return unaccented(filled)
 
 
-def unaccented(text: str) -> str:
-    """The text without Vietnamese marks ("Nguyễn Đức" -> "Nguyen Duc"): one accented letter would
-    make the whole SMS Unicode (UCS-2: 70 characters a part instead of GSM 7-bit's 160, double the
-    cost), and the marked names and "ngày" of the filled values did so."""
-    stripped = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
-    return stripped.replace("đ", "d").replace("Đ", "D")
+def _first(variables: Mapping[str, Any], alternatives: str) -> tuple[str, Any]:
+    """(path, value) of the first of `alternatives` ("a|b") with a value."""
+    paths = alternatives.split("|")
+    for path in paths[:-1]:
+        try:
+            return path, _lookup(variables, path)
+        except ValueError:
+            continue
+    try:
+        return paths[-1], _lookup(variables, paths[-1])
+    except ValueError:
+        if len(paths) == 1:
+            raise
+        raise ValueError(f"the SMS text names {{{alternatives}}}, but the process has a value for none of them") from None
 
 
 def _lookup(variables: Mapping[str, Any], path: str) -> Any:

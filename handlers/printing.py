@@ -4,6 +4,8 @@ Reads the process variables
 * ``declarations``: ``{form: declaration}`` as ``declarations.extract`` returns it, keyed by part:
   "birth", "residence", "bhyt" for a birth dossier; "death", "residence" (the CT01 deleting the
   residence), "funeral" for a death dossier (forms.printing.FORMS; "survivor" has no declaration);
+  a birth with several children adds "birth-2", "bhyt-2"... (forms.extraction.declaration_key),
+  printed on the same form and stored under that key;
 * ``dossierCode``: the dossier the PDFs belong to (the ``dossier`` row must exist).
 
 Each declaration is rendered with ``forms.printing.render_declaration``, made at its ``place``
@@ -34,7 +36,7 @@ from datetime import date
 
 from dossiers.documents import save_document
 from engine.handler_registry import TaskContext, handler
-from forms.extraction import ExtractionError, with_child_id
+from forms.extraction import ExtractionError, part_of, with_child_id
 from forms.printing import FORMS, render_declaration
 
 TOPIC = "declarations.print"
@@ -58,7 +60,7 @@ def print_declarations(task: TaskContext) -> dict:
     if not isinstance(declarations, Mapping) or not declarations:
         raise ValueError(f"{where}: process variable 'declarations' is missing or empty "
                          f"(expected {{form: declaration}} from declarations.extract)")
-    unknown = [form for form in declarations if form not in FORMS]
+    unknown = [form for form in declarations if part_of(form) not in FORMS]
     if unknown:
         raise ValueError(f"{where}: no printed form for {', '.join(map(repr, unknown))}; known: {', '.join(FORMS)}")
     code = task.variables.get("dossierCode")
@@ -67,17 +69,21 @@ def print_declarations(task: TaskContext) -> dict:
     result = {}
     id_variable = str(task.properties.get("childIdVariable") or "").strip()
     if id_variable:
-        id_number = task.variables.get(id_variable)
-        if not isinstance(id_number, str) or not id_number:
+        # Twins: every child's number, in the children's order (`births`, one entry per child)
+        births = task.variables.get("births")
+        numbers = ([b.get("childIdNumber") for b in births] if isinstance(births, list) and births
+                   else [task.variables.get(id_variable)])
+        if not all(isinstance(n, str) and n for n in numbers):
             raise ValueError(f"{where}: process variable '{id_variable}' (the child's personal ID number) is missing")
         try:
-            declarations = result["declarations"] = with_child_id(declarations, id_number)
+            declarations = result["declarations"] = with_child_id(declarations, numbers)
         except ExtractionError as exc:
             raise ValueError(f"{where}: {exc}") from exc
     chosen = [name.strip() for name in str(task.properties.get("forms") or "").split(",") if name.strip()]
     if any(name not in FORMS for name in chosen):
         raise ValueError(f"{where}: camunda property 'forms' names {chosen!r}; known: {', '.join(FORMS)}")
-    forms = [form for form in FORMS if form in declarations and (not chosen or form in chosen)]
+    # birth, birth-2, residence...: every declaration of a chosen form
+    forms = [key for form in FORMS for key in declarations if part_of(key) == form and (not chosen or form in chosen)]
     result["printedDeclarations"] = forms
     if not printing_enabled():
         return result
@@ -91,7 +97,7 @@ def print_declarations(task: TaskContext) -> dict:
             on = date.fromisoformat(data["declaredOn"])
         except (KeyError, TypeError, ValueError):
             raise ValueError(f"{where}: the {form} declaration has no ISO 'declaredOn' date") from None
-        printed[form] = render_declaration(form, data, place=data.get("place"), on=on)
+        printed[form] = render_declaration(part_of(form), data, place=data.get("place"), on=on)
     with task.session() as session:
         now = task.now()
         for form, pdf in printed.items():

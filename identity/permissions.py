@@ -40,6 +40,7 @@ GRANTS: dict[str, tuple[str, ...]] = {
     "metrics.read": ("operator",),  # Prometheus scrapes /metrics with an operator's credentials
     "job.read": ("operator",),
     "job.manage": ("operator",),
+    "history.cleanup": ("operator",),  # removes history and erases personal data past their periods
     "external-task.read": ("operator", "service"),
     "external-task.work": ("service",),  # only the service account's topics
     "external-task.manage": ("operator",),

@@ -10,11 +10,14 @@ import importlib
 import logging
 import signal
 import sys
+import time
 from pathlib import Path
 
 import click
 
+import dossiers.retention
 import dossiers.service
+from dossiers.retention import RetentionSettings
 
 from sqlalchemy.exc import OperationalError
 
@@ -25,6 +28,7 @@ from engine.service import ProcessEngine
 from engine.worker import Worker
 
 from . import cli_accounts, logs
+from .serving import GRACE_SECONDS, serve_until_stopped
 from .settings import SettingError, Settings
 
 log = logging.getLogger("lienthong")
@@ -65,10 +69,36 @@ def build_engine(url: str | None = None, settings: Settings | None = None) -> Pr
 
 
 def worker_chores(engine) -> list:
-    """What every worker does between jobs: retry the SMS the gateway could not take."""
+    """What every worker does between jobs: retry the SMS the gateway could not take, and inside
+    LIENTHONG_HISTORY_CLEANUP_WINDOW the history and retention clean-up (dossiers/retention.py)."""
     from handlers.notify import retry_outbox
 
-    return [lambda: retry_outbox(engine)]
+    try:
+        retention = RetentionSettings.from_environment()
+    except ValueError as exc:
+        cannot_start(str(exc), EXIT_BAD_SETTING)
+    return [lambda: retry_outbox(engine), CleanupChore(engine, retention)]
+
+
+class CleanupChore:
+    """The clean-up, a slice of CLEANUP_SLICE seconds at most every CLEANUP_EVERY seconds while the
+    window is open (so jobs never wait long behind it); answers how many rows it removed."""
+
+    CLEANUP_SLICE, CLEANUP_EVERY = 2.0, 60.0
+
+    def __init__(self, engine, settings: RetentionSettings):
+        self.engine, self.settings, self.next_at = engine, settings, 0.0
+
+    def __call__(self) -> int:
+        if time.monotonic() < self.next_at or not self.settings.open_at(self.engine.clock.now().astimezone(self.engine.timezone).time()):
+            return 0
+        report = dossiers.retention.clean_up(self.engine, self.settings, seconds=self.CLEANUP_SLICE)
+        removed = report.history.instances + report.dossiers
+        if removed:
+            log.info("history cleaned up", extra=report.as_json())
+        # more left (the slice ran out): go on after the next round of jobs; else wait a while
+        self.next_at = 0.0 if removed else time.monotonic() + self.CLEANUP_EVERY
+        return removed
 
 
 def diagram_files(*paths: Path) -> dict[str, bytes]:
@@ -127,8 +157,11 @@ def serve(host: str, port: int, worker: bool, folder: str) -> None:
     if Path(folder).is_dir():
         deploy_folder(engine, Path(folder))
     created = bootstrap(Accounts(engine.db, engine.clock), engine.db, dossiers.service.agency_code_from_environment())
+    stops = []
     if worker:
-        Worker(engine, chores=worker_chores(engine)).start_in_background()
+        embedded = Worker(engine, chores=worker_chores(engine))
+        thread = embedded.start_in_background()
+        stops = [embedded.stop, lambda: thread.join(timeout=GRACE_SECONDS)]
     base = f"http://{host}:{port}"
     click.echo(f"lienthong is serving {base}  (database: {engine.db.url.split('@')[-1]})")
     click.echo(f"  Log in:       {base}/auth/login")
@@ -143,7 +176,7 @@ def serve(host: str, port: int, worker: bool, folder: str) -> None:
                        + (f" of {','.join(account.groups)}" if account.groups else ""))
     else:
         click.echo("  Accounts: `lienthong users list`; a forgotten password: `lienthong users passwd NAME`")
-    server.run()
+    serve_until_stopped(server, on_stop=stops)
 
 
 @main.command("worker")
@@ -152,11 +185,10 @@ def worker_command(batch: int) -> None:
     """Run a job worker (timers, handler runs, retries) until stopped."""
     engine = build_engine()
     runner = Worker(engine, batch=batch, chores=worker_chores(engine))
-    signal.signal(signal.SIGTERM, lambda *_: runner.stop())
-    try:
-        runner.run()
-    except KeyboardInterrupt:
-        runner.stop()
+    # SIGTERM or Ctrl-C: the job running finishes, the rest of the batch is released, exit 0.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: runner.stop())
+    runner.run()
 
 
 @main.command()

@@ -26,6 +26,7 @@ from tests.auth import SETTINGS, basic, ensure_account
 from tests.birth_examples import birth_declaration
 from tests.conftest import FIXTURES, POSTGRES_URL
 from tests.portal import MONDAY_9AM, workflow_files
+from tests import documents
 
 AGENCY_A = "H19.87.001"
 AGENCY_B = "H19.87.002"
@@ -177,7 +178,7 @@ def build_world(database: Database) -> World:
     return world
 
 
-PDF = b"%PDF-1.4\n% a document\n"
+PDF = documents.pdf()
 
 
 def pdf_upload(name: str = "giay-to") -> dict:

@@ -59,3 +59,11 @@ def birth_declaration(**changes) -> dict:
     for path, value in changes.items():
         set_path(data, path, value)
     return data
+
+
+def twins_declaration(**changes) -> dict:
+    """birth_declaration() for twins: a boy and a girl of the same birth, filed as `children`."""
+    data = birth_declaration(**changes)
+    first = data.pop("child")
+    data["children"] = [first, {**first, "fullName": "Nguyễn Ngọc Hân", "sex": "female"}]
+    return data

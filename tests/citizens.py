@@ -13,8 +13,9 @@ from engine.clock import ManualClock
 from engine.service import ProcessEngine
 from tests.auth import SETTINGS, logged_in
 from tests.portal import MONDAY_9AM, workflow_files
+from tests import documents
 
-PDF = b"%PDF-1.4\n% a scan\n"
+PDF = documents.pdf()
 
 
 class Recorder:

@@ -15,11 +15,12 @@ from engine.service import ProcessEngine
 from lienthong.cli import diagram_files
 from tests.auth import ADMIN
 from tests.live import Rest, live_server, wait_for
+from tests import documents
 
 WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
 # Monday 30 Nov 2026, 09:00 in Hanoi: a working day, before the 15:00 cut-off.
 MONDAY_9AM = datetime(2026, 11, 30, 2, 0, tzinfo=timezone.utc)
-PDF = b"%PDF-1.4\n% a supplemented document\n"
+PDF = documents.pdf()
 
 
 def workflow_files() -> dict[str, bytes]:

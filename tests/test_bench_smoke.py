@@ -85,3 +85,10 @@ def test_commands(tmp_path):
         assert figures[side]["dossiers"] == 3 and figures[side]["statements_per_dossier"] > 0
     # Handlers run inside the commands that reach them: fewer transactions per dossier than as jobs.
     assert figures["after"]["transactions_per_dossier"] < figures["before"]["transactions_per_dossier"]
+
+
+@pytest.mark.slow
+def test_retention(tmp_path, postgres):
+    out, figures = run_benchmark("retention", tmp_path)
+    assert figures["instances_removed"] == figures["dossiers_erased"] == figures["dossiers"]
+    assert figures["rows_per_s"] > 0 and figures["longest_batch_ms"] > 0 and "rows removed per second" in out

@@ -14,8 +14,9 @@ from pypdf import PdfReader
 from dossiers.service import DEFAULT_AGENCY_CODE
 from engine.clock import ManualClock
 from forms.personal_id import check_personal_id
-from tests.birth_examples import birth_declaration
+from tests.birth_examples import birth_declaration, twins_declaration
 from tests.live import wait_for
+from tests import documents
 from tests.portal import MONDAY_9AM, PDF, running_service
 
 
@@ -73,6 +74,64 @@ def test_all_three_parts_approved(service):
     titles = [event["title"] for event in done["timeline"]]
     assert titles[0] == "Công dân nộp tờ khai liên thông" and titles[-1] == "Nhắn tin: hồ sơ đã hoàn thành"
     assert titles.index("Nhắn tin: đã đăng ký khai sinh") < titles.index("Nhắn tin: đã cấp thẻ BHYT")
+
+
+def test_twins_go_through_one_dossier(service, database):
+    """Twins are one declaration and one dossier: a birth registration, an ID number, a certificate
+    and a BHYT card per child, both children in the one residence registration."""
+    code = service.file(twins_declaration())["code"]
+    service.wait_part(code, "birth", "processing")
+    status = service.status(code)
+    assert sorted(d["form"] for d in status["declarations"]) == ["bhyt", "bhyt-2", "birth", "birth-2", "residence"]
+    texts = {}
+    for link in status["declarations"]:
+        pdf = service.http.get(service.base + link["url"], timeout=30)
+        assert pdf.status_code == 200
+        texts[link["form"]] = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages).replace("\n", " ")
+    assert "Nguyễn Minh Khang" in texts["birth"] and "Nguyễn Ngọc Hân" in texts["birth-2"]
+    assert "Nguyễn Ngọc Hân" not in texts["birth"] and "Nguyễn Minh Khang" not in texts["bhyt-2"]
+    assert "Nguyễn Minh Khang" in texts["residence"] and "Nguyễn Ngọc Hân" in texts["residence"]  # one CT01, both
+
+    service.decide("tu-phap-ho-tich", code, "approve")
+    birth = service.wait_part(code, "birth", "approved")
+    births = birth["result"]["births"]
+    assert [b["fullName"] for b in births] == ["Nguyễn Minh Khang", "Nguyễn Ngọc Hân"]
+    assert check_personal_id(births[0]["childIdNumber"], sex="male", birth_year=2024) == []
+    assert check_personal_id(births[1]["childIdNumber"], sex="female", birth_year=2024) == []
+    assert births[0]["childIdNumber"] != births[1]["childIdNumber"]
+    assert len({b["birthCertificateNumber"] for b in births}) == 2 and all(b["birthRegisteredOn"] for b in births)
+
+    service.decide("cong-an", code, "approve")
+    service.decide("bhxh", code, "approve")
+    done = service.wait_dossier(code, "completed")
+    parts = {p["part"]: p for p in done["parts"]}
+    assert parts["residence"]["state"] == "approved"
+    cards = parts["bhyt"]["result"]["bhytCards"]
+    assert [c["fullName"] for c in cards] == ["Nguyễn Minh Khang", "Nguyễn Ngọc Hân"]
+    for card, child in zip(cards, births):
+        assert card["bhytCardNumber"].startswith("TE1") and card["bhytCardNumber"].endswith(child["childIdNumber"][-10:])
+    assert len({c["bhytCardNumber"] for c in cards}) == 2
+    # The birth hand-off ran once per child, the history says so (Camunda's multi-instance body).
+    titles = [event["title"] for event in done["timeline"]]
+    assert titles.count("Chuyển phần mềm đăng ký hộ tịch") == 2
+    [instance] = service.rest.get(f"/history/process-instance?processInstanceBusinessKey={code}")
+    rows = service.rest.get(f"/history/activity-instance?processInstanceId={instance['id']}&sortBy=startTime&sortOrder=asc")
+    assert [r["activityId"] for r in rows if r["activityId"].startswith("Task_BirthHandoff")] == [
+        "Task_BirthHandoff#multiInstanceBody", "Task_BirthHandoff", "Task_BirthHandoff"]
+
+    from sqlalchemy import select
+
+    from agencies.models import AgencyRecord, SmsOutbox
+    with database.session() as session:
+        residence = session.scalars(select(AgencyRecord).where(AgencyRecord.dossier_code == code,
+                                                               AgencyRecord.agency == "residence")).one()
+        texts = list(session.scalars(select(SmsOutbox.text).where(SmsOutbox.dossier_code == code).order_by(SmsOutbox.id)))
+    assert [m["fullName"] for m in residence.request["declaration"]["members"]] == ["Nguyễn Minh Khang", "Nguyễn Ngọc Hân"]
+    assert all(len(text) <= 160 and text.isascii() for text in texts)
+    said = " ".join(texts)
+    assert f"da dang ky khai sinh cho 2 tre. So dinh danh ca nhan: {births[0]['childIdNumber']}, {births[1]['childIdNumber']}" in said
+    assert "2 tre da duoc dang ky thuong tru" in said
+    assert f"da cap the BHYT cho 2 tre, so the: {cards[0]['bhytCardNumber']}, {cards[1]['bhytCardNumber']}" in said
 
 
 @pytest.mark.parametrize("chosen, skipped", [(["birth", "bhyt"], "residence"), (["birth", "residence"], "bhyt")])
@@ -209,7 +268,7 @@ def test_attachments_with_the_filing_and_afterwards(service):
     assert (attached["kind"], attached["filename"], attached["part"], attached["size"]) == ("giay-chung-sinh", "gcs.pdf", None, len(PDF))
 
     later = service.http.post(f"{service.base}/api/dossiers/{code}/attachments",
-                              files={"giay-uy-quyen": ("uq.png", b"\x89PNG\r\n\x1a\n....", "image/png")}, timeout=30)
+                              files={"giay-uy-quyen": ("uq.png", documents.image("image/png"), "image/png")}, timeout=30)
     assert later.status_code == 201, later.text
     assert [a["kind"] for a in service.status(code)["attachments"]] == ["giay-chung-sinh", "giay-uy-quyen"]
 

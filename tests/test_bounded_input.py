@@ -131,5 +131,20 @@ def test_a_nul_byte_in_a_string_is_a_400_naming_the_field(client):
     assert form.status_code == 400 and "deployment-name" in form.get_json()["fieldErrors"]
 
 
+def test_what_schemathesis_found_is_a_400_not_a_500(client):
+    """tests/test_contract_fuzz.py's findings: a version of 23 digits overflowed SQLite's integer,
+    a lock of 2^62 ms overflowed the moment it ends, and a multipart part without a value broke
+    the NUL check (500 each)."""
+    version = client.get("/engine-rest/process-definition/count?version=-10208508081788799680512")
+    assert version.status_code == 400 and "version" in version.get_json()["fieldErrors"]
+    lock = client.post("/engine-rest/external-task/fetchAndLock",
+                       json={"workerId": "w", "maxTasks": 1, "topics": [{"topicName": "t", "lockDuration": 2 ** 62}]})
+    assert lock.status_code == 400, lock.get_data(as_text=True)
+    body = (b"--b\r\nContent-Disposition: form-data; name=\"dossier\"; filename=\"x\"\r\n\r\n{}\r\n"
+            b"--b\r\nContent-Disposition: form-data\r\n\r\n\r\n--b--\r\n")
+    unnamed = client.post("/api/dossiers", data=body, content_type="multipart/form-data; boundary=b")
+    assert unnamed.status_code < 500, unnamed.get_data(as_text=True)
+
+
 def test_an_anonymous_caller_is_told_to_log_in_before_anything_else(anonymous):
     assert anonymous.get("/engine-rest/task?assignee=a%00b").status_code == 401

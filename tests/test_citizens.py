@@ -12,7 +12,8 @@ from dossiers.agencies import AgencyCatalogue, catalogue
 from dossiers.models import Dossier, DossierAttachment
 from agencies.sms import use_gateway
 from tests.birth_examples import another_child, birth_declaration
-from tests.citizens import PDF, Recorder, start_service
+from tests import documents
+from tests.citizens import Recorder, start_service
 
 AN, BINH = "087084000999", "087190001234"  # two citizens (their login is their personal ID number)
 
@@ -29,7 +30,7 @@ def file(client, expect=201, **body) -> dict:
 
 
 def files(*names: str, size: int = 0) -> dict:
-    return {name: (io.BytesIO(PDF + b"0" * max(size - len(PDF), 0)), f"{name}.pdf", "application/pdf") for name in names}
+    return {name: (io.BytesIO(documents.pdf(size)), f"{name}.pdf", "application/pdf") for name in names}
 
 
 # --- citizens ---------------------------------------------------------------------------------

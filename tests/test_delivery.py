@@ -40,6 +40,16 @@ def test_documents_follow_the_results():
     assert result_documents({"birthCertificateNumber": "1/2026"}) == ["Giấy khai sinh số 1/2026 (bản chính)"]
 
 
+def test_twins_get_a_certificate_with_its_copies_and_a_card_each():
+    variables = {"birthCertificateNumber": "2/2026", "bhytCardNumber": "TE1872260000002", "declaration": {"copies": 1},
+                 "births": [{"birthCertificateNumber": "1/2026"}, {"birthCertificateNumber": "2/2026"}],
+                 "bhytCards": [{"bhytCardNumber": "TE1872260000001"}, {"bhytCardNumber": "TE1872260000002"}]}
+    assert result_documents(variables) == [
+        "Giấy khai sinh số 1/2026 (bản chính)", "1 bản sao trích lục khai sinh",
+        "Giấy khai sinh số 2/2026 (bản chính)", "1 bản sao trích lục khai sinh",
+        "Thẻ bảo hiểm y tế số TE1872260000001", "Thẻ bảo hiểm y tế số TE1872260000002"]
+
+
 def test_a_death_dossiers_documents():
     assert result_documents({"deathExtractNumber": "3/2026", "residenceDeletedOn": "2026-11-30",
                              "funeralPaymentReference": "MT-BHXH-2026-000001", "survivorReference": "TUAT-2026-000001"}) == [

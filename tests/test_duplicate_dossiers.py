@@ -42,3 +42,18 @@ def test_a_child_whose_birth_registration_was_refused_may_be_filed_again(service
     service.decide("tu-phap-ho-tich", first, "refuse", note="Giấy chứng sinh không hợp lệ")
     service.wait_part(first, "birth", "refused")
     assert service.file(birth_declaration())["code"] != first
+
+
+def test_each_twin_is_a_subject_of_its_own(service):
+    """Twins filed together are two subjects: either one filed again, alone or in another twins
+    declaration, is refused naming the twins' dossier and the child at fault."""
+    from tests.birth_examples import twins_declaration
+
+    twins = service.file(twins_declaration(parts=["birth", "bhyt"]))["code"]
+    second_alone = service.file(birth_declaration(child__fullName="Nguyễn Ngọc Hân", child__sex="female"), expect=400)
+    assert second_alone["fieldErrors"] == refusal(twins)
+    again = service.file(twins_declaration(), expect=400)["fieldErrors"]
+    assert sorted(again) == ["declaration.children.0", "declaration.children.1"]
+    assert again["declaration.children.1"] == refusal(twins)["declaration.child"]
+    # Another child of the same mother is another dossier.
+    service.file(birth_declaration(child__fullName="Nguyễn Minh Khôi"))

@@ -28,6 +28,7 @@ from engine import models as m
 from engine.bpmn.event_subprocess import untriggered
 from engine.runtime import Runtime
 from tests.engine_helpers import deploy, jobs, open_tasks, the_task
+from tests import documents
 from tests.portal import MONDAY_9AM, workflow_files
 
 
@@ -207,7 +208,7 @@ def test_a_birth_dossier_with_a_supplement_round(dossier_engine):
     assert_in_step(engine)
     run_jobs()
     decide("tu-phap-ho-tich", "supplement")
-    service.supplement(code, "birth", [Upload("giay-chung-sinh", "gcs.pdf", "application/pdf", b"%PDF-1.4\n%\n")], "Đã bổ sung")
+    service.supplement(code, "birth", [Upload("giay-chung-sinh", "gcs.pdf", "application/pdf", documents.pdf())], "Đã bổ sung")
     assert_in_step(engine)
     run_jobs()
     for group in ("tu-phap-ho-tich", "cong-an", "bhxh"):

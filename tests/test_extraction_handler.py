@@ -52,7 +52,8 @@ def test_the_handler_is_registered():
 def test_all_three_declarations_with_the_mothers_household(sample_register):
     result = extract(task(declaration=loaded(), receivedAt="2024-06-03T09:00:00+07:00", householdId="HGD-087-000777"))
     declarations = result["declarations"]
-    assert list(result) == ["declarations"] and list(declarations) == ["birth", "residence", "bhyt"]
+    assert list(result) == ["declarations", "children", "childCount"] and list(declarations) == ["birth", "residence", "bhyt"]
+    assert result["children"] == [{"fullName": "Nguyễn Minh Khang", "birth": "birth", "bhyt": "bhyt"}]
     assert {d["declaredOn"] for d in declarations.values()} == {"2024-06-03"}
     assert declarations["residence"]["headOfHousehold"] == {"fullName": "Nguyễn Văn An", "idNumber": "087084000999"}
     assert declarations["residence"]["members"][0]["relationship"] == "Con"
@@ -210,3 +211,17 @@ def test_the_household_is_read_with_the_changes_recorded_in_the_database(engine,
     with pytest.raises(ValueError, match="household 'HGD-087-000777' does not list the deceased 087040000888"):
         extract(replace(context, services=engine))
     assert extract(context)["declarations"]["residence"]["members"][0]["idNumber"] == "087040000888"  # no database
+
+
+def test_a_birth_gives_the_children_the_birth_hand_off_runs_over():
+    from datetime import date
+
+    from tests.birth_examples import twins_declaration
+
+    def loaded_twins():
+        return BirthDeclarationSchema(today=date(2024, 6, 3)).load(twins_declaration())
+
+    result = extract(task(declaration=loaded_twins(), receivedAt="2024-06-03T09:00:00+07:00"))
+    assert result["childCount"] == 2
+    assert result["children"] == [{"fullName": "Nguyễn Minh Khang", "birth": "birth", "bhyt": "bhyt"},
+                                  {"fullName": "Nguyễn Ngọc Hân", "birth": "birth-2", "bhyt": "bhyt-2"}]

@@ -243,3 +243,64 @@ def test_the_engine_finds_the_schema_and_flattens_field_paths():
                               engine_forms.registry)
     assert refused.value.field_errors == {"mother.idNumber": [
         "Số định danh cá nhân là của người nam (chữ số thứ 4), không khớp với giới tính nữ đã khai."]}
+
+
+# --- twins: the children of one birth in one declaration -------------------------------------------
+
+def twins(*changes: dict, **top) -> dict:
+    from tests.birth_examples import twins_declaration
+
+    data = twins_declaration(**top)
+    for child, change in zip(data["children"], changes):
+        child.update(change)
+    return data
+
+
+def test_twins_load_as_a_list_and_one_child_still_loads_as_before():
+    from forms.birth import children_of
+
+    loaded = load(twins())
+    assert [c["fullName"] for c in children_of(loaded)] == ["Nguyễn Minh Khang", "Nguyễn Ngọc Hân"]
+    assert "child" not in loaded
+    single = load(declaration())
+    assert "children" not in single and children_of(single) == [single["child"]]
+
+
+def test_each_child_is_checked_with_its_own_path():
+    errors = errors_of(twins({}, {"dateOfBirth": "2024-06-16", "fullName": ""}))
+    assert errors == {"children": {1: {"fullName": ["Vui lòng nhập họ, chữ đệm và tên của trẻ."],
+                                       "dateOfBirth": ["Ngày sinh của trẻ không được sau ngày hôm nay."]}}}
+    assert errors_of(twins({"dateOfBirth": "2017-01-01"}, {"dateOfBirth": "2017-01-01"}), today=TODAY)["children"][0] == {
+        "dateOfBirth": ["Thủ tục liên thông này chỉ dành cho trẻ dưới 6 tuổi (dưới 72 tháng tuổi)."]}
+
+
+def test_two_children_of_the_same_name_are_refused():
+    errors = errors_of(twins({}, {"fullName": " nguyễn minh khang "}))
+    assert errors == {"children": {1: {"fullName": ["Hai trẻ trong cùng tờ khai không được trùng họ tên."]}}}
+
+
+@pytest.mark.parametrize("children, message", [
+    ([], "Vui lòng khai từ 1 đến 5 trẻ sinh ra trong cùng một lần sinh."),
+    ("Khang", "Phần thông tin các trẻ gửi lên không đúng dạng (một danh sách)."),
+])
+def test_the_children_are_a_list_of_one_to_five(children, message):
+    data = twins()
+    data["children"] = children
+    assert errors_of(data) == {"children": [message]}
+    data["children"] = [dict(twins()["children"][0], fullName=f"Nguyễn Minh {name}") for name in "ABCDEF"]
+    assert errors_of(data) == {"children": ["Vui lòng khai từ 1 đến 5 trẻ sinh ra trong cùng một lần sinh."]}
+
+
+def test_a_child_is_declared_once_either_way():
+    both = twins()
+    both["child"] = both["children"][0]
+    assert errors_of(both) == {
+        "children": ["Vui lòng chỉ khai một trong hai: thông tin của trẻ (một trẻ) hoặc danh sách các trẻ."]}
+    assert errors_of(declaration(child=DELETE)) == {"child": ["Vui lòng khai thông tin của trẻ."]}
+
+
+def test_the_children_of_one_declaration_are_born_of_one_birth():
+    assert load(twins({"dateOfBirth": "2024-05-20"}, {"dateOfBirth": "2024-05-21"}))  # either side of midnight
+    assert errors_of(twins({}, {"dateOfBirth": "2024-05-23"})) == {"children": {1: {"dateOfBirth": [
+        "Các trẻ khai chung một tờ khai phải sinh trong cùng một lần sinh (cách nhau không quá 1 ngày); "
+        "trẻ sinh lần khác khai tờ khai riêng."]}}}

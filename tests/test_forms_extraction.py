@@ -460,3 +460,22 @@ def test_the_funeral_support_schema():
             "Số định danh cá nhân ghi năm sinh 2084 (chữ số thứ 4 đến 6), không khớp với năm sinh 1984 đã khai."]}}
     assert _refusal(schema, {**funeral, "organiser": {**funeral["organiser"], "kind": "person"}}) == {
         "organiser": {"kind": ["Tờ khai không có mục này."]}}
+
+
+# --- twins ----------------------------------------------------------------------------------------
+
+def test_twins_get_a_birth_and_bhyt_declaration_each_and_one_ct01_listing_both():
+    from tests.birth_examples import twins_declaration
+
+    extracted = extract_declarations(twins_declaration(), received_on=RECEIVED, household=HOUSEHOLD)
+    assert list(extracted) == ["birth", "birth-2", "residence", "bhyt", "bhyt-2"]
+    assert [extracted[k]["child"]["fullName"] for k in ("birth", "birth-2")] == ["Nguyễn Minh Khang", "Nguyễn Ngọc Hân"]
+    assert extracted["birth-2"]["child"]["sex"] == "female" and extracted["birth-2"]["mother"] == extracted["birth"]["mother"]
+    assert [(extracted[k]["fullName"], extracted[k]["sex"]) for k in ("bhyt", "bhyt-2")] == [
+        ("Nguyễn Minh Khang", "male"), ("Nguyễn Ngọc Hân", "female")]
+    members = extracted["residence"]["members"]
+    assert [(m["fullName"], m["sex"], m["idNumber"], m["relationship"]) for m in members] == [
+        ("Nguyễn Minh Khang", "male", None, "Con"), ("Nguyễn Ngọc Hân", "female", None, "Con")]
+    # Without BHYT, no BHYT declaration for either child.
+    assert list(extract_declarations(twins_declaration(parts=["birth", "residence"]), received_on=RECEIVED,
+                                     household=HOUSEHOLD)) == ["birth", "birth-2", "residence"]

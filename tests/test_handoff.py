@@ -114,7 +114,8 @@ def test_local_birth_registration_issues_a_valid_id_and_a_book_entry(engine, clo
     [record] = records(engine, "birth")
     assert (record.idempotency_key, record.dossier_code, record.issued_number) == ("job-1", CODE, child_id)
     assert record.request == {"dossierCode": CODE, "declaration": DECLARATIONS["birth"]}
-    assert record.result == result
+    assert record.result == {name: result[name] for name in ("childIdNumber", "birthCertificateNumber", "birthRegisteredOn")}
+    assert result["births"] == [{"fullName": "Nguyễn Minh Khang", **record.result}]  # one child: one entry
 
 
 def test_a_girl_born_in_the_2000s_gets_3_as_the_fourth_digit(engine):
@@ -196,8 +197,9 @@ def test_local_bhyt_hand_off_schedules_the_card_once(engine, clock):
 
     [job] = message_jobs(engine)
     assert (job.id, job.topic, job.due_at) == ("job-7:card", "bhyt.card-issued", clock.now() + timedelta(seconds=1))
-    assert job.schedule == {"businessKey": CODE, "variables": {
-        "bhytCardNumber": "TE1877226004711", "bhytValidFrom": "2026-11-02", "bhytValidUntil": "2032-11-01"}}
+    card = {"bhytCardNumber": "TE1877226004711", "bhytValidFrom": "2026-11-02", "bhytValidUntil": "2032-11-01"}
+    assert job.schedule == {"businessKey": CODE, "variables": {  # one child: its card, and the list of one
+        **card, "bhytCards": [{"fullName": "Nguyễn Minh Khang", **card}], "bhytCardNumbers": "TE1877226004711"}}
     assert len(records(engine, "bhyt")) == 1
 
 
@@ -306,8 +308,10 @@ def test_http_agency_sends_the_idempotency_key_and_replays_are_one_registration(
             first = hand_off_birth(task(engine, "handoff.birth", key="job-1"))
             again = hand_off_birth(task(engine, "handoff.birth", key="job-1"))
             other = hand_off_birth(task(engine, "handoff.birth", key="job-2"))
-    assert first == again == {"childIdNumber": "087226000001", "birthCertificateNumber": "1/2026",
-                              "birthRegisteredOn": "2026-11-23"}  # only the birth's result variables
+    registered = {"childIdNumber": "087226000001", "birthCertificateNumber": "1/2026", "birthRegisteredOn": "2026-11-23"}
+    # only the birth's result variables, and the list of every child's (one child here: no multi-instance)
+    assert first == again == {**registered, "births": [{"fullName": "Nguyễn Minh Khang", **registered}],
+                              "childIdNumbers": "087226000001"}
     assert other["birthCertificateNumber"] == "2/2026"
     assert [r["headers"]["Idempotency-Key"] for r in seen] == ["job-1", "job-1", "job-2"]
     assert seen[0]["path"] == "/births"
@@ -608,3 +612,34 @@ def test_dossiers_for_one_death_handed_off_at_once_register_it_once(engine):
         worker.join(timeout=30)
     assert sorted(outcomes) == ["AGENCY_REFUSED"] * 3 + ["registered"]
     assert len(records(engine, "death")) == 1 and len(rows(engine, PopulationChange)) == 1
+
+
+def test_twins_are_registered_one_by_one_and_get_a_card_each(engine):
+    """The diagram's multi-instance gives each instance its element `child` and `loopCounter`; the
+    handler registers that child and collects `births`; BHYT then sends one message, a card each."""
+    twins = declaration()
+    twins["children"] = [twins.pop("child"), {"fullName": "Nguyễn Ngọc Hân", "dateOfBirth": "2026-11-02", "sex": "female"}]
+    extracted = {**DECLARATIONS, "birth-2": {"form": "birth", "child": {"fullName": "Nguyễn Ngọc Hân"}},
+                 "bhyt-2": {"form": "TK1-TS", "clinic": "Trạm y tế xã Mỹ An"}}
+    children = [{"fullName": "Nguyễn Minh Khang", "birth": "birth", "bhyt": "bhyt"},
+                {"fullName": "Nguyễn Ngọc Hân", "birth": "birth-2", "bhyt": "bhyt-2"}]
+    variables = {"declaration": twins, "declarations": extracted, "children": children}
+    first = hand_off_birth(task(engine, "handoff.birth", key="job-1", child=children[0], loopCounter=0, **variables))
+    second = hand_off_birth(task(engine, "handoff.birth", key="job-2", child=children[1], loopCounter=1,
+                                 births=first["births"], **variables))
+    boy, girl = second["births"]
+    assert boy == first["births"][0] and girl["fullName"] == "Nguyễn Ngọc Hân"
+    assert check_personal_id(girl["childIdNumber"], sex="female", birth_year=2026) == []
+    assert second["childIdNumbers"] == f"{boy['childIdNumber']}, {girl['childIdNumber']}"
+    assert [r.request["declaration"] for r in records(engine, "birth")] == [extracted["birth"], extracted["birth-2"]]
+    # A retried second instance replaces its own entry, never adds one.
+    assert hand_off_birth(task(engine, "handoff.birth", key="job-2", child=children[1], loopCounter=1,
+                               births=second["births"], **variables))["births"] == second["births"]
+
+    hand_off_bhyt(task(engine, "handoff.bhyt", key="job-3", births=second["births"], **variables))
+    [bhyt] = records(engine, "bhyt")
+    assert bhyt.request["declarations"] == [extracted["bhyt"], extracted["bhyt-2"]]
+    [job] = message_jobs(engine)
+    cards = job.schedule["variables"]["bhytCards"]
+    assert [(c["fullName"], c["bhytCardNumber"][-10:]) for c in cards] == [
+        ("Nguyễn Minh Khang", boy["childIdNumber"][-10:]), ("Nguyễn Ngọc Hân", girl["childIdNumber"][-10:])]

@@ -65,6 +65,16 @@ def test_placeholders_and_dates():
                     "khai sinh ngay 02/03/2026; tre Nguyen Minh Khang sinh 20/02/2026.")
 
 
+def test_alternatives_take_the_first_with_a_value():
+    """Twins: the card numbers of one message (bhytCardNumbers), or the one card an agency written
+    for one child sends (bhytCardNumber)."""
+    assert render("the {bhytCardNumbers|bhytCardNumber}.", {"bhytCardNumber": "TE1"}) == "the TE1."
+    assert render("the {bhytCardNumbers|bhytCardNumber}.", {"bhytCardNumbers": "TE1, TE2", "bhytCardNumber": "TE1"}) == \
+        "the TE1, TE2."
+    with pytest.raises(ValueError, match=r"\{a\|b\}, but the process has a value for none of them"):
+        render("{a|b}", {})
+
+
 def test_a_typed_placeholder_prints_literally():
     variables = {**VARIABLES, "declaration": {"requester": {"fullName": "{declaration} {dossierCode}"}}}
     assert render("Chao {declaration.requester.fullName}.", variables) == "Chao {declaration} {dossierCode}."
@@ -122,7 +132,10 @@ def test_every_sms_of_the_diagrams_is_gsm_7_bit_and_one_part():
                  "survivorReference": "BHXH-2026-000123", "funeralDecision": {"funeralAmount": 23_400_000},
                  # The longest desk of the catalogue (dossiers/data/agencies.json), as the last SMS says it.
                  "resultDelivery": {"notice": max((desk_notice(agency) for agency in catalogue().all()), key=len)},
-                 "declaration": {**death_declaration(), "child": {"fullName": long_name}}}
+                 "declaration": {**death_declaration(), "child": {"fullName": long_name}},
+                 # the most children one declaration may have (forms.birth.MAX_CHILDREN), every number listed
+                 "childCount": 5, "childIdNumbers": ", ".join(["087226004711"] * 5),
+                 "bhytCardNumbers": ", ".join(["TE1878726004711"] * 5)}
     texts = []
     for diagram in sorted((Path(__file__).resolve().parent.parent / "workflows").glob("*.bpmn")):
         for element in ElementTree.parse(diagram).iter():

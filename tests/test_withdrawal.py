@@ -47,7 +47,7 @@ def test_a_citizen_withdraws_an_undecided_dossier(service):
 
     assert response.status_code == 200, response.get_json()
     status = response.get_json()
-    assert (status["state"], status["stateLabel"]) == ("withdrawn", "Đã rút")
+    assert (status["state"], status["stateLabel"]) == ("withdrawn", "Đã rút hồ sơ")
     assert status["reason"] == "Gia đình chuyển nơi ở, sẽ nộp lại"
     assert status["completedAt"] is not None
     assert all(part["state"] == "not-processed" for part in status["parts"]), status["parts"]
@@ -55,7 +55,7 @@ def test_a_citizen_withdraws_an_undecided_dossier(service):
     # The officers' inbox no longer holds it.
     assert admin.get(f"/engine-rest/task?processInstanceId={instance}").get_json() == []
     tracked = service.app.test_client().post("/api/tracking", json={"code": code, "secret": filed["trackingSecret"]})
-    assert (tracked.get_json()["state"], tracked.get_json()["stateLabel"]) == ("withdrawn", "Đã rút")
+    assert (tracked.get_json()["state"], tracked.get_json()["stateLabel"]) == ("withdrawn", "Đã rút hồ sơ")
 
     recorder = Recorder()
     with use_gateway(recorder):

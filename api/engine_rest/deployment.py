@@ -27,7 +27,7 @@ class DeploymentSchema(RowSchema):
     links = fields.Method("_links", metadata=LINKS_DOC)
     id = fields.String()
     name = fields.String()
-    source = fields.String()
+    source = fields.String(allow_none=True)
     deploymentTime = CamundaDate(attribute="deployment_time")
     tenantId = fields.String(attribute="tenant_id", dump_default=None, allow_none=True)
 

@@ -16,18 +16,20 @@ from identity import audit
 from identity.permissions import requires
 
 from ..common import STOPPING, Blueprint, caller, engine, no_content, reading
-from ..schemas import Body, TypedVariables, camunda_date
+from ..schemas import Body, CountSchema, TypedVariables, camunda_date
 
 blp = Blueprint("external-task", __name__, description="External tasks for remote workers")
 
 # A long poll re-checks the queue at this interval until a task comes or the timeout passes.
 POLL_SECONDS = 0.1
 MAX_ASYNC_TIMEOUT_MS = 1_800_000
+# A lock or a retry pause of more than ten years is a mistake (and beyond it the moment it ends overflows).
+MAX_LOCK_MS = 10 * 366 * 24 * 3600 * 1000
 
 
 class TopicBody(Body):
     topic_name = fields.String(data_key="topicName", required=True, validate=validate.Length(min=1))
-    lock_duration = fields.Integer(data_key="lockDuration", required=True, validate=validate.Range(min=1))
+    lock_duration = fields.Integer(data_key="lockDuration", required=True, validate=validate.Range(min=1, max=MAX_LOCK_MS))
     variables = fields.List(fields.String(), load_default=None, allow_none=True)
     business_key = fields.String(data_key="businessKey", load_default=None, allow_none=True)
     process_definition_key = fields.String(data_key="processDefinitionKey", load_default=None, allow_none=True)
@@ -62,7 +64,8 @@ class FailureBody(WorkerBody):
     error_message = fields.String(data_key="errorMessage", load_default=None, allow_none=True)
     error_details = fields.String(data_key="errorDetails", load_default=None, allow_none=True)
     retries = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0))
-    retry_timeout = fields.Integer(data_key="retryTimeout", load_default=0, allow_none=True, validate=validate.Range(min=0))
+    retry_timeout = fields.Integer(data_key="retryTimeout", load_default=0, allow_none=True,
+                                   validate=validate.Range(min=0, max=MAX_LOCK_MS))
 
 
 class BpmnErrorBody(WorkerBody):
@@ -72,7 +75,7 @@ class BpmnErrorBody(WorkerBody):
 
 
 class ExtendLockBody(WorkerBody):
-    new_duration = fields.Integer(data_key="newDuration", required=True, validate=validate.Range(min=1))
+    new_duration = fields.Integer(data_key="newDuration", required=True, validate=validate.Range(min=1, max=MAX_LOCK_MS))
 
 
 class RetriesBody(Body):
@@ -263,6 +266,7 @@ def list_tasks(args):
 @blp.route("/external-task/count", methods=["GET"])
 @requires("external-task.read")
 @blp.arguments(ExternalTaskQuery, location="query")
+@blp.response(200, CountSchema)
 def count(args):
     from sqlalchemy import func
 

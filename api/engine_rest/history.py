@@ -1,6 +1,8 @@
 """History: finished and running process instances, activity instances, the user operation log."""
 from __future__ import annotations
 
+import logging
+
 import marshmallow as ma
 from marshmallow import fields
 
@@ -10,7 +12,11 @@ from identity.permissions import requires
 
 from identity import scope
 
-from ..common import Blueprint, caller, found, reading
+from dossiers import retention
+from dossiers.retention import RetentionSettings
+from engine.errors import InvalidRequest
+
+from ..common import Blueprint, actor, caller, engine, found, reading
 from ..schemas import (
     CamundaDate,
     CountSchema,
@@ -23,6 +29,8 @@ from ..schemas import (
 )
 
 blp = Blueprint("history", __name__, description="History")
+log = logging.getLogger("lienthong.api")
+CLEANUP_SECONDS = 20.0
 
 
 # --- process instances -------------------------------------------------------------------------
@@ -30,7 +38,7 @@ blp = Blueprint("history", __name__, description="History")
 
 class HistoricProcessInstanceSchema(RowSchema):
     id = fields.String()
-    businessKey = fields.String(attribute="business_key")
+    businessKey = fields.String(attribute="business_key", allow_none=True)
     processDefinitionId = fields.String(attribute="definition_id")
     processDefinitionKey = fields.String(attribute="definition_key")
     processDefinitionName = fields.String(attribute="definition_name")
@@ -38,13 +46,13 @@ class HistoricProcessInstanceSchema(RowSchema):
     startTime = CamundaDate(attribute="start_time")
     endTime = CamundaDate(attribute="end_time")
     removalTime = null_field()
-    durationInMillis = fields.Method("_duration", metadata={"type": "integer"})
+    durationInMillis = fields.Method("_duration", metadata={"type": "integer"}, allow_none=True)
     startUserId = fields.String(attribute="start_user_id")
     startActivityId = fields.String(attribute="start_activity_id")
-    deleteReason = fields.String(attribute="delete_reason")
+    deleteReason = fields.String(attribute="delete_reason", allow_none=True)
     rootProcessInstanceId = fields.Function(lambda row: row["super_instance_id"] or row["id"], dump_only=True,
                                             metadata={"type": "string"})
-    superProcessInstanceId = fields.String(attribute="super_instance_id")
+    superProcessInstanceId = fields.String(attribute="super_instance_id", allow_none=True)
     superCaseInstanceId = null_field()
     caseInstanceId = null_field()
     tenantId = null_field()
@@ -110,19 +118,19 @@ class HistoricActivityInstanceSchema(RowSchema):
     id = fields.String()
     parentActivityInstanceId = null_field()
     activityId = fields.String(attribute="activity_id")
-    activityName = fields.String(attribute="activity_name")
+    activityName = fields.String(attribute="activity_name", allow_none=True)
     activityType = fields.String(attribute="activity_type")
     processDefinitionKey = fields.String(attribute="definition_key")
     processDefinitionId = fields.String(attribute="definition_id")
     processInstanceId = fields.String(attribute="instance_id")
     executionId = fields.String(attribute="instance_id", dump_only=True)
-    taskId = fields.String(attribute="task_id")
-    calledProcessInstanceId = fields.String(attribute="called_instance_id")
+    taskId = fields.String(attribute="task_id", allow_none=True)
+    calledProcessInstanceId = fields.String(attribute="called_instance_id", allow_none=True)
     calledCaseInstanceId = null_field()
-    assignee = fields.String()
+    assignee = fields.String(allow_none=True)
     startTime = CamundaDate(attribute="start_time")
     endTime = CamundaDate(attribute="end_time")
-    durationInMillis = fields.Method("_duration", metadata={"type": "integer"})
+    durationInMillis = fields.Method("_duration", metadata={"type": "integer"}, allow_none=True)
     canceled = fields.Boolean()
     completeScope = null_field()
     tenantId = null_field()
@@ -174,14 +182,14 @@ def count_activity_instances(args):
 class UserOperationSchema(RowSchema):
     id = fields.String()
     operationId = fields.String(attribute="id", dump_only=True)
-    userId = fields.String(attribute="user_id")
+    userId = fields.String(attribute="user_id", allow_none=True)
     timestamp = CamundaDate()
     operationType = fields.String(attribute="operation_type")
     entityType = fields.String(attribute="entity_type")
     category = fields.Method("_category", metadata={"type": "string"})
-    processInstanceId = fields.String(attribute="instance_id")
-    rootProcessInstanceId = fields.String(attribute="instance_id", dump_only=True)
-    taskId = fields.String(attribute="task_id")
+    processInstanceId = fields.String(attribute="instance_id", allow_none=True)
+    rootProcessInstanceId = fields.String(attribute="instance_id", dump_only=True, allow_none=True)
+    taskId = fields.String(attribute="task_id", allow_none=True)
     # Camunda writes one entry per changed property; lienthong keeps them together in `details`.
     property = null_field()
     orgValue = null_field()
@@ -223,3 +231,36 @@ def list_user_operations(args):
 def count_user_operations(args):
     with reading() as session:
         return {"count": queries.user_operations.count(session, **args)}
+
+
+# --- clean-up ------------------------------------------------------------------------------------
+
+class CleanupArgs(ma.Schema):
+    immediately_due = fields.Boolean(data_key="immediatelyDue", load_default=True,
+                                     metadata={"description": "Camunda's flag; lienthong always runs the round now"})
+
+
+class CleanupSchema(ma.Schema):
+    removedInstances = fields.Integer(metadata={"description": "Ended instances whose historyTimeToLive had passed"})
+    removedHistoryRows = fields.Integer()
+    historyBatches = fields.Integer()
+    erasedDossiers = fields.Integer(metadata={"description": "Dossiers whose personal data were past retention"})
+    dossierBatches = fields.Integer()
+    longestBatchMs = fields.Float(metadata={"description": "The longest batch (one transaction), in milliseconds"})
+
+
+@blp.route("/history/cleanup", methods=["POST"])
+@requires("history.cleanup")
+@blp.arguments(CleanupArgs, location="query")
+@blp.response(200, CleanupSchema)
+def clean_up(args):
+    """Camunda's history clean-up, run now in batches (at most CLEANUP_SECONDS a call; call again
+    for the rest): the history of instances past their historyTimeToLive, then the personal data
+    of dossiers past LIENTHONG_DOSSIER_RETENTION_DAYS. Camunda answers the clean-up job instead."""
+    try:
+        settings = RetentionSettings.from_environment()
+    except ValueError as exc:
+        raise InvalidRequest(str(exc)) from None
+    report = retention.clean_up(engine(), settings, seconds=CLEANUP_SECONDS)
+    log.info("history cleaned up", extra={"actor": actor(), **report.as_json()})
+    return report.as_json()

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from marshmallow import fields
+from marshmallow import fields, validate
 
 from engine import queries
 
@@ -12,7 +12,7 @@ from engine.errors import Forbidden
 from identity.principal import AGENCY_BOUND
 
 from ..common import Blueprint, caller, actor, engine, found, no_content, reading
-from ..schemas import Body, CountSchema, ListArgs, RowSchema, TypedVariables, csv_list, null_field, sort_field
+from ..schemas import MAX_PAGE, Body, CountSchema, ListArgs, RowSchema, TypedVariables, csv_list, null_field, sort_field
 from .process_instance import StartedInstanceSchema, instance_answer
 
 blp = Blueprint("process-definition", __name__, description="Deployed process definitions")
@@ -30,8 +30,9 @@ class ProcessDefinitionSchema(RowSchema):
     diagram = null_field()
     suspended = fields.Boolean()
     tenantId = fields.String(attribute="tenant_id", dump_default=None, allow_none=True)
-    versionTag = fields.String(attribute="version_tag", dump_default=None)
-    historyTimeToLive = null_field()
+    versionTag = fields.String(attribute="version_tag", dump_default=None, allow_none=True)
+    historyTimeToLive = fields.Integer(attribute="history_ttl_days", allow_none=True,
+                                      metadata={"description": "camunda:historyTimeToLive in days; null keeps the history"})
     startableInTasklist = fields.Boolean(attribute="startable", dump_default=True)
 
 
@@ -40,7 +41,7 @@ class DefinitionFilter(ma.Schema):
     key = fields.String()
     keys = csv_list(data_key="keysIn")
     name = fields.String()
-    version = fields.Integer()
+    version = fields.Integer(validate=validate.Range(min=1, max=MAX_PAGE))  # a 23-digit one overflowed SQLite: 500
     version_tag = fields.String(data_key="versionTag")
     deployment_id = fields.String(data_key="deploymentId")
     latest_version = fields.Boolean(data_key="latestVersion")

@@ -35,7 +35,7 @@ class ProcessInstanceSchema(RowSchema):
     id = fields.String()
     definitionId = fields.String(attribute="definition_id")
     definitionKey = fields.String(attribute="definition_key")
-    businessKey = fields.String(attribute="business_key")
+    businessKey = fields.String(attribute="business_key", allow_none=True)
     caseInstanceId = null_field()
     ended = fields.Method("_ended", metadata={"type": "boolean"})
     suspended = fields.Boolean()

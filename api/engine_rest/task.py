@@ -33,14 +33,14 @@ blp = Blueprint("task", __name__, description="User tasks")
 class TaskSchema(RowSchema):
     id = fields.String()
     name = fields.String()
-    assignee = fields.String()
-    owner = fields.String()
+    assignee = fields.String(allow_none=True)
+    owner = fields.String(allow_none=True)
     created = CamundaDate()
     lastUpdated = null_field()
     due = CamundaDate()
     followUp = CamundaDate(attribute="follow_up")
     delegationState = null_field()
-    description = fields.String()
+    description = fields.String(allow_none=True)
     # One execution per instance as far as a client can tell: the instance is the execution.
     executionId = fields.String(attribute="instance_id", dump_only=True)
     parentTaskId = null_field()
@@ -51,7 +51,7 @@ class TaskSchema(RowSchema):
     caseInstanceId = null_field()
     caseDefinitionId = null_field()
     suspended = fields.Boolean()
-    formKey = fields.String(attribute="form_key")
+    formKey = fields.String(attribute="form_key", allow_none=True)
     camundaFormRef = null_field()
     tenantId = null_field()
     taskDefinitionKey = fields.String(attribute="activity_id")
@@ -87,7 +87,7 @@ class TaskListArgs(TaskFilter, ListArgs):
 
 
 class IdentityLinkSchema(ma.Schema):
-    userId = fields.String(attribute="user_id")
+    userId = fields.String(attribute="user_id", allow_none=True)
     groupId = fields.String(attribute="group_id")
     type = fields.String()
 
