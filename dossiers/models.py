@@ -5,7 +5,20 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.models import ID, Base, UTCDateTime
@@ -31,8 +44,14 @@ class Dossier(Base):
     # Tracking without an account: the code and this secret, sent by SMS at receipt (stored hashed).
     tracking_secret_hash: Mapped[str | None] = mapped_column(String(255))
     # Whom it registers (a hash of the child's or the deceased's identifying data): a second dossier
-    # for the same subject is refused while this one stands (DossierService.submit).
+    # for the same subject is refused while this one stands (dossiers/subjects.py). The projection
+    # clears `subject_standing` when the dossier, or its registering part, ends without registering;
+    # the unique index on the standing ones makes a twin filed at the same moment fail in the database.
     subject_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    subject_standing: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+
+    __table_args__ = (Index("uq_dossier_standing_subject", "subject_key", unique=True,
+                            sqlite_where=text("subject_standing"), postgresql_where=text("subject_standing")),)
 
 
 class DossierPart(Base):

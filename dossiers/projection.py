@@ -22,6 +22,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from .models import Dossier, DossierEvent, DossierPart
+from .subjects import still_stands
 
 FINAL_DOSSIER_STATES = {"completed", "rejected", "refused", "cancelled"}
 FINAL_PART_STATES = {"approved", "refused", "rejected", "not-processed", "not-eligible"}
@@ -71,6 +72,7 @@ def observe(runtime, transitions) -> None:
         session.add(DossierEvent(dossier_code=dossier.code, at=now, part=properties["dossier.part"],
                                  state=properties["dossier.state"], activity_id=transition.spec.bpmn_id,
                                  title=transition.spec.bpmn_name or transition.spec.bpmn_id))
+    _hold_subject(dossier, parts)
 
 
 def _ended(runtime) -> None:
@@ -80,11 +82,20 @@ def _ended(runtime) -> None:
         return
     state, title = _ENDED_STATES[runtime.row.state]
     now = runtime.clock.now()
-    _apply(dossier, {row.part: row for row in session.query(DossierPart).filter(DossierPart.dossier_code == dossier.code)},
-           None, {"dossier.part": "dossier", "dossier.state": state}, {}, now)
+    parts = {row.part: row for row in session.query(DossierPart).filter(DossierPart.dossier_code == dossier.code)}
+    _apply(dossier, parts, None, {"dossier.part": "dossier", "dossier.state": state}, {}, now)
     if runtime.row.delete_reason:
         dossier.state_reason = runtime.row.delete_reason
     session.add(DossierEvent(dossier_code=dossier.code, at=now, part="dossier", state=state, activity_id=None, title=title))
+    _hold_subject(dossier, parts)
+
+
+def _hold_subject(dossier: Dossier, parts: dict) -> None:
+    """Release the dossier's subject once it no longer stands, so the same child (or death) may be
+    filed again; never taken back, so a released subject cannot collide with a newer dossier."""
+    if dossier.subject_standing and not still_stands(dossier.procedure, dossier.state,
+                                                     {name: row.state for name, row in parts.items()}):
+        dossier.subject_standing = False
 
 
 def _apply(dossier: Dossier, parts: dict, spec, properties: dict, variables: dict, now: datetime) -> None:

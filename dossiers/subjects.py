@@ -1,0 +1,42 @@
+"""Whom a dossier registers (the child, the deceased), and while it stands in the way of another.
+
+A second dossier for the same subject is refused while an earlier one stands: twice over, first by
+a look-up at filing (a clear 400 naming the earlier dossier), then by the database itself, a
+unique index on the standing dossiers' subject key (``uq_dossier_standing_subject``), so two
+filings of the same child at the same moment cannot both pass the look-up and both be stored.
+"""
+from __future__ import annotations
+
+import hashlib
+
+# A dossier no longer stands (a new one for the same subject may be filed) when it, or the part
+# that registers its subject, ended without registering.
+NOT_STANDING_DOSSIER = frozenset({"rejected", "cancelled"})
+NOT_STANDING_PART = frozenset({"refused", "rejected", "not-processed", "cancelled"})
+SUBJECT_PART = {"birth": "birth", "death": "death"}  # procedure -> the part that registers its subject
+
+
+def subject_of(procedure: str, declaration: dict) -> tuple[str, str, str]:
+    """Whom a dossier registers: (a hash of the identifying data, the part that registers them, the
+    declaration's field a duplicate is reported on). The same child is the same mother's ID number,
+    child's name (case and spacing aside) and date of birth; the same death is the deceased's ID number."""
+    if procedure == "birth":
+        child, mother = declaration["child"], declaration["mother"]
+        name = " ".join(child["fullName"].casefold().split())
+        facts, field = f"birth|{mother['idNumber']}|{name}|{child['dateOfBirth']}", "declaration.child"
+    else:
+        facts, field = f"death|{declaration['deceased']['idNumber']}", "declaration.deceased.idNumber"
+    return hashlib.sha256(facts.encode("utf-8")).hexdigest(), SUBJECT_PART[procedure], field
+
+
+def still_stands(procedure: str, dossier_state: str, part_states: dict[str, str]) -> bool:
+    """Whether a dossier in these states still holds its subject (see NOT_STANDING_*)."""
+    if dossier_state in NOT_STANDING_DOSSIER:
+        return False
+    return part_states.get(SUBJECT_PART.get(procedure, ""), "") not in NOT_STANDING_PART
+
+
+def duplicate_message(procedure: str, earlier: str) -> str:
+    what = "Trẻ này đã có hồ sơ khai sinh" if procedure == "birth" else "Người này đã có hồ sơ khai tử"
+    return (f"{what} {earlier} đang giải quyết hoặc đã đăng ký; không nộp lại. "
+            f"Tra cứu hồ sơ {earlier} hoặc liên hệ cơ quan tiếp nhận.")
