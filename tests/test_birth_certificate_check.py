@@ -9,6 +9,7 @@ from datetime import date
 
 import pytest
 
+from engine.clock import ManualClock
 from engine.handler_registry import BpmnError, TaskContext, registry
 from forms.birth import BirthDeclarationSchema
 from handlers.birth_certificate_check import check_birth_certificate
@@ -21,7 +22,9 @@ from registers.health import (
     use_certificates,
 )
 from tests.birth_examples import DELETE, birth_declaration, set_path
+from tests.live import wait_for
 from tests.loopback import loopback_server
+from tests.portal import MONDAY_9AM, running_service
 
 KHANG = {"number": "GCS-87001-2024-000512", "facilityCode": "87001"}  # the sample's certificate of the example child
 
@@ -155,3 +158,26 @@ def test_the_handler_checks_through_the_http_adapter(monkeypatch):
             with pytest.raises(BpmnError):
                 check_birth_certificate(task(declaration(child__sex="female")))
     assert [r["path"] for r in seen] == ["/api/birth-certificates/GCS-87001-2024-000512"] * 2
+
+
+# --- at receipt, over HTTP with the real diagram ----------------------------------------------------
+
+@pytest.fixture
+def service(database, monkeypatch):
+    monkeypatch.setenv("LIENTHONG_BHYT_CARD_DELAY_SECONDS", "0")
+    with use_certificates(LocalBirthCertificates()), running_service(database, ManualClock(MONDAY_9AM), "birth") as portal:
+        yield portal
+
+
+def test_a_certificate_that_does_not_match_refuses_the_dossier_at_receipt(service):
+    code = service.file(birth_declaration(birthCertificate={**KHANG, "facilityCode": "79020"}, child__sex="female"))["code"]
+    rejected = service.wait_dossier(code, "rejected")
+    assert rejected["reason"] == (
+        "Giấy chứng sinh số GCS-87001-2024-000512 do Bệnh viện Đa khoa Đồng Tháp (mã 87001) cấp, không phải cơ sở có "
+        "mã 79020; Giới tính của trẻ không khớp với giấy chứng sinh số GCS-87001-2024-000512 (giấy chứng sinh ghi nam).")
+    assert [p["state"] for p in rejected["parts"]] == ["rejected", "rejected", "rejected"]
+    assert service.inbox("tu-phap-ho-tich", code) == []
+    # Refused at receipt, it does not stand: the same child may be filed again with the right certificate.
+    again = service.file(birth_declaration(birthCertificate=dict(KHANG)))["code"]
+    wait_for(lambda: service.inbox("tu-phap-ho-tich", again), lambda tasks: len(tasks) == 1, timeout=20)
+    assert service.status(again)["state"] == "processing"
