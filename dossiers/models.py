@@ -138,3 +138,21 @@ class FilingKey(Base):
     body_hash: Mapped[str] = mapped_column(String(64))  # sha256 of the filing, to refuse a reuse
     dossier_code: Mapped[str] = mapped_column(ForeignKey("dossier.code"), index=True)
     created: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class DossierDraft(Base):
+    """A filing the citizen (or an officer at the desk) has not confirmed yet: validated, with the
+    official declarations extracted for review (and, on paper, to print and sign). Confirming it
+    files the dossier as POST /api/dossiers does; the draft then names the dossier it became."""
+
+    __tablename__ = "dossier_draft"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    owner_id: Mapped[str | None] = mapped_column(String(128), index=True)  # the citizen, as on Dossier
+    filer: Mapped[str] = mapped_column(String(128), index=True)  # the account that made it
+    procedure: Mapped[str] = mapped_column(String(32))
+    agency_code: Mapped[str] = mapped_column(String(32))
+    body: Mapped[dict] = mapped_column(JSON)  # the filing as sent: confirming validates it again
+    declarations: Mapped[dict] = mapped_column(JSON)  # {part: extracted official declaration}
+    created: Mapped[datetime] = mapped_column(UTCDateTime())
+    dossier_code: Mapped[str | None] = mapped_column(ForeignKey("dossier.code"))  # once confirmed
