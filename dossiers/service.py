@@ -40,6 +40,7 @@ STATE_LABELS = {
     "refused": "Bị từ chối",
     "rejected": "Không được tiếp nhận",
     "not-processed": "Không thực hiện",
+    "ready-for-collection": "Đã có kết quả, mời nhận tại Bộ phận Một cửa",
     "completed": "Đã hoàn thành",
     "checking-eligibility": "Đang tra cứu chế độ được hưởng",
     "not-eligible": "Không thuộc diện được hưởng",

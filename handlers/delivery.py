@@ -1,10 +1,14 @@
 """Delivering the results the way the citizen chose (topic ``results.deliver``).
 
 ``declaration.delivery`` decides: ``desk`` (collect them at the one-stop desk of the receiving
-agency), ``post`` (sent by public post, bưu chính công ích: a shipment is booked and its tracking
-number returned) or ``electronic`` (available online under the dossier code). Returns
-``{"resultDelivery": {"method", "text", "documents", ...}}``: ``text`` is what the citizen is
-told, ``documents`` the results the dossier produced (from the agencies' result variables).
+agency, in the hours the task's camunda property ``deskHours`` says, bringing the originals of the
+papers filed to be checked there; the diagram's one-stop-desk task hands them over), ``post``
+(sent by public post, bưu chính công ích: a shipment is booked and its tracking number returned)
+or ``electronic`` (available online under the dossier code). Returns
+``{"resultDelivery": {"method", "text", "documents", ...}, "resultNote": text}``: ``text`` is what
+the citizen is told (``resultNote`` too, for a step's ``dossier.note``), ``documents`` the results
+the dossier produced (from the agencies' result variables). Electronic results are the
+certificates' electronic copies, which the citizen downloads (GET /api/dossiers/{code}/results/{part}.pdf).
 
 The post office is agencies/post.py's.
 """
@@ -59,8 +63,10 @@ def deliver_results(task: TaskContext) -> dict:
     method = declaration.get("delivery")
     documents = result_documents(task.variables)
     if method == "desk":
-        delivery = {"text": f"Nhận kết quả tại Bộ phận Một cửa của {declaration['receivingAgency']}; khi đến nhận, "
-                            f"mang theo giấy tờ tùy thân và mã hồ sơ {code}."}
+        hours = str(task.properties.get("deskHours") or "").strip()
+        delivery = {"text": f"Nhận kết quả tại Bộ phận Một cửa của {declaration['receivingAgency']}"
+                            f"{', ' + hours if hours else ''}; khi đến nhận, mang theo giấy tờ tùy thân, mã hồ sơ "
+                            f"{code} và bản chính các giấy tờ đã nộp để đối chiếu."}
     elif method == "post":
         requester = declaration["requester"]
         shipment = Shipment(dossier_code=code, recipient=requester["fullName"], address=requester["residence"],
@@ -70,9 +76,9 @@ def deliver_results(task: TaskContext) -> dict:
                     "text": f"Kết quả được gửi qua bưu chính công ích đến {shipment.address}; mã bưu gửi {number}."}
     elif method == "electronic":
         delivery = {"reference": code,
-                    "text": f"Kết quả điện tử của hồ sơ {code} đã sẵn sàng: tra cứu và tải về trên "
-                            f"Cổng Dịch vụ công bằng mã hồ sơ."}
+                    "text": f"Kết quả điện tử của hồ sơ {code} đã sẵn sàng: đăng nhập Cổng Dịch vụ công để tải "
+                            f"bản điện tử các giấy tờ (PDF)."}
     else:
         raise ValueError(f"results.deliver: unknown delivery method {method!r} (desk, post or electronic)")
     log.info("results delivery arranged", extra={"dossier": code, "activity": task.activity_id, "method": method})
-    return {"resultDelivery": {"method": method, **delivery, "documents": documents}}
+    return {"resultDelivery": {"method": method, **delivery, "documents": documents}, "resultNote": delivery["text"]}

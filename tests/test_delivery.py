@@ -47,10 +47,21 @@ def test_a_death_dossiers_documents():
 
 
 def test_at_the_desk(engine):
-    assert deliver_results(task(engine, "desk")) == {"resultDelivery": {
-        "method": "desk", "documents": DOCUMENTS,
-        "text": f"Nhận kết quả tại Bộ phận Một cửa của UBND xã Mỹ An; khi đến nhận, mang theo giấy tờ tùy thân "
-                f"và mã hồ sơ {CODE}."}}
+    text = (f"Nhận kết quả tại Bộ phận Một cửa của UBND xã Mỹ An; khi đến nhận, mang theo giấy tờ tùy thân, "
+            f"mã hồ sơ {CODE} và bản chính các giấy tờ đã nộp để đối chiếu.")
+    assert deliver_results(task(engine, "desk")) == {"resultDelivery": {"method": "desk", "documents": DOCUMENTS,
+                                                                        "text": text}, "resultNote": text}
+
+
+def test_at_the_desk_when_the_diagram_says(engine):
+    """Where and when: the receiving agency's one-stop desk, in the hours the Task_Deliver's
+    `deskHours` property gives (the analyst's, not the code's)."""
+    hours = "giờ hành chính các ngày làm việc (sáng 7:30–11:30, chiều 13:30–17:00)"
+    at_desk = task(engine, "desk")
+    at_desk.properties["deskHours"] = hours
+    assert deliver_results(at_desk)["resultNote"] == (
+        f"Nhận kết quả tại Bộ phận Một cửa của UBND xã Mỹ An, {hours}; khi đến nhận, mang theo giấy tờ tùy thân, "
+        f"mã hồ sơ {CODE} và bản chính các giấy tờ đã nộp để đối chiếu.")
 
 
 def test_electronic(engine):
