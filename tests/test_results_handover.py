@@ -116,3 +116,24 @@ def test_no_electronic_copy_when_the_results_go_on_paper(service):
     decide_all(service, admin, code)
     refused = an.get(f"/api/dossiers/{code}/results/birth.pdf")
     assert refused.status_code == 404 and "qua bưu chính" in refused.get_json()["message"]
+
+
+def test_a_death_dossier_collected_at_the_desk_is_handed_over_there_too(service):
+    from tests.death_examples import death_declaration
+    an, admin = service.citizen(AN), logged_in(service.app, service.engine.db)
+    filed = an.post("/api/dossiers", json={"procedure": "death", "declaration": death_declaration(
+        parts=["death", "residence"], delivery="desk")})
+    assert filed.status_code == 201, filed.get_json()
+    code = filed.get_json()["code"]
+    for group in ("tu-phap-ho-tich", "cong-an"):
+        service.drain()
+        [task] = admin.get(f"/engine-rest/task?candidateGroup={group}&processInstanceBusinessKey={code}").get_json()
+        assert admin.post(f"/engine-rest/task/{task['id']}/complete",
+                          json={"variables": {"decision": {"value": "approve"}}}).status_code == 204
+    service.drain()
+    assert status(an, code)["state"] == "ready-for-collection"
+    [task] = admin.get(f"/engine-rest/task?candidateGroup=mot-cua&processInstanceBusinessKey={code}").get_json()
+    assert admin.post(f"/engine-rest/task/{task['id']}/submit-form", json={"variables": {
+        "originalsMatch": {"value": True}, "receivedBy": {"value": "Nguyễn Văn An"}}}).status_code in (200, 204)
+    service.drain()
+    assert status(an, code)["state"] == "completed"
