@@ -137,3 +137,23 @@ def test_a_death_dossier_collected_at_the_desk_is_handed_over_there_too(service)
         "originalsMatch": {"value": True}, "receivedBy": {"value": "Nguyễn Văn An"}}}).status_code in (200, 204)
     service.drain()
     assert status(an, code)["state"] == "completed"
+
+
+def test_a_death_extract_as_an_electronic_copy(service):
+    from tests.death_examples import death_declaration
+    an, admin = service.citizen(AN), logged_in(service.app, service.engine.db)
+    code = an.post("/api/dossiers", json={"procedure": "death", "declaration": death_declaration(
+        parts=["death", "residence"])}).get_json()["code"]
+    for group in ("tu-phap-ho-tich", "cong-an"):
+        service.drain()
+        [task] = admin.get(f"/engine-rest/task?candidateGroup={group}&processInstanceBusinessKey={code}").get_json()
+        admin.post(f"/engine-rest/task/{task['id']}/complete", json={"variables": {"decision": {"value": "approve"}}})
+    service.drain()
+    parts = {p["part"]: p for p in status(an, code)["parts"]}
+    texts = {}
+    for part in ("death", "residence"):
+        answer = an.get(f"/api/dossiers/{code}/results/{part}.pdf")
+        assert answer.status_code == 200, answer.get_data(as_text=True)[:300]
+        texts[part] = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(answer.data)).pages).replace("\n", " ")
+    assert "TRÍCH LỤC KHAI TỬ" in texts["death"] and parts["death"]["result"]["deathExtractNumber"] in texts["death"]
+    assert "XÓA ĐĂNG KÝ THƯỜNG TRÚ" in texts["residence"]
