@@ -62,6 +62,7 @@ def handler_results(variables: dict) -> dict:
     today = date.today().isoformat()
     return {
         "Task_CheckIdentity": {"identityVerified": True, "householdId": "HK-0001"},
+        "Task_CheckBirthCertificate": {"birthCertificateVerified": False},  # the example cites none
         "Task_Extract": {"declarations": declarations},
         "Task_Print": {"printedDeclarations": ["birth", "residence", "bhyt"]},
         "Task_Deadlines": {"birthDue": due(0), "residenceDue": due(2), "bhytDue": due(2), "dossierDue": due(3)},
