@@ -20,6 +20,7 @@ from engine.errors import (
     ExecutionError,
     Forbidden,
     InvalidRequest,
+    MigrationRefused,
     NotFound,
 )
 
@@ -49,6 +50,7 @@ class ErrorSchema(ma.Schema):
     )
     details = ma.fields.Dict(metadata={"description": "Deployment errors per resource, as Camunda reports them"})
     problems = ma.fields.List(ma.fields.Dict(), metadata={"description": "Deployment errors: file, elementId, reason"})
+    validationReport = ma.fields.Dict(metadata={"description": "Migration refused: Camunda's plan or instance validation report"})
 
 
 def status_of(error: EngineError) -> int:
@@ -62,6 +64,8 @@ def body_of(error: EngineError) -> dict:
     body = {"type": error.kind, "message": str(error)}
     if getattr(error, "field_errors", None):
         body["fieldErrors"] = {name: _as_list(messages) for name, messages in error.field_errors.items()}
+    if isinstance(error, MigrationRefused):
+        body["validationReport"] = error.report
     if isinstance(error, DeploymentError):
         body["details"] = _camunda_details(error)
         body["problems"] = [

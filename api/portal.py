@@ -32,6 +32,8 @@ class AgencySchema(ma.Schema):
     code = fields.String(metadata={"description": "The agency code, first part of its dossiers' codes"})
     name = fields.String()
     province = fields.String()
+    address = fields.String(metadata={"description": "Where its one-stop desk hands out results (empty: not given)"})
+    hours = fields.String(metadata={"description": "The desk's opening hours (empty: not given)"})
 
 
 @blp.route("/agencies", methods=["GET"])

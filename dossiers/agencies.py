@@ -4,7 +4,9 @@ first part of the dossier code and the process instance's tenant.
 
 The shipped file `dossiers/data/agencies.json` lists a few fictional communes; a deployment
 points `LIENTHONG_AGENCY_CATALOGUE` at its own file of the same shape:
-`[{"code": "H19.87.001", "name": "Ủy ban nhân dân xã Mỹ An", "province": "Tỉnh Đồng Tháp"}, ...]`."""
+`[{"code": "H19.87.001", "name": "Ủy ban nhân dân xã Mỹ An", "province": "Tỉnh Đồng Tháp"}, ...]`,
+optionally with where and when its one-stop desk hands out results (the last SMS says them):
+`"address": "số 1 đường 30/4, ấp 1, xã Mỹ An"`, `"hours": "T2-T6 7h30-11h30, 13h30-17h"`."""
 from __future__ import annotations
 
 import json
@@ -24,6 +26,8 @@ class Agency:
     code: str
     name: str
     province: str
+    address: str = ""  # of its one-stop desk (bộ phận một cửa), where results are collected
+    hours: str = ""  # its opening hours, as the citizen is told them
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -56,12 +60,15 @@ class AgencyCatalogue:
             if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) and entry[k].strip()
                                                       for k in ("code", "name", "province")):
                 raise ValueError(f"{source}: entry {n} needs the texts code, name and province")
+            if any(not isinstance(entry.get(k, ""), str) for k in ("address", "hours")):
+                raise ValueError(f"{source}: entry {n}: address and hours, when given, are texts")
             if not AGENCY_CODE.match(entry["code"]):
                 raise ValueError(f"{source}: entry {n}: {entry['code']!r} is not an agency code (e.g. H19.87.001)")
             if entry["code"] in seen:
                 raise ValueError(f"{source}: the code {entry['code']} is listed twice")
             seen.add(entry["code"])
-            agencies.append(Agency(entry["code"], entry["name"].strip(), entry["province"].strip()))
+            agencies.append(Agency(entry["code"], entry["name"].strip(), entry["province"].strip(),
+                                   entry.get("address", "").strip(), entry.get("hours", "").strip()))
         return cls(agencies)
 
 

@@ -53,11 +53,12 @@ _ENDED_STATES = {"EXTERNALLY_TERMINATED": ("cancelled", "Hồ sơ đã bị hủ
 
 
 def observe(runtime, transitions) -> None:
-    marked = [(t, _properties(t.spec)) for t in transitions if t.opened]
-    marked = [(t, p) for t, p in marked if p.get("dossier.part") and p.get("dossier.state")]
+    opened = [(t, _properties(t.spec)) for t in transitions if t.opened]
+    marked = [(t, p) for t, p in opened if p.get("dossier.part") and p.get("dossier.state")]
+    dated = [p for t, p in opened if p.get("dossier.dues") and not (p.get("dossier.part") and p.get("dossier.state"))]
     if runtime.row.state in _ENDED_STATES and runtime.row.business_key:
         _ended(runtime)
-    if not marked or not runtime.row.business_key:
+    if not (marked or dated) or not runtime.row.business_key:
         return
     session = runtime.session
     dossier = session.get(Dossier, runtime.row.business_key)
@@ -67,6 +68,8 @@ def observe(runtime, transitions) -> None:
     variables = runtime.variables()
     now = runtime.clock.now()
     parts = {row.part: row for row in session.query(DossierPart).filter(DossierPart.dossier_code == dossier.code)}
+    for properties in dated:  # the variables are the command's last: a computing step's results are in them
+        _dues(dossier, parts, properties, variables)
     for transition, properties in marked:
         _apply(dossier, parts, transition.spec, properties, variables, now)
         session.add(DossierEvent(dossier_code=dossier.code, at=now, part=properties["dossier.part"],
@@ -98,18 +101,23 @@ def _hold_subject(dossier: Dossier, parts: dict) -> None:
         dossier.subject_standing = False
 
 
-def _apply(dossier: Dossier, parts: dict, spec, properties: dict, variables: dict, now: datetime) -> None:
-    part, state = properties["dossier.part"], properties["dossier.state"]
-    note = variables.get(properties["dossier.note"]) if properties.get("dossier.note") else None
+def _dues(dossier: Dossier, parts: dict, properties: dict, variables: dict) -> None:
+    """The due moments the element's dossier.due / dossier.dues name, from the variables."""
     dues = dict(pair.split("=", 1) for pair in _names(properties.get("dossier.dues")) if "=" in pair)
     if properties.get("dossier.due"):
-        dues[part] = properties["dossier.due"]
+        dues[properties["dossier.part"]] = properties["dossier.due"]
     for name, variable in dues.items():
         due = _moment(variables.get(variable.strip()))
         if name.strip() == "dossier":
             dossier.due_at = due or dossier.due_at
         elif name.strip() in parts:
             parts[name.strip()].due_at = due or parts[name.strip()].due_at
+
+
+def _apply(dossier: Dossier, parts: dict, spec, properties: dict, variables: dict, now: datetime) -> None:
+    part, state = properties["dossier.part"], properties["dossier.state"]
+    note = variables.get(properties["dossier.note"]) if properties.get("dossier.note") else None
+    _dues(dossier, parts, properties, variables)
     if part == "dossier":
         dossier.state = state
         if note not in (None, ""):

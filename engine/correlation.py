@@ -106,7 +106,8 @@ class Messages:
     def _waiting_instances(self, session: Session, name: str, business_key, process_instance_id, correlation_keys) -> list[str]:
         query = (select(m.EventSubscription.instance_id).distinct()
                  .join(m.ProcessInstance, m.ProcessInstance.id == m.EventSubscription.instance_id)
-                 .where(m.EventSubscription.event_type == "message", m.EventSubscription.event_name == name))
+                 .where(m.EventSubscription.event_type == "message", m.EventSubscription.event_name == name,
+                        m.ProcessInstance.suspended.is_(False)))  # a suspended instance receives nothing (Camunda)
         if business_key is not None:
             query = query.where(m.ProcessInstance.business_key == business_key)
         if process_instance_id is not None:

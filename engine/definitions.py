@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from copy import deepcopy
 from dataclasses import dataclass, field
 
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
@@ -144,12 +145,26 @@ def _xsd_problems(root, filename: str) -> list[Problem]:
     return []
 
 
+# Data stores and data objects document where information lives; Camunda 7 executes none of them
+# (variables are the data). SpiffWorkflow would want an implementation for each store and would
+# move variables in and out of data objects, so the specs are built without them.
+DOCUMENTATION_ONLY = ("dataStore", "dataStoreReference", "dataObject", "dataObjectReference",
+                      "dataInputAssociation", "dataOutputAssociation")
+
+
+def without_data(root):
+    copy = deepcopy(root)
+    for element in [e for name in DOCUMENTATION_ONLY for e in copy.iter(f"{{{BPMN}}}{name}")]:
+        element.getparent().remove(element)
+    return copy
+
+
 def _build_specs(roots: dict, contents: dict[str, bytes], problems: list[Problem]) -> list[ParsedProcess]:
     parser = EngineParser()
     processes = []
     try:
         for name, root in roots.items():
-            parser.add_bpmn_xml(root, name)
+            parser.add_bpmn_xml(without_data(root), name)
         for name, root in roots.items():
             for process in root.iter(f"{{{BPMN}}}process"):
                 if process.get("isExecutable") == "true":

@@ -86,3 +86,20 @@ class LostRace(ConcurrentModification):
 
 class TaskAlreadyClaimed(ConcurrentModification):
     kind = "TaskAlreadyClaimedException"
+
+
+class Suspended(InvalidRequest):
+    """The instance is suspended by an operator: nothing of it runs until it is activated
+    (Camunda's SuspendedEntityInteractionException, a bad user request: HTTP 400)."""
+
+    kind = "SuspendedEntityInteractionException"
+
+
+class MigrationRefused(InvalidRequest):
+    """A migration plan, or an instance it is applied to, does not pass validation; nothing was
+    migrated. `report` is Camunda's validation report (HTTP 400)."""
+
+    def __init__(self, kind: str, message: str, report: dict):
+        self.kind = kind
+        self.report = report
+        super().__init__(message)

@@ -25,6 +25,7 @@ from typing import Any
 from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from .errors import ExpressionError
+from .expression_dates import FUNCTIONS, METHODS, Moments, call_function, call_method
 from .expression_values import BINARY_OPERATORS, as_boolean, EvaluationFailure, is_empty, as_number, show, as_text, kind_of
 
 _GRAMMAR = r"""
@@ -49,8 +50,10 @@ _GRAMMAR = r"""
       | _EMPTY unary -> empty
 ?postfix: atom
         | postfix "." NAME -> attr
+        | postfix "." NAME "(" [ternary ("," ternary)*] ")" -> method
         | postfix "[" ternary "]" -> index
 ?atom: NAME -> var
+     | NAME "(" [ternary ("," ternary)*] ")" -> call
      | _TRUE -> true
      | _FALSE -> false
      | _NULL -> null
@@ -89,18 +92,29 @@ _RESERVED = frozenset(
 _OPEN = re.compile(r"[$#]\{")
 
 
+class _Scope(dict):
+    """The variables, and what now() and dateTime() read (only for an expression that calls them)."""
+
+    __slots__ = ("moments",)
+
+
 class Expression:
     """A compiled template: literal text, one typed `${...}`, or text mixed with `${...}`."""
 
-    __slots__ = ("source", "is_literal", "variable_names", "_evaluate")
+    __slots__ = ("source", "is_literal", "variable_names", "calls_clock", "_evaluate")
 
-    def __init__(self, source: str, parts: list[str | Callable], names: frozenset[str]):
+    def __init__(self, source: str, parts: list[str | Callable], names: frozenset[str], calls_clock: bool = False):
         self.source = source
         self.is_literal = all(isinstance(p, str) for p in parts)
         self.variable_names = names
+        self.calls_clock = calls_clock
         self._evaluate = _template(source, parts)
 
-    def evaluate(self, variables: Mapping[str, Any]) -> Any:
+    def evaluate(self, variables: Mapping[str, Any], moments: Moments | None = None) -> Any:
+        """`moments` (the engine's clock and zone) is what now() and dateTime() read."""
+        if self.calls_clock:
+            variables = _Scope(variables)
+            variables.moments = moments
         try:
             return self._evaluate(variables)
         except EvaluationFailure as exc:
@@ -121,6 +135,7 @@ def compile_expression(text: str) -> Expression:
     """Parse `text` once; raise ExpressionError naming the column of the first mistake."""
     parts: list[str | Callable] = []
     names: set[str] = set()
+    calls_clock = False
     pos = 0
     for start, end in _expression_spans(text):
         if start > pos:
@@ -134,10 +149,11 @@ def compile_expression(text: str) -> Expression:
         except RecursionError:
             raise ExpressionError(f"expression nested too deeply: '{text}'", text) from None
         names |= builder.names
+        calls_clock = calls_clock or builder.calls_clock
         pos = end + 1
     if pos < len(text) or not parts:
         parts.append(text[pos:])
-    return Expression(text, parts, frozenset(names))
+    return Expression(text, parts, frozenset(names), calls_clock)
 
 
 def _template(text: str, parts: list[str | Callable]) -> Callable[[Mapping[str, Any]], Any]:
@@ -159,7 +175,7 @@ def parse_error(exc: UnexpectedInput, source: str, offset: int = 0) -> Expressio
         what, at = repr(str(exc.token)), exc.token.start_pos
     else:
         return ExpressionError(f"unexpected end of expression in '{source}'", source)
-    hint = " (function and method calls are not supported)" if what == "'('" else ""
+    hint = " (the only calls are now(), dateTime() and dateTime()'s methods)" if what == "'('" else ""
     return ExpressionError(f"unexpected {what} at column {offset + at + 1} in '{source}'{hint}", source)
 
 
@@ -195,6 +211,7 @@ class _Builder:
         self.source = source
         self.offset = offset
         self.names: set[str] = set()
+        self.calls_clock = False
 
     def build(self, node: Tree) -> Callable[[Mapping[str, Any]], Any]:
         # Dispatch on our own grammar's rule names; nothing from the text picks a method.
@@ -236,6 +253,27 @@ class _Builder:
     def _attr(self, target, token):
         key = self._name(token)
         return _member(self.build(target), lambda variables: key)
+
+    def _call(self, token, *arguments):
+        name = str(token)
+        if name not in FUNCTIONS:
+            raise ExpressionError(
+                f"unknown function '{name}()' at column {self.offset + token.start_pos + 1} in '{self.source}' "
+                f"(the only functions are now() and dateTime())", self.source)
+        if any(a is not None for a in arguments):
+            raise ExpressionError(f"{name}() takes no arguments in '{self.source}'", self.source)
+        self.calls_clock = True
+        return lambda variables: call_function(name, getattr(variables, "moments", None))
+
+    def _method(self, target, token, *arguments):
+        name = str(token)
+        if name not in METHODS:
+            raise ExpressionError(
+                f"unknown method '{name}()' at column {self.offset + token.start_pos + 1} in '{self.source}' "
+                f"(dateTime() has {', '.join(sorted(METHODS))})", self.source)
+        target = self.build(target)
+        arguments = [self.build(a) for a in arguments if a is not None]
+        return lambda variables: call_method(target(variables), name, [a(variables) for a in arguments])
 
     def _index(self, target, key):
         if key.data == "string":

@@ -19,6 +19,7 @@ from .errors import InvalidRequest, NotFound
 from .handler_registry import BpmnError
 from .jobs import open_incident, throw_bpmn_error
 from .redaction import hide_credentials
+from .local_scope import task_variables
 from .runtime import Runtime, stored_variables
 
 log = logging.getLogger("lienthong.external")
@@ -47,6 +48,7 @@ class LockedTask:
     priority: int
     variables: dict
     extension_properties: dict | None = None  # camunda:properties, when the worker asked for them
+    suspended: bool = False  # a suspended instance's tasks are never fetched
 
 
 class ExternalTasks:
@@ -66,7 +68,7 @@ class ExternalTasks:
                 if len(locked) >= max_tasks:
                     break
                 query = select(m.ExternalTask).where(
-                    m.ExternalTask.topic == topic["topicName"],
+                    m.ExternalTask.topic == topic["topicName"], m.ExternalTask.suspended.is_(False),
                     or_(m.ExternalTask.lock_expires_at.is_(None), m.ExternalTask.lock_expires_at < now),
                     or_(m.ExternalTask.retries.is_(None), m.ExternalTask.retries > 0),
                     or_(m.ExternalTask.retry_at.is_(None), m.ExternalTask.retry_at <= now),
@@ -89,7 +91,8 @@ class ExternalTasks:
                 for task in session.scalars(query):
                     task.worker_id = worker_id
                     task.lock_expires_at = now + timedelta(milliseconds=int(topic.get("lockDuration") or 0))
-                    variables = stored_variables(session, task.instance_id)
+                    variables = task_variables(engine.runtime_context, session, session.get(m.ProcessInstance, task.instance_id),
+                                               task.task_id, stored_variables(session, task.instance_id))
                     wanted = topic.get("variables")
                     if wanted is not None:
                         variables = {k: v for k, v in variables.items() if k in wanted}

@@ -1,9 +1,12 @@
-"""In-process service-task handlers: a registry keyed by the topic a diagram names.
+"""In-process service-task handlers: a registry keyed by the topic a diagram names (or by the Java
+class or bean a Camunda 7 diagram names, engine/delegates.py).
 
     @handler("identity.check")
     def check_identity(task: TaskContext) -> dict:
         ...                      # read task.variables; return variables to merge
         raise BpmnError("IDENTITY_MISMATCH", "...")   # a business outcome the diagram catches
+
+    @handler(java_class="org.example.CheckIdentityDelegate")   # camunda:class="org.example..."
 
 Any other exception is a technical failure: in a job (camunda:asyncBefore) it is retried and
 then becomes an incident; run inline, in the command that reached the task (the default), it
@@ -20,6 +23,7 @@ from typing import Any, Callable, Mapping, Protocol
 from sqlalchemy.orm import Session
 
 from .clock import default_zone
+from .delegates import bean_key, class_key
 from .errors import EngineError
 
 
@@ -76,6 +80,8 @@ class TaskContext:
     # Stable across retries of the same job: receivers use it to recognise a redo.
     idempotency_key: str
     attempt: int = 1
+    # camunda:resultVariable of a camunda:expression task: what the handler returns is that variable.
+    result_variable: str | None = None
     # None only in unit tests of a handler that needs none of the methods below.
     services: HandlerServices | None = field(default=None, compare=False, repr=False)
 
@@ -118,19 +124,39 @@ class TaskContext:
 Handler = Callable[[TaskContext], "dict | None"]
 
 
+def as_variables(result, context: TaskContext) -> dict | None:
+    """The variables a handler's result sets: the dict it returns, or, for a camunda:expression
+    task with camunda:resultVariable, whatever it returns as that one variable; None when a dict
+    was due and something else came back."""
+    if context.result_variable:
+        return {context.result_variable: result}
+    if result is None:
+        return {}
+    return result if isinstance(result, dict) else None
+
+
 class HandlerRegistry:
     def __init__(self):
         self._handlers: dict[str, Handler] = {}
 
-    def register(self, topic: str, function: Handler) -> Handler:
-        existing = self._handlers.get(topic)
-        if existing is not None and existing is not function:
-            raise ValueError(f"topic '{topic}' already has a handler: {existing.__module__}.{existing.__qualname__}")
-        self._handlers[topic] = function
+    def register(self, topic: str | None, function: Handler, *, java_class: str | None = None,
+                 bean: str | None = None) -> Handler:
+        """Serve a topic, and/or a Camunda 7 diagram's Java delegate: `java_class` for camunda:class,
+        `bean` for camunda:delegateExpression="${bean}" and camunda:expression="${bean.method(...)}"."""
+        keys = [k for k in (topic, java_class and class_key(java_class), bean and bean_key(bean)) if k]
+        if not keys:
+            raise ValueError("a handler needs a topic, a java_class or a bean")
+        for key in keys:
+            existing = self._handlers.get(key)
+            if existing is not None and existing is not function:
+                raise ValueError(f"'{key}' already has a handler: {existing.__module__}.{existing.__qualname__}")
+        for key in keys:
+            self._handlers[key] = function
         return function
 
-    def handler(self, topic: str) -> Callable[[Handler], Handler]:
-        return lambda function: self.register(topic, function)
+    def handler(self, topic: str | None = None, *, java_class: str | None = None,
+                bean: str | None = None) -> Callable[[Handler], Handler]:
+        return lambda function: self.register(topic, function, java_class=java_class, bean=bean)
 
     def get(self, topic: str) -> Handler | None:
         return self._handlers.get(topic)

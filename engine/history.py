@@ -52,7 +52,9 @@ def write_history(runtime, plan, before: "RowImage", current: "RowImage", assign
 def _activity_row(instance, task, now: datetime, assignee, end_time, canceled: bool) -> dict:
     return dict(
         id=str(task.id), instance_id=instance.id, definition_id=instance.definition_id,
-        definition_key=instance.definition_key, activity_id=task.task_spec.bpmn_id,
+        definition_key=instance.definition_key,
+        # A multi-instance body is `X#multiInstanceBody` in Camunda's history, its instances `X`.
+        activity_id=task.task_spec.extensions.get("historyId", task.task_spec.bpmn_id),
         activity_name=task.task_spec.bpmn_name, activity_type=task.task_spec.extensions["activityType"],
         task_id=str(task.id) if isinstance(task.task_spec, UserTask) else None, assignee=assignee,
         start_time=now, end_time=end_time, canceled=canceled,

@@ -9,9 +9,9 @@ from contextlib import contextmanager
 from datetime import timedelta
 from types import MappingProxyType
 
-from .bpmn.script_engine import scope_of
+from .bpmn.script_engine import variables_for
 from .errors import EngineError
-from .handler_registry import BpmnError, TaskContext
+from .handler_registry import BpmnError, TaskContext, as_variables
 from .jobs import HandlerFailed, throw_bpmn_error
 from .redaction import hide_credentials
 from .runtime import ASYNC_AFTER, Runtime, is_true
@@ -33,14 +33,15 @@ class InlineHandlers:
         topic = spec.extensions["topic"]
         row = runtime.row
         context = TaskContext(
-            topic=topic, variables=MappingProxyType(dict(scope_of(runtime.workflow))),
+            topic=topic, variables=MappingProxyType(variables_for(task)),
             properties=MappingProxyType(dict(spec.extensions.get("properties") or {})),
             instance_id=row.id, business_key=row.business_key, activity_id=spec.bpmn_id,
             definition_key=row.definition_key, idempotency_key=str(task.id), attempt=1,
+            result_variable=spec.extensions.get("resultVariable") if spec.extensions.get("expression") else None,
             services=CommandServices(engine, runtime.session))
         started = time.perf_counter()
         try:
-            result = engine.handlers.get(topic)(context) or {}
+            returned = engine.handlers.get(topic)(context)
         except BpmnError as error:
             throw_bpmn_error(runtime, task, error)
             return
@@ -48,8 +49,9 @@ class InlineHandlers:
             raise
         except Exception as exc:  # noqa: BLE001 - any failure fails the command, named
             raise HandlerFailed(f"{spec.bpmn_id} ({topic}): {hide_credentials(str(exc))}") from exc
-        if not isinstance(result, dict):
-            raise HandlerFailed(f"the handler of '{topic}' returned {type(result).__name__}; it must return a dict of variables")
+        result = as_variables(returned, context)
+        if result is None:
+            raise HandlerFailed(f"the handler of '{topic}' returned {type(returned).__name__}; it must return a dict of variables")
         log.debug("handler ran inline", extra={"instance": row.id, "activity": spec.bpmn_id, "topic": topic,
                                                "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
         if is_true(spec.extensions.get("asyncAfter")):

@@ -33,9 +33,12 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import or_, select
 
 from . import models as m
+from .bpmn.multi_instance import is_instance
 from .bpmn.script_engine import scope_of
-from .errors import EngineError
-from .handler_registry import BpmnError, TaskContext
+from .bpmn.specs import next_start
+from .local_scope import task_variables
+from .errors import EngineError, Suspended
+from .handler_registry import BpmnError, TaskContext, as_variables
 from .redaction import hide_credentials
 from .retries import RetryPolicy, parse_retry_cycle  # noqa: F401 - imported from here too
 from .runtime import ASYNC_AFTER, Runtime, is_true, new_id
@@ -124,7 +127,7 @@ class JobExecutor:
         with engine.db.session() as session:
             now = engine.clock.now()
             due = (select(job.c.id)
-                   .where(job.c.due_at <= now, job.c.retries > 0,
+                   .where(job.c.due_at <= now, job.c.retries > 0, job.c.suspended.is_(False),
                           or_(job.c.lock_expires_at.is_(None), job.c.lock_expires_at < now))
                    .order_by(job.c.priority.desc(), job.c.due_at).limit(limit))
             if engine.db.is_postgresql:
@@ -157,10 +160,12 @@ class JobExecutor:
             if task_spec is None:
                 continue  # the job fails when it runs, with the reason (see _run_handler)
             contexts[r.id] = TaskContext(
-                topic=r.topic, variables=MappingProxyType(dict(variables[r.instance_id])),
+                topic=r.topic, variables=MappingProxyType(task_variables(engine.runtime_context, session, instance, r.task_id,
+                                                                          dict(variables[r.instance_id]))),
                 properties=MappingProxyType(dict(task_spec.extensions.get("properties") or {})),
                 instance_id=r.instance_id, business_key=instance.business_key, activity_id=r.activity_id,
-                definition_key=instance.definition_key, idempotency_key=r.id, attempt=r.attempt + 1, services=engine)
+                definition_key=instance.definition_key, idempotency_key=r.id, attempt=r.attempt + 1, services=engine,
+                result_variable=task_spec.extensions.get("resultVariable") if task_spec.extensions.get("expression") else None)
         return contexts
 
     def execute(self, job: ClaimedJob) -> str:
@@ -196,12 +201,13 @@ class JobExecutor:
         if job.context is None:
             raise EngineError(f"activity '{job.activity_id}' of process instance '{job.instance_id}' does not exist")
         try:
-            result = handler(job.context) or {}
+            returned = handler(job.context)
         except BpmnError as error:
             raised = error  # the except clause unbinds `error` before a retried lambda could read it
             return self.engine.retrying(lambda: self._complete(job, error=raised))
-        if not isinstance(result, dict):
-            raise EngineError(f"the handler of '{job.topic}' returned {type(result).__name__}; it must return a dict of variables")
+        result = as_variables(returned, job.context)
+        if result is None:
+            raise EngineError(f"the handler of '{job.topic}' returned {type(returned).__name__}; it must return a dict of variables")
         # Only the completion is rerun after a lost race, never the handler (its side effects).
         return self.engine.retrying(lambda: self._complete(job, result=result))
 
@@ -239,6 +245,9 @@ class JobExecutor:
             row = self._owned(session, job)
             if row is None:
                 return "stale"
+            row.lock_owner, row.lock_expires_at = None, None
+            if isinstance(exc, Suspended):  # suspended after the claim: not a failure; it waits for activation
+                return "held (instance suspended)"
             now = engine.clock.now()
             _, delay = engine.retry_policy(row.retry_cycle)
             row.attempt += 1
@@ -246,7 +255,6 @@ class JobExecutor:
             # An adapter's message quotes its URL, credentials included (user:password@, ?token=).
             row.exception_message = hide_credentials(str(exc))[:4000]
             row.exception_stacktrace = hide_credentials("".join(traceback.format_exception(exc)))[-20000:]
-            row.lock_owner, row.lock_expires_at = None, None
             if row.retries > 0:
                 row.due_at = now + delay(row.attempt)
                 return "failed, will retry"
@@ -286,7 +294,7 @@ class JobExecutor:
             schedule = dict(row.schedule or {})
             if schedule and schedule["cycles"] != 1:
                 schedule["cycles"] = schedule["cycles"] - 1 if schedule["cycles"] > 0 else -1
-                row.schedule, row.due_at = schedule, row.due_at + timedelta(seconds=schedule["step"])
+                row.schedule, row.due_at = schedule, next_start(schedule, row.due_at, engine.timezone)
                 row.lock_owner, row.lock_expires_at = None, None
             else:
                 session.delete(row)
@@ -340,6 +348,8 @@ def throw_bpmn_error(runtime: Runtime, task, error: BpmnError) -> None:
 
 
 def _error_boundary(task, code: str):
+    if is_instance(task):  # a boundary event of a multi-instance activity is attached to its body
+        task = task.parent
     parent = task.parent
     if parent is None or not isinstance(parent.task_spec, BoundaryEventSplit):
         return None

@@ -24,6 +24,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     and_,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -97,6 +98,8 @@ class ProcessDefinition(Base):
     start_messages: Mapped[list] = mapped_column(JSON, default=list)
     startable: Mapped[bool] = mapped_column(Boolean, default=True)
     start_timers: Mapped[list] = mapped_column(JSON, default=list)
+    # Suspended by an operator: no instance starts on it (by key, message or timer) until activated.
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), nullable=False)
 
 
 class DecisionDefinition(Base):
@@ -133,6 +136,8 @@ class ProcessInstance(Base):
     delete_reason: Mapped[str | None] = mapped_column(Text)
     # Which version of each called process and decision this instance runs on (pinned at start).
     bindings: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Held by an operator (PUT /process-instance/{id}/suspended): nothing of it runs until activated.
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), nullable=False)
     # The SpiffWorkflow state without its specs (those come from the definition).
     workflow: Mapped[dict | None] = mapped_column(JSON)
     revision: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -192,6 +197,8 @@ class Task(Base):
     follow_up: Mapped[datetime | None] = mapped_column(UTCDateTime())
     priority: Mapped[int] = mapped_column(Integer, default=50)
     form_key: Mapped[str | None] = mapped_column(String(255))
+    # The instance's suspension, copied here so that queries and claims read one table.
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), nullable=False)
 
 
 class IdentityLink(Base):
@@ -249,9 +256,10 @@ class Job(Base):
     exception_message: Mapped[str | None] = mapped_column(Text)
     exception_stacktrace: Mapped[str | None] = mapped_column(Text)
     priority: Mapped[int] = mapped_column(Integer, default=0)
-    # A timer-start job's schedule: {"cycles": left (-1: forever), "step": seconds}.
+    # A timer-start job's schedule: {"cycles": left (-1: forever), "step": seconds} or {..., "cron": expression}.
     schedule: Mapped[dict | None] = mapped_column(JSON)
     created: Mapped[datetime] = mapped_column(UTCDateTime())
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), nullable=False)
 
 
 class ExternalTask(Base):
@@ -276,6 +284,7 @@ class ExternalTask(Base):
     error_details: Mapped[str | None] = mapped_column(Text)
     priority: Mapped[int] = mapped_column(Integer, default=0)
     created: Mapped[datetime] = mapped_column(UTCDateTime())
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), nullable=False)
 
 
 class Incident(Base):

@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session
 from . import models as m
 from .bpmn import limits  # noqa: F401 - lifts SpiffWorkflow's depth ceilings before any instance runs
 from .bpmn.prune import prune
-from .bpmn.script_engine import enter_scope, leave_scope, run_task, scope_of, variables_for
+from .bpmn.script_engine import enter_scope, leave_scope, materialize_inputs, run_task, scope_of, variables_for
 from .bpmn.serializer import workflow_from_dict, workflow_to_dict
 from .bpmn.specs import ExternalServiceTask, parse_datetime
-from .errors import ExecutionError, ExpressionError, NotFound
+from .errors import ExecutionError, ExpressionError, NotFound, Suspended
 from .expressions import compile_expression
 from .history import plan_history, write_history
 from .row_image import RowImage, activities
@@ -61,12 +61,16 @@ class Runtime:
     # --- loading -----------------------------------------------------------------------------
 
     @classmethod
-    def load(cls, context: RuntimeContext, session: Session, instance_id: str) -> "Runtime":
+    def load(cls, context: RuntimeContext, session: Session, instance_id: str, *, suspended_ok: bool = False) -> "Runtime":
+        """The instance, ready to run. A suspended one runs nothing (Camunda's rule) unless the
+        command is one an operator may apply while it is held (cancel, migrate)."""
         row = session.get(m.ProcessInstance, instance_id)
         if row is None:
             raise NotFound(f"Process instance '{instance_id}' does not exist")
         if row.workflow is None:
             raise NotFound(f"Process instance '{instance_id}' has ended ({row.state.lower()})")
+        if row.suspended and not suspended_ok:
+            raise Suspended(f"ProcessInstance with id '{instance_id}' is suspended")
         spec, subprocess_specs = context.resolver.specs_for(session, row.definition_id, row.bindings)
         script_engine = context.resolver.script_engine_for(session, row.bindings)
         workflow = workflow_from_dict(row.workflow, spec, subprocess_specs, script_engine)
@@ -75,6 +79,8 @@ class Runtime:
     @classmethod
     def start(cls, context: RuntimeContext, session: Session, definition: m.ProcessDefinition, variables: dict,
               business_key: str | None, user_id: str | None, tenant_id: str | None = None) -> "Runtime":
+        if definition.suspended:
+            raise Suspended(f"ProcessDefinition with id '{definition.id}' is suspended")
         resolver = context.resolver
         bindings = resolver.bindings_for(session, definition)
         spec, subprocess_specs = resolver.specs_for(session, definition.id, bindings)
@@ -149,7 +155,7 @@ class Runtime:
         if text is None:
             return None
         try:
-            return compile_expression(text).evaluate(variables_for(task))
+            return compile_expression(text).evaluate(variables_for(task), self.workflow.script_engine.moments)
         except ExpressionError as exc:
             raise ExecutionError(f"{task.task_spec.bpmn_id}: {exc}") from None
 
@@ -166,6 +172,7 @@ class Runtime:
         workflow = self.workflow
         row = self.row
         tasks = activities(workflow)
+        self._guard(lambda: materialize_inputs(tasks))  # an activity's inputs as of the command that reached it
         if row.start_activity_id is None:
             row.start_activity_id = next((t.task_spec.bpmn_id for t in tasks if t.task_spec in workflow.spec.start.outputs
                                           and t.state == TaskState.COMPLETED), None)
@@ -252,7 +259,7 @@ class Runtime:
             description=task.task_spec.documentation, assignee=assignee, owner=None, created=now,
             due=self._moment(task, ext.get("dueDate")), follow_up=self._moment(task, ext.get("followUpDate")),
             priority=self._number(task, ext.get("priority"), "camunda:priority", 50),
-            form_key=getattr(task.task_spec.form, "key", None) or ext.get("formKey"),
+            form_key=getattr(task.task_spec.form, "key", None) or ext.get("formKey"), suspended=self.row.suspended,
         )
         links = [dict(task_id=task_id, type="candidate", group_id=group, user_id=None)
                  for group in self._names(task, ext.get("candidateGroups"))]
@@ -310,6 +317,7 @@ class Runtime:
                 id=new_id(), instance_id=self.row.id, definition_id=self.row.definition_id,
                 definition_key=self.row.definition_key, activity_id=task.task_spec.bpmn_id, task_id=task_id,
                 created=now, priority=self._number(task, ext.get("taskPriority"), "camunda:taskPriority", 0), topic=topic,
+                suspended=self.row.suspended,
             )
             if self.context.handles(topic):
                 retries, _ = self.context.retry_policy(ext.get("retryCycle"))
@@ -340,7 +348,7 @@ class Runtime:
         self._insert(m.Job, [dict(
             id=new_id(), type="timer", instance_id=self.row.id, definition_id=self.row.definition_id,
             definition_key=self.row.definition_key, activity_id=self.task(task_id).task_spec.bpmn_id, task_id=task_id,
-            due_at=due, retries=retries, created=now,
+            due_at=due, retries=retries, created=now, suspended=self.row.suspended,
         ) for task_id, due in current.timers.items() if task_id not in before.timers])
 
     def _insert(self, model, rows: list[dict]) -> None:

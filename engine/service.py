@@ -27,15 +27,18 @@ from .clock import DEFAULT_TIMEZONE, SystemClock
 from .correlation import CorrelationResult, Messages
 from .db import Database
 from .deployment import DeployedDefinition, DeploymentResult, Deployments  # noqa: F401 - part of the engine's API
-from .errors import ConcurrentModification, InvalidRequest, LostRace, NotFound, TaskAlreadyClaimed
+from .errors import ConcurrentModification, InvalidRequest, LostRace, NotFound, Suspended, TaskAlreadyClaimed
 from .external_tasks import ExternalTasks
 from .handler_registry import HandlerRegistry
 from .handler_registry import registry as default_handlers
+from .local_scope import task_variables
 from .inline import InlineHandlers
 from .jobs import JobExecutor, open_incident
+from .migration import Migrations
 from .resolution import SpecResolver, latest
 from .retries import RetryPolicy
 from .runtime import Runtime, RuntimeContext, stored_variables
+from .suspension import set_definition_suspended, set_suspended
 from .wakeup import Wakeup, queued
 
 log = logging.getLogger("lienthong.engine")
@@ -81,6 +84,7 @@ class ProcessEngine:
         # Wakes the job worker when a command queues a job (LISTEN/NOTIFY on PostgreSQL).
         self.wakeup = Wakeup(db)
         self.external_tasks = ExternalTasks(self)
+        self.migrations = Migrations(self)
 
     # --- plumbing ------------------------------------------------------------------------------
 
@@ -171,12 +175,28 @@ class ProcessEngine:
 
     def cancel_instance(self, instance_id: str, reason: str | None = None, actor: str | None = None) -> None:
         with self.command() as session:
-            runtime = Runtime.load(self.runtime_context, session, instance_id)
+            runtime = Runtime.load(self.runtime_context, session, instance_id, suspended_ok=True)
             runtime.workflow.cancel()
             runtime.row.state = "EXTERNALLY_TERMINATED"
             runtime.row.delete_reason = reason
             runtime.save()
             self.record_operation(session, "Delete", "ProcessInstance", actor, instance_id=instance_id, reason=reason)
+
+    def set_instance_suspended(self, instance_id: str, suspended: bool, actor: str | None = None) -> None:
+        set_suspended(self, instance_id, suspended, actor)
+
+    def set_definition_suspended(self, definition_id: str, suspended: bool, include_instances: bool = False,
+                                 actor: str | None = None) -> None:
+        set_definition_suspended(self, definition_id, suspended, include_instances, actor)
+
+    def migration_plan(self, source_id: str, target_id: str, update_event_triggers: bool = False) -> dict:
+        return self.migrations.generate(source_id, target_id, update_event_triggers)
+
+    def validate_migration(self, plan: dict) -> dict:
+        return self.migrations.validate(plan)
+
+    def migrate(self, plan: dict, instance_ids: list[str], actor: str | None = None) -> None:
+        self.migrations.execute(plan, instance_ids, actor)
 
     def instance_variables(self, instance_id: str) -> dict:
         with self.db.reading() as session:
@@ -186,8 +206,11 @@ class ProcessEngine:
 
     # --- user tasks ----------------------------------------------------------------------------
 
-    def _open_task(self, session: Session, task_id: str) -> m.Task:
+    def _open_task(self, session: Session, task_id: str, *, active: bool = False) -> m.Task:
+        """The open task's row; `active`: refused when its instance is suspended (claim, complete)."""
         row = session.get(m.Task, task_id)
+        if row is not None and active and row.suspended:
+            raise Suspended(f"Task with id '{task_id}' is suspended")
         if row is not None:
             return row
         done = session.scalars(select(m.ActivityInstance).where(
@@ -200,7 +223,7 @@ class ProcessEngine:
         if not user_id:
             raise InvalidRequest("userId is required to claim a task", {"userId": ["is required"]})
         with self.command() as session:
-            row = self._open_task(session, task_id)
+            row = self._open_task(session, task_id, active=True)
             claimed = session.execute(update(m.Task).where(m.Task.id == task_id, m.Task.assignee.is_(None))
                                       .values(assignee=user_id)).rowcount
             if not claimed:
@@ -230,7 +253,7 @@ class ProcessEngine:
 
     def _complete_task(self, task_id: str, variables: dict | None, actor: str | None) -> dict:
         with self.command() as session:
-            row = self._open_task(session, task_id)
+            row = self._open_task(session, task_id, active=True)
             runtime = Runtime.load(self.runtime_context, session, row.instance_id)
             task = runtime.task(task_id)
             if task is None or task.state != TaskState.READY:
@@ -256,8 +279,10 @@ class ProcessEngine:
         """The task's formData fields (defaults, then current values), or all variables if it has none."""
         with self.db.reading() as session:
             row = self._open_task(session, task_id)
-            variables = stored_variables(session, row.instance_id)
-            task_spec = self.resolver.task_spec_of(session, session.get(m.ProcessInstance, row.instance_id), row.activity_id)
+            instance = session.get(m.ProcessInstance, row.instance_id)
+            variables = task_variables(self.runtime_context, session, instance, row.id,
+                                       stored_variables(session, row.instance_id))
+            task_spec = self.resolver.task_spec_of(session, instance, row.activity_id)
             form = getattr(task_spec, "form", None)
             if form is None or not form.fields:
                 return variables

@@ -10,7 +10,10 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 
+from .bpmn.io_mapping import mapping_problems
+from .bpmn.multi_instance import problems as multi_instance_problems
 from .bpmn.specs import ClockCycle, parse_datetime, parse_duration
+from .delegates import delegate_of, registration_hint
 from .errors import ExpressionError, Problem
 from .expressions import compile_expression, is_expression
 from .retries import parse_retry_cycle
@@ -34,13 +37,14 @@ INERT = {
     "dataOutputAssociation", "sourceRef", "targetRef", "group", "property",
     "timerEventDefinition", "messageEventDefinition", "errorEventDefinition",
     "terminateEventDefinition", "timeDate", "timeDuration", "timeCycle",
+    # checked with the activity that carries it (_check_multi_instance)
+    "multiInstanceLoopCharacteristics",
 }
 NOT_RUNNABLE = {
     "scriptTask": "script tasks are not run by this engine; use a service task with a topic",
     "transaction": "transactions (compensation) are not supported",
     "adHocSubProcess": "ad-hoc subprocesses are not supported",
     "complexGateway": "complex gateways are not supported",
-    "multiInstanceLoopCharacteristics": "multi-instance activities are not supported",
     "standardLoopCharacteristics": "loop activities are not supported; model the loop with a gateway",
     "signalEventDefinition": "signal events are not supported; use a message",
     "escalationEventDefinition": "escalation events are not supported",
@@ -60,9 +64,7 @@ ALLOWED_EVENTS = {
 CAMUNDA_CODE = {
     "executionListener": "execution listeners run Java or scripts and are not supported",
     "taskListener": "task listeners run Java or scripts and are not supported",
-    "inputOutput": "input/output mappings are not supported; variables share the process scope",
     "connector": "connectors are not supported; use camunda:type=\"external\" with a topic",
-    "script": "scripts are not run by this engine",
 }
 EXPRESSION_ATTRIBUTES = ("assignee", "candidateGroups", "candidateUsers", "dueDate", "followUpDate", "priority")
 # SpiffWorkflow names its own internal tasks so; an element with such an id would collide.
@@ -136,6 +138,14 @@ def _check_node(node, name: str, refuse, reach: Reach) -> None:
             refuse(node, NOT_RUNNABLE[child_name])
         elif child.tag.startswith(C) and child_name in CAMUNDA_CODE:
             refuse(node, CAMUNDA_CODE[child_name])
+    for reason, expression in mapping_problems(node):
+        if reason:
+            refuse(node, reason)
+        else:
+            _compile(node, expression, "mapping", refuse)
+    loop = node.find(B + "multiInstanceLoopCharacteristics")
+    if loop is not None:
+        _check_multi_instance(loop, node, refuse)
     if name in ALLOWED_EVENTS:
         kinds = [local(c.tag)[: -len("EventDefinition")] for c in node if local(c.tag).endswith("EventDefinition")]
         if len(kinds) > 1:
@@ -178,6 +188,18 @@ def _check_node(node, name: str, refuse, reach: Reach) -> None:
             _compile(node, value, f"camunda:{attribute}", refuse)
 
 
+def _check_multi_instance(loop, node, refuse) -> None:
+    for reason in multi_instance_problems(loop):
+        refuse(node, reason)
+    cardinality = loop.find(B + "loopCardinality")
+    texts = [("loopCardinality", cardinality.text if cardinality is not None else None),
+             ("completionCondition", loop.findtext(B + "completionCondition")),
+             ("camunda:collection", loop.get(C + "collection"))]
+    for what, text in texts:
+        if text and is_expression(text):
+            _compile(node, text.strip(), what, refuse)
+
+
 def _check_event_gateway(gateway, refuse) -> None:
     scope = gateway.getparent()
     targets = {f.get("targetRef") for f in scope.findall(B + "sequenceFlow") if f.get("sourceRef") == gateway.get("id")}
@@ -187,11 +209,14 @@ def _check_event_gateway(gateway, refuse) -> None:
 
 
 def _check_service(node, refuse, reach: Reach) -> None:
-    for java in ("class", "delegateExpression", "expression"):
-        if node.get(C + java) is not None:
-            refuse(node, f"camunda:{java} names Java code this engine cannot run; "
-                         "use camunda:type=\"external\" with camunda:topic")
-            return
+    key, attribute, named = delegate_of(node)
+    if attribute is not None:
+        if key is None:
+            refuse(node, f"{attribute} '{named}' names no bean: write ${{beanName}} or ${{beanName.method(...)}}")
+        elif not reach.serves_topic(key):
+            refuse(node, f"{attribute} '{named}' names Java code with no Python handler; register one with "
+                         f"{registration_hint(attribute, named)} in handlers/")
+        return
     topic = node.get(C + "topic")
     if node.get(C + "type") != "external" or not topic:
         refuse(node, "a service task needs camunda:type=\"external\" and a camunda:topic")
@@ -234,10 +259,6 @@ def _check_call(node, refuse, reach: Reach) -> None:
         refuse(node, f"calledElement '{called}' names no deployed process (deploy it first or with this file)")
     if node.get(C + "calledElementBinding") not in (None, "latest", "deployment"):
         refuse(node, "camunda:calledElementBinding: only 'latest' is supported (an instance keeps the version in force when it started)")
-    for mapping in list(node.iter(C + "in")) + list(node.iter(C + "out")):
-        if mapping.get("variables") != "all":
-            refuse(node, "camunda:in/out mappings other than variables=\"all\" are not supported; "
-                         "the called process shares the caller's variables")
 
 
 def _check_condition(flow, refuse) -> None:
@@ -268,7 +289,10 @@ def _check_timer(node, refuse) -> None:
             try:
                 _parse_timer_literal(kind, text)
             except Exception as exc:  # noqa: BLE001 - Spiff raises a bare Exception for bad durations
-                refuse(node, f"the timer's {kind} '{text}' is not valid ISO 8601 ({exc})")
+                if kind == "timeCycle":  # an ISO 8601 cycle or a cron expression; the reason says which
+                    refuse(node, f"the timer's timeCycle is not valid: {exc}")
+                else:
+                    refuse(node, f"the timer's {kind} '{text}' is not valid ISO 8601 ({exc})")
         return
     refuse(node, "a timer needs timeDate, timeDuration or timeCycle")
 

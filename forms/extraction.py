@@ -174,6 +174,28 @@ def _bhyt(d: Mapping, received_on: date, household: Mapping | None) -> dict:
     }
 
 
+def with_child_id(declarations: Mapping[str, Any], id_number: str) -> dict[str, dict]:
+    """The birth group's declarations once birth registration issued the child's personal ID number:
+    the BHYT declaration's number (TK1-TS item [07]) and the newborn's row of CT01 carry it, each
+    loaded again through its schema (a number that does not fit the child's sex and birth year fails
+    here, as ExtractionError). The birth declaration itself is unchanged: it was made before the
+    number existed."""
+    completed = {part: dict(data) for part, data in declarations.items()}
+    if "bhyt" in completed:
+        completed["bhyt"]["idNumber"] = id_number
+    if "residence" in completed:  # a birth's CT01 lists the newborn alone, the one member without a number
+        completed["residence"]["members"] = [{**member, "idNumber": member.get("idNumber") or id_number}
+                                             for member in completed["residence"]["members"]]
+    for part in ("bhyt", "residence"):
+        if part in completed:
+            try:
+                completed[part] = SCHEMAS[part]().load(completed[part])
+            except ValidationError as refused:
+                raise ExtractionError(f"the {part} declaration with the child's ID number is not valid: "
+                                      f"{refused.messages}") from None
+    return completed
+
+
 # --- the death group ------------------------------------------------------------------------------
 
 def _death(d: Mapping, received_on: date, household: Mapping | None) -> dict:

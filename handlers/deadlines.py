@@ -185,6 +185,22 @@ def _working_days(raw: object, where: str, name: str) -> int:
 
 
 DUE_PREFIX = "due."
+LATEST_PREFIX = "latest."
+NOW = "now"
+
+
+def _names(raw: object) -> list[str]:
+    return [name.strip() for name in str(raw or "").split(",") if name.strip()]
+
+
+def _counted_from(task: TaskContext, where: str) -> datetime:
+    """The moment the days count from: the variable `receivedVariable` names, or the clock's `now`."""
+    source = str(task.properties.get("receivedVariable") or "receivedAt").strip()
+    if source == NOW:
+        return task.now()
+    if source not in task.variables or task.variables[source] in (None, ""):
+        raise ValueError(f"{where}: process variable '{source}' is missing")
+    return parse_received_at(task.variables[source], where, source)
 
 
 @handler(TOPIC)
@@ -195,26 +211,43 @@ def compute_deadline(task: TaskContext) -> dict:
       ``workingDays`` (whole number >= 0) and ``resultVariable`` (the variable to set),
     or several at once, one property each:
       ``due.<variable>`` = working days, e.g. ``due.birthDue`` = 0, ``due.residenceDue`` = 2;
-    and optionally ``receivedVariable``: the variable holding the moment the days count from
-    (default ``receivedAt``; e.g. ``supplementedAt`` when a supplemented dossier restarts the clock).
-    That variable is an ISO 8601 date-time with offset. Returns ``{variable: due (UTC ISO)}``.
-    Bad configuration raises ValueError: a technical failure that ends as an incident.
+    and optionally
+      ``receivedVariable``: the variable holding the moment the days count from (default
+        ``receivedAt``; ``birthSupplementedAt`` when a supplement restarts a part's clock), or ``now``:
+        the moment this step runs, for a part that really starts only when an earlier one ends;
+      ``startedVariable``: variable(s), comma-separated, that keep that moment, so that a later step
+        of the same part counts from the same start (the residence's 5 days of verification);
+      ``latest.<variable>`` = variables, comma-separated: <variable> becomes the latest of its own
+        value and theirs (after this step's), e.g. ``latest.dossierDue`` = ``birthDue,residenceDue``:
+        the dossier is never due before one of its parts.
+    The counted-from variable is an ISO 8601 date-time with offset. Returns ``{variable: due (UTC ISO)}``
+    and the started and latest variables. Bad configuration raises ValueError: a technical failure
+    that ends as an incident.
     """
     where = f"service task '{task.activity_id}' ({TOPIC})"
     wanted = {name[len(DUE_PREFIX):].strip(): _working_days(value, where, name)
               for name, value in task.properties.items() if name.startswith(DUE_PREFIX)}
-    if "workingDays" in task.properties or "resultVariable" in task.properties or not wanted:
+    latest = {name[len(LATEST_PREFIX):].strip(): _names(value)
+              for name, value in task.properties.items() if name.startswith(LATEST_PREFIX)}
+    if "workingDays" in task.properties or "resultVariable" in task.properties or not (wanted or latest):
         result_variable = str(task.properties.get("resultVariable") or "").strip()
         if not result_variable:
             raise ValueError(f"{where}: camunda property 'resultVariable' is missing")
         wanted[result_variable] = _working_days(task.properties.get("workingDays"), where, "workingDays")
-    if "" in wanted:
-        raise ValueError(f"{where}: a camunda property '{DUE_PREFIX}' names no variable")
-    source = str(task.properties.get("receivedVariable") or "receivedAt").strip()
-    if source not in task.variables or task.variables[source] in (None, ""):
-        raise ValueError(f"{where}: process variable '{source}' is missing")
-    received_at = parse_received_at(task.variables[source], where, source)
-    return {name: due_date(received_at, days, task.timezone).isoformat() for name, days in wanted.items()}
+    if "" in wanted or "" in latest:
+        raise ValueError(f"{where}: a camunda property '{DUE_PREFIX}' or '{LATEST_PREFIX}' names no variable")
+    result: dict[str, str] = {}
+    if wanted:
+        received_at = _counted_from(task, where)
+        result = {name: due_date(received_at, days, task.timezone).isoformat() for name, days in wanted.items()}
+        for name in _names(task.properties.get("startedVariable")):
+            result[name] = received_at.astimezone(task.timezone).isoformat()
+    for target, sources in latest.items():
+        moments = [parse_received_at(value, where, name) for name in (target, *sources)
+                   if (value := result.get(name, task.variables.get(name))) not in (None, "")]
+        if moments:
+            result[target] = max(moments).astimezone(timezone.utc).isoformat()
+    return result
 
 
 @handler(ESCALATE_TOPIC)

@@ -1,14 +1,16 @@
 """Delivering the results the way the citizen chose (topic ``results.deliver``).
 
 ``declaration.delivery`` decides: ``desk`` (collect them at the one-stop desk of the receiving
-agency, in the hours the task's camunda property ``deskHours`` says, bringing the originals of the
-papers filed to be checked there; the diagram's one-stop-desk task hands them over), ``post``
-(sent by public post, bưu chính công ích: a shipment is booked and its tracking number returned)
-or ``electronic`` (available online under the dossier code). Returns
-``{"resultDelivery": {"method", "text", "documents", ...}, "resultNote": text}``: ``text`` is what
-the citizen is told (``resultNote`` too, for a step's ``dossier.note``), ``documents`` the results
-the dossier produced (from the agencies' result variables). Electronic results are the
-certificates' electronic copies, which the citizen downloads (GET /api/dossiers/{code}/results/{part}.pdf).
+agency, where and when the agency catalogue dossiers/data/agencies.json says, bringing the
+originals of the papers filed to be checked there; the diagram's one-stop-desk task hands them
+over), ``post`` (sent by public post, bưu chính công ích: a shipment is booked and its tracking
+number returned) or ``electronic`` (available online: the certificates' electronic copies, which
+the citizen who filed downloads, GET /api/dossiers/{code}/results/{part}.pdf). Returns
+``{"resultDelivery": {"method", "text", "notice", "documents", ...}, "resultNote": text}``: ``text``
+is what the citizen is told (``resultNote`` too, for a step's ``dossier.note``), ``notice`` the same
+in a few words for the last SMS (``{resultDelivery.notice}``: for the desk, where and when to
+collect, the desk's address and hours from the agency catalogue), ``documents`` the results the
+dossier produced (from the agencies' result variables).
 
 The post office is agencies/post.py's.
 """
@@ -19,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from agencies.post import Shipment, current_post_office
+from dossiers.agencies import Agency, catalogue
 from engine.handler_registry import TaskContext, handler
 
 log = logging.getLogger("lienthong.handlers.delivery")
@@ -48,8 +51,17 @@ def result_documents(variables: Mapping[str, Any]) -> list[str]:
     return documents
 
 
-# --- the post office ------------------------------------------------------------------------------
+def receiving_agency(code: str) -> Agency | None:
+    """The catalogue's entry for the agency a dossier code names (`<agency>-<YYMMDD>-<NNNN>`)."""
+    return catalogue().get(code.rsplit("-", 2)[0])
 
+
+def desk_notice(agency: Agency | None) -> str:
+    """Where and when to collect the results, in the few words of an SMS."""
+    if agency is None or not agency.address:  # a catalogue without the desk's address: the portal says it
+        return "Moi ong/ba nhan ket qua tai Bo phan Mot cua noi nop ho so, mang theo giay to tuy than."
+    hours = f"; {agency.hours}" if agency.hours else ""
+    return f"Nhan ket qua tai Bo phan Mot cua, {agency.address}{hours}."  # within one SMS; the dossier's page says the rest
 
 
 # --- the handler ------------------------------------------------------------------------------------
@@ -63,21 +75,26 @@ def deliver_results(task: TaskContext) -> dict:
     method = declaration.get("delivery")
     documents = result_documents(task.variables)
     if method == "desk":
-        hours = str(task.properties.get("deskHours") or "").strip()
-        delivery = {"text": f"Nhận kết quả tại Bộ phận Một cửa của {declaration['receivingAgency']}"
-                            f"{', ' + hours if hours else ''}; khi đến nhận, mang theo giấy tờ tùy thân, mã hồ sơ "
-                            f"{code} và bản chính các giấy tờ đã nộp để đối chiếu."}
+        agency = receiving_agency(code)
+        place = f"Bộ phận Một cửa, {agency.address}" if agency and agency.address else \
+            f"Bộ phận Một cửa của {declaration['receivingAgency']}"
+        hours = f" ({agency.hours})" if agency and agency.hours else ""
+        delivery = {"text": f"Nhận kết quả tại {place}{hours}; khi đến nhận, mang theo giấy tờ tùy thân, mã hồ sơ "
+                            f"{code} và bản chính các giấy tờ đã nộp để đối chiếu.",
+                    "notice": desk_notice(agency)}
     elif method == "post":
         requester = declaration["requester"]
         shipment = Shipment(dossier_code=code, recipient=requester["fullName"], address=requester["residence"],
                             phone=requester.get("phone"), documents=documents)
         number = current_post_office().ship(task, shipment)
         delivery = {"trackingNumber": number, "address": shipment.address,
-                    "text": f"Kết quả được gửi qua bưu chính công ích đến {shipment.address}; mã bưu gửi {number}."}
+                    "text": f"Kết quả được gửi qua bưu chính công ích đến {shipment.address}; mã bưu gửi {number}.",
+                    "notice": f"Ket qua da gui qua buu dien, ma buu gui {number}."}
     elif method == "electronic":
         delivery = {"reference": code,
                     "text": f"Kết quả điện tử của hồ sơ {code} đã sẵn sàng: đăng nhập Cổng Dịch vụ công để tải "
-                            f"bản điện tử các giấy tờ (PDF)."}
+                            f"bản điện tử các giấy tờ (PDF).",
+                    "notice": "Tai ket qua dien tu tren Cong Dich vu cong bang ma ho so."}
     else:
         raise ValueError(f"results.deliver: unknown delivery method {method!r} (desk, post or electronic)")
     log.info("results delivery arranged", extra={"dossier": code, "activity": task.activity_id, "method": method})

@@ -13,6 +13,13 @@ are rendered. Returns ``{"printedDeclarations": [forms]}`` in the order of FORMS
 canonical part order (birth, residence, bhyt; death, residence, funeral).
 A retry prints again and replaces the rows: idempotent.
 
+camunda:properties (optional), for a step that prints again once a number is issued:
+* ``forms``: the forms to print, comma-separated (default: every declaration the dossier has);
+* ``childIdVariable``: the variable holding the child's personal ID number issued by the birth
+  registration (``childIdNumber``): the BHYT declaration and the newborn's row of CT01 are completed
+  with it (forms.extraction.with_child_id) before printing, and the completed ``declarations`` are
+  returned too, so that the agencies handed the parts afterwards receive the number.
+
 Environment: ``LIENTHONG_PRINTING`` = ``on`` (default) or ``off``. ``off`` renders nothing and
 stores nothing but still returns the list, so that benchmarks measure the engine alone (a render
 costs ~150 ms of CPU per form). Any other value is a configuration error (ValueError).
@@ -27,6 +34,7 @@ from datetime import date
 
 from dossiers.documents import save_document
 from engine.handler_registry import TaskContext, handler
+from forms.extraction import ExtractionError, with_child_id
 from forms.printing import FORMS, render_declaration
 
 TOPIC = "declarations.print"
@@ -56,9 +64,23 @@ def print_declarations(task: TaskContext) -> dict:
     code = task.variables.get("dossierCode")
     if not isinstance(code, str) or not code.strip():
         raise ValueError(f"{where}: process variable 'dossierCode' is missing")
-    forms = [form for form in FORMS if form in declarations]
+    result = {}
+    id_variable = str(task.properties.get("childIdVariable") or "").strip()
+    if id_variable:
+        id_number = task.variables.get(id_variable)
+        if not isinstance(id_number, str) or not id_number:
+            raise ValueError(f"{where}: process variable '{id_variable}' (the child's personal ID number) is missing")
+        try:
+            declarations = result["declarations"] = with_child_id(declarations, id_number)
+        except ExtractionError as exc:
+            raise ValueError(f"{where}: {exc}") from exc
+    chosen = [name.strip() for name in str(task.properties.get("forms") or "").split(",") if name.strip()]
+    if any(name not in FORMS for name in chosen):
+        raise ValueError(f"{where}: camunda property 'forms' names {chosen!r}; known: {', '.join(FORMS)}")
+    forms = [form for form in FORMS if form in declarations and (not chosen or form in chosen)]
+    result["printedDeclarations"] = forms
     if not printing_enabled():
-        return {"printedDeclarations": forms}
+        return result
 
     printed = {}
     for form in forms:  # rendered before the transaction opens: no lock held while WeasyPrint works
@@ -74,4 +96,4 @@ def print_declarations(task: TaskContext) -> dict:
         now = task.now()
         for form, pdf in printed.items():
             save_document(session, code.strip(), form, pdf, now)
-    return {"printedDeclarations": forms}
+    return result

@@ -18,12 +18,15 @@ GRANTS: dict[str, tuple[str, ...]] = {
     "definition.read": _STAFF,
     "deployment.create": ("analyst",),
     "deployment.delete": ("analyst",),
+    "definition.suspend": ("operator",),  # no instance starts on it; its running ones may be held too
     "decision.evaluate": ("analyst", "officer", "supervisor"),
     # instances
     "instance.start": ("officer", "analyst"),
     "instance.read": ("officer", "supervisor", "operator"),
     "instance.variables": ("officer", "supervisor"),  # personal data: audited, agency-bound
     "instance.delete": ("operator",),
+    "instance.suspend": ("operator",),  # hold running instances (while a new version is checked)
+    "instance.migrate": ("operator",),  # move running instances to another version
     "history.read": ("officer", "supervisor", "operator", "auditor"),
     "audit.read": ("auditor",),
     # tasks (which ones: candidate groups or users, assignee; supervisors: all of their agency)

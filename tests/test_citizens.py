@@ -95,7 +95,8 @@ def test_the_catalogue_is_public_and_filing_chooses_from_it(service):
     listed = service.app.test_client().get("/api/agencies")
     assert listed.status_code == 200
     agencies = {a["code"]: a for a in listed.get_json()}
-    assert agencies["H19.87.001"] == {"code": "H19.87.001", "name": "Ủy ban nhân dân xã Mỹ An", "province": "Tỉnh Đồng Tháp"}
+    assert agencies["H19.87.001"] == {"code": "H19.87.001", "name": "Ủy ban nhân dân xã Mỹ An", "province": "Tỉnh Đồng Tháp",
+                                      "address": "số 1 đường 30/4, ấp 1, xã Mỹ An", "hours": "T2-T6 7h30-11h30, 13h30-17h"}
     assert len(agencies) >= 2
 
     an = service.citizen(AN)

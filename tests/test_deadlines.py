@@ -314,3 +314,49 @@ def test_handler_errors(properties, variables, message):
     with pytest.raises(ValueError, match=message) as caught:
         compute_deadline(_task(properties, variables))
     assert "ComputeResidenceDue" in str(caught.value)
+
+
+# -- restarts, later parts, the latest due (issue 15) -------------------------------------------
+
+
+class _Services:
+    """What compute_deadline uses of the engine's services: the clock and the zone."""
+
+    def __init__(self, now: datetime):
+        self.clock = type("Clock", (), {"now": staticmethod(lambda: now)})()
+        self.timezone = VN_ZONE
+
+
+def _running(properties: dict, variables: dict, now: str) -> TaskContext:
+    return TaskContext(topic="deadlines.compute", variables=variables, properties=properties, instance_id="pi-1",
+                       business_key="H19.87.001-261130-0001", activity_id="Task_LaterPartsDue",
+                       definition_key="birth_linked", idempotency_key="job-1", services=_Services(_vn(now)))
+
+
+def test_a_part_that_starts_now_counts_from_now_and_keeps_its_start():
+    result = compute_deadline(_running({"receivedVariable": "now", "due.residenceDue": "2", "due.bhytDue": "2",
+                                        "startedVariable": "residenceStartedAt, bhytStartedAt"},
+                                       {"receivedAt": "2026-03-02T09:00:00+07:00"}, "Wed 2026-03-04 16:00"))
+    # Started after 15:00 on Wednesday: counts from Thursday, due Monday.
+    assert result == {"residenceDue": "2026-03-09T10:00:00+00:00", "bhytDue": "2026-03-09T10:00:00+00:00",
+                      "residenceStartedAt": "2026-03-04T16:00:00+07:00", "bhytStartedAt": "2026-03-04T16:00:00+07:00"}
+
+
+def test_latest_never_moves_a_due_moment_earlier():
+    variables = {"residenceSupplementedAt": "2026-03-05T09:00:00+07:00", "birthDue": "2026-03-02T10:00:00+00:00",
+                 "dossierDue": "2026-03-05T10:00:00+00:00", "bhytDue": "2026-03-04T10:00:00+00:00"}
+    properties = {"receivedVariable": "residenceSupplementedAt", "due.residenceDue": "2",
+                  "latest.dossierDue": "birthDue,residenceDue,bhytDue"}
+    result = compute_deadline(_task(properties, variables))
+    assert result == {"residenceDue": "2026-03-09T10:00:00+00:00", "dossierDue": "2026-03-09T10:00:00+00:00"}
+    # A part due earlier than the dossier leaves the dossier's due as it was.
+    earlier = compute_deadline(_task({**properties, "receivedVariable": "receivedAt"},
+                                     {**variables, "receivedAt": "2026-03-02T09:00:00+07:00"}))
+    assert earlier["dossierDue"] == "2026-03-05T10:00:00+00:00"
+
+
+def test_latest_skips_parts_without_a_due_and_an_unnamed_target_is_refused():
+    assert compute_deadline(_task({"latest.dossierDue": "residenceDue,bhytDue"},
+                                  {"bhytDue": "2026-03-04T10:00:00+00:00"})) == {"dossierDue": "2026-03-04T10:00:00+00:00"}
+    with pytest.raises(ValueError, match="names no variable"):
+        compute_deadline(_task({"latest.": "bhytDue"}, {"bhytDue": "2026-03-04T10:00:00+00:00"}))

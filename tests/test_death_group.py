@@ -102,6 +102,7 @@ def test_an_unknown_or_mismatched_person_is_rejected_at_receipt(service, changes
     assert service.inbox("tu-phap-ho-tich", code) == []
 
 
+@pytest.mark.printing
 @pytest.mark.parametrize("case", CASES, ids=[c["case"] for c in CASES])
 def test_funeral_support_for_each_eligibility_row(service, case):
     code = service.file(death_declaration(parts=["death", "residence", "funeral"], **deceased(case)))["code"]
@@ -112,13 +113,24 @@ def test_funeral_support_for_each_eligibility_row(service, case):
         funeral = service.wait_part(code, "funeral", "not-eligible")
         assert funeral["result"]["funeralDecision"]["funeralAmount"] == 0
     else:
+        if expected["funeralAgency"] == "ldtbxh" and not case["eligibility"]["meritoriousPerson"]:
+            # Decree 20/2021 (issue 15): the commune chairman forwards first, then the labour office decides.
+            chairman = wait_for(lambda: service.inbox("lanh-dao-ubnd-xa", code), lambda t: len(t) == 1, timeout=20)
+            assert chairman[0]["name"] == "Chủ tịch UBND xã xem xét, chuyển hồ sơ đến phòng LĐTBXH"
+            assert service.inbox("ldtbxh", code) == []
+            service.rest.post(f"/task/{chairman[0]['id']}/complete",
+                              {"variables": {"chairmanNote": {"value": "Đủ điều kiện, chuyển phòng LĐTBXH"}}}, expect=204)
         # The table chose the paying agency: its officers get the task.
         service.decide(expected["funeralAgency"], code, "approve")
         funeral = service.wait_part(code, "funeral", "approved")
         decision = funeral["result"]["funeralDecision"]
         assert (decision["funeralAgency"], decision["funeralAmount"]) == (expected["funeralAgency"], expected["funeralAmount"])
         assert funeral["result"]["funeralPaymentReference"]
-    assert service.wait_dossier(code, "completed")["parts"][2]["part"] == "funeral"
+    done = service.wait_dossier(code, "completed")
+    assert done["parts"][2]["part"] == "funeral"
+    # Form 04 is Decree 20/2021's request: printed for those cases only, never for social insurance's allowance.
+    form04 = expected["funeralAgency"] == "ldtbxh" and not case["eligibility"]["meritoriousPerson"]
+    assert ("funeral" in {d["form"] for d in done["declarations"]}) is form04
 
 
 def test_all_four_parts_with_the_survivor_allowance(service):

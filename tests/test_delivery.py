@@ -6,6 +6,7 @@ import pytest
 from engine.handler_registry import TaskContext, registry
 from agencies.post import LocalPostOffice, Shipment, current_post_office, tracking_number, use_post_office
 from handlers.delivery import deliver_results, result_documents
+from handlers.notify import render
 from agencies.models import AgencyRecord
 from tests.engine_helpers import rows
 
@@ -46,22 +47,29 @@ def test_a_death_dossiers_documents():
         "Quyết định chi trả mai táng phí số MT-BHXH-2026-000001", "Giấy biên nhận hồ sơ trợ cấp tuất số TUAT-2026-000001"]
 
 
-def test_at_the_desk(engine):
-    text = (f"Nhận kết quả tại Bộ phận Một cửa của UBND xã Mỹ An; khi đến nhận, mang theo giấy tờ tùy thân, "
-            f"mã hồ sơ {CODE} và bản chính các giấy tờ đã nộp để đối chiếu.")
-    assert deliver_results(task(engine, "desk")) == {"resultDelivery": {"method": "desk", "documents": DOCUMENTS,
-                                                                        "text": text}, "resultNote": text}
+def test_at_the_desk_of_an_agency_the_catalogue_does_not_list(engine):
+    assert deliver_results(task(engine, "desk")) == {"resultDelivery": {
+        "method": "desk", "documents": DOCUMENTS,
+        "text": f"Nhận kết quả tại Bộ phận Một cửa của UBND xã Mỹ An; khi đến nhận, mang theo giấy tờ tùy thân, "
+                f"mã hồ sơ {CODE} và bản chính các giấy tờ đã nộp để đối chiếu.",
+        "notice": "Moi ong/ba nhan ket qua tai Bo phan Mot cua noi nop ho so, mang theo giay to tuy than."},
+        "resultNote": f"Nhận kết quả tại Bộ phận Một cửa của UBND xã Mỹ An; khi đến nhận, mang theo giấy tờ tùy thân, "
+                      f"mã hồ sơ {CODE} và bản chính các giấy tờ đã nộp để đối chiếu."}
 
 
-def test_at_the_desk_when_the_diagram_says(engine):
-    """Where and when: the receiving agency's one-stop desk, in the hours the Task_Deliver's
-    `deskHours` property gives (the analyst's, not the code's)."""
-    hours = "giờ hành chính các ngày làm việc (sáng 7:30–11:30, chiều 13:30–17:00)"
-    at_desk = task(engine, "desk")
-    at_desk.properties["deskHours"] = hours
-    assert deliver_results(at_desk)["resultNote"] == (
-        f"Nhận kết quả tại Bộ phận Một cửa của UBND xã Mỹ An, {hours}; khi đến nhận, mang theo giấy tờ tùy thân, "
-        f"mã hồ sơ {CODE} và bản chính các giấy tờ đã nộp để đối chiếu.")
+def test_at_the_desk_the_citizen_is_told_where_and_when(engine):
+    """Issue 15: the last text did not say where and how to collect the results."""
+    code = "H19.87.001-261130-0001"  # the catalogue's Mỹ An (dossiers/data/agencies.json)
+    context = task(engine, "desk")
+    delivery = deliver_results(TaskContext(**{**context.__dict__, "variables": {**context.variables, "dossierCode": code},
+                                              "business_key": code}))["resultDelivery"]
+    assert delivery["text"] == ("Nhận kết quả tại Bộ phận Một cửa, số 1 đường 30/4, ấp 1, xã Mỹ An "
+                                f"(T2-T6 7h30-11h30, 13h30-17h); khi đến nhận, mang theo giấy tờ tùy thân, mã hồ sơ {code} "
+                                "và bản chính các giấy tờ đã nộp để đối chiếu.")
+    sms = render("Ho so {dossierCode} da hoan thanh. {resultDelivery.notice}", {"dossierCode": code, "resultDelivery": delivery})
+    assert sms == (f"Ho so {code} da hoan thanh. Nhan ket qua tai Bo phan Mot cua, so 1 duong 30/4, ap 1, xa My An; "
+                   "T2-T6 7h30-11h30, 13h30-17h.")
+    assert len(sms) <= 160
 
 
 def test_electronic(engine):

@@ -34,11 +34,11 @@ REFUSALS = {
     "invalid_decision_ref.bpmn": ("Task_Decide", "camunda:decisionRef 'no_such_decision' names no deployed decision"),
     "invalid_not_bpmn.bpmn": (None, "not a BPMN 2.0 file: the root element is <svg>"),
     "invalid_script_task.bpmn": ("Task_Script", "script tasks are not run by this engine"),
-    "invalid_unknown_topic.bpmn": ("Task_JavaDelegate", "camunda:class names Java code"),
+    "invalid_unknown_topic.bpmn": ("Task_JavaDelegate", "names Java code with no Python handler"),
     # tests/fixtures/engine
     "invalid_timer_literal.bpmn": ("Event_Wait", "timeDuration 'PT48X' is not valid ISO 8601"),
     "invalid_signal.bpmn": ("Event_Signal", "signal events are not supported"),
-    "invalid_multi_instance.bpmn": ("Task_EachApplicant", "multi-instance activities are not supported"),
+    "invalid_multi_instance.bpmn": ("Task_EachApplicant", "multi-instance needs loopCardinality or camunda:collection"),
     "invalid_not_xml.bpmn": (None, "not well-formed XML"),
     "invalid_billion_laughs.bpmn": (None, "DOCTYPE"),
     "invalid_external_entity.bpmn": (None, "DOCTYPE"),

@@ -58,6 +58,8 @@ def test_each_row(rest, facts, agency, amount):
     assert result["funeralAgency"]["value"] == agency
     assert result["funeralAmount"]["value"] == amount and result["funeralAmount"]["type"] in ("Integer", "Long")
     assert result["funeralLegalBasis"]["value"]  # always says why
+    # Form 04 and the chairman's step are Decree 20/2021's (social protection), not social insurance's.
+    assert result["form04"]["value"] is ("Nghị định 20/2021" in result["funeralLegalBasis"]["value"])
 
 
 def test_the_base_levels_are_a_table_of_their_own(rest):

@@ -113,11 +113,15 @@ def test_every_sms_of_the_diagrams_is_gsm_7_bit_and_one_part():
     from pathlib import Path
     from xml.etree import ElementTree
 
+    from dossiers.agencies import catalogue
+    from handlers.delivery import desk_notice
     from tests.death_examples import death_declaration
     long_name = "Nguyễn Huỳnh Thị Ngọc Phương Thảo"
     variables = {**VARIABLES, "dossierCode": "H19.87.001-261130-0001", "childIdNumber": "087226004711",
                  "bhytCardNumber": "TE1878726004711", "bhytValidUntil": "2032-05-19", "deathExtractNumber": "123/2026/TLKT",
                  "survivorReference": "BHXH-2026-000123", "funeralDecision": {"funeralAmount": 23_400_000},
+                 # The longest desk of the catalogue (dossiers/data/agencies.json), as the last SMS says it.
+                 "resultDelivery": {"notice": max((desk_notice(agency) for agency in catalogue().all()), key=len)},
                  "declaration": {**death_declaration(), "child": {"fullName": long_name}}}
     texts = []
     for diagram in sorted((Path(__file__).resolve().parent.parent / "workflows").glob("*.bpmn")):

@@ -187,3 +187,40 @@ def test_a_two_part_death_dossier_prints_two_declarations(engine, monkeypatch):
     result = print_declarations(task(engine, declarations=death_declarations(("death", "residence")),
                                      dossierCode=DEATH_CODE))
     assert result == {"printedDeclarations": ["death", "residence"]}
+
+
+# --- printing again once the child's personal ID number is issued (issue 15) --------------------
+
+CHILD_ID = "087224004711"  # Đồng Tháp, a boy born in 2024 (tests.birth_examples: Nguyễn Minh Khang)
+
+
+def reprint(engine, childIdNumber=CHILD_ID, **properties) -> tuple[dict, dict]:
+    first = declarations()
+    context = TaskContext(topic=TOPIC, variables={"declarations": first, "dossierCode": CODE, "childIdNumber": childIdNumber},
+                          properties={"forms": "residence,bhyt", "childIdVariable": "childIdNumber", **properties},
+                          instance_id="pi-1", business_key=CODE, activity_id="Task_PrintWithChildId",
+                          definition_key="birth_linked", idempotency_key="job-2", services=engine)
+    return first, print_declarations(context)
+
+
+def test_the_bhyt_declaration_printed_after_the_birth_carries_the_childs_number(engine):
+    add_dossier(engine)
+    first, result = reprint(engine)
+    assert first["bhyt"]["idNumber"] is None and first["residence"]["members"][0]["idNumber"] is None
+    assert result["printedDeclarations"] == ["residence", "bhyt"]  # the birth declaration is not printed again
+    assert result["declarations"]["bhyt"]["idNumber"] == CHILD_ID  # what BHXH is handed from now on
+    assert result["declarations"]["residence"]["members"][0]["idNumber"] == CHILD_ID
+    assert result["declarations"]["birth"] == first["birth"]
+    printed = documents(engine)
+    assert set(printed) == {"residence", "bhyt"}
+    assert CHILD_ID in text_of(printed["bhyt"].content).replace(" ", "")
+    assert CHILD_ID in text_of(printed["residence"].content).replace(" ", "")
+
+
+def test_a_number_that_is_not_the_childs_is_refused(engine):
+    with pytest.raises(ValueError, match="idNumber"):
+        reprint(engine, childIdNumber="087324004711")  # a girl's number for a boy
+    with pytest.raises(ValueError, match="'childIdNumber'"):
+        reprint(engine, childIdNumber=None)
+    with pytest.raises(ValueError, match="'forms'"):
+        reprint(engine, forms="bhyt,passport")

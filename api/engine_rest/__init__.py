@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from . import (
-    console_support, decision_definition, deployment, external_task, history, incident, job, message, process_definition,
+    console_support, decision_definition, deployment, external_task, history, incident, job, message, migration,
+    process_definition,
     process_instance, task, version,
 )
 
@@ -12,6 +13,7 @@ BLUEPRINTS = [
     decision_definition.blp,
     process_definition.blp,
     process_instance.blp,
+    migration.blp,
     task.blp,
     message.blp,
     incident.blp,

@@ -122,7 +122,7 @@ def _task_json(item) -> dict:
         "processDefinitionId": item.definition_id, "processDefinitionKey": item.definition_key,
         "activityId": item.activity_id, "activityInstanceId": item.id, "executionId": item.instance_id,
         "businessKey": item.business_key, "retries": item.retries, "errorMessage": item.error_message,
-        "priority": item.priority, "suspended": False, "tenantId": None,
+        "priority": item.priority, "suspended": item.suspended, "tenantId": None,
     }
 
 

@@ -47,7 +47,11 @@ class HistoricProcessInstanceSchema(RowSchema):
     superCaseInstanceId = null_field()
     caseInstanceId = null_field()
     tenantId = null_field()
-    state = fields.String(metadata={"description": "ACTIVE, COMPLETED, EXTERNALLY_TERMINATED or INTERNALLY_TERMINATED"})
+    state = fields.Method("_state", metadata={
+        "type": "string", "description": "ACTIVE, SUSPENDED, COMPLETED, EXTERNALLY_TERMINATED or INTERNALLY_TERMINATED"})
+
+    def _state(self, row):
+        return "SUSPENDED" if row["state"] == "ACTIVE" and row["suspended"] else row["state"]
 
     def _duration(self, row):
         return millis_between(row["start_time"], row["end_time"])

@@ -27,7 +27,7 @@ class JobSchema(RowSchema):
     retries = fields.Integer()
     exceptionMessage = fields.String(attribute="exception_message")
     failedActivityId = fields.Method("_failed_activity", metadata={"type": "string"})
-    suspended = fields.Constant(False)
+    suspended = fields.Boolean()
     priority = fields.Integer()
     tenantId = null_field()
     createTime = CamundaDate(attribute="created")

@@ -11,7 +11,7 @@ from identity.permissions import requires
 from engine.errors import Forbidden
 from identity.principal import AGENCY_BOUND
 
-from ..common import Blueprint, caller, actor, engine, found, reading
+from ..common import Blueprint, caller, actor, engine, found, no_content, reading
 from ..schemas import Body, CountSchema, ListArgs, RowSchema, TypedVariables, csv_list, null_field, sort_field
 from .process_instance import StartedInstanceSchema, instance_answer
 
@@ -28,7 +28,7 @@ class ProcessDefinitionSchema(RowSchema):
     resource = fields.String(attribute="resource_name")
     deploymentId = fields.String(attribute="deployment_id")
     diagram = null_field()
-    suspended = fields.Constant(False)
+    suspended = fields.Boolean()
     tenantId = null_field()
     versionTag = fields.String(attribute="version_tag", dump_default=None)
     historyTimeToLive = null_field()
@@ -138,6 +138,29 @@ def start_by_key(body, key):
 def submit_start_form(body, key):
     """Camunda Tasklist's way to start: the same as /start."""
     return _start(key, body)
+
+
+class DefinitionSuspensionBody(Body):
+    suspended = fields.Boolean(required=True)
+    include_instances = fields.Boolean(data_key="includeProcessInstances", load_default=False)
+    execution_date = fields.String(data_key="executionDate", load_default=None, allow_none=True, metadata={
+        "description": "Not supported: the suspension applies at once (a date is refused)"})
+
+    @ma.validates("execution_date")
+    def _now_only(self, value, **kwargs):
+        if value is not None:
+            raise ma.ValidationError("a suspension at a later date is not supported; it applies at once")
+
+
+@blp.route("/process-definition/<definition_id>/suspended", methods=["PUT"])
+@requires("definition.suspend")
+@blp.arguments(DefinitionSuspensionBody)
+@blp.response(204)
+def set_suspended(body, definition_id):
+    """Suspend (`true`) or activate (`false`) a definition: while suspended no instance starts on it;
+    `includeProcessInstances` holds (or releases) its running instances too."""
+    engine().set_definition_suspended(definition_id, body["suspended"], body["include_instances"], actor=actor())
+    return no_content()
 
 
 def _start(key: str, body: dict) -> dict:

@@ -16,6 +16,7 @@ from ..common import Blueprint, caller, actor, engine, found, no_content, readin
 from ..schemas import (
     LINKS_DOC,
     TYPED_VARIABLES_DOC,
+    Body,
     CountSchema,
     ListArgs,
     RowSchema,
@@ -37,7 +38,7 @@ class ProcessInstanceSchema(RowSchema):
     businessKey = fields.String(attribute="business_key")
     caseInstanceId = null_field()
     ended = fields.Method("_ended", metadata={"type": "boolean"})
-    suspended = fields.Constant(False)
+    suspended = fields.Boolean()
     tenantId = null_field()
 
     def _links(self, row):
@@ -136,6 +137,21 @@ def get_variable(instance_id, name):
     if name not in values:
         raise NotFound(f"process instance variable with name {name} does not exist")
     return to_typed(values[name])
+
+
+class InstanceSuspensionBody(Body):
+    suspended = fields.Boolean(required=True)
+
+
+@blp.route("/process-instance/<instance_id>/suspended", methods=["PUT"])
+@requires("instance.suspend")
+@blp.arguments(InstanceSuspensionBody)
+@blp.response(204)
+def set_suspended(body, instance_id):
+    """Suspend (`true`) or activate (`false`) a running instance: while suspended its tasks cannot be
+    claimed or completed, its jobs and external tasks wait, and no message reaches it."""
+    engine().set_instance_suspended(instance_id, body["suspended"], actor=actor())
+    return no_content()
 
 
 def _readable(instance_id: str) -> None:

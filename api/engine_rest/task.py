@@ -50,7 +50,7 @@ class TaskSchema(RowSchema):
     caseExecutionId = null_field()
     caseInstanceId = null_field()
     caseDefinitionId = null_field()
-    suspended = fields.Constant(False)
+    suspended = fields.Boolean()
     formKey = fields.String(attribute="form_key")
     camundaFormRef = null_field()
     tenantId = null_field()
@@ -78,6 +78,8 @@ class TaskFilter(ma.Schema):
     )
     due_before = CamundaDate(data_key="dueBefore")
     due_after = CamundaDate(data_key="dueAfter")
+    active = fields.Boolean(metadata={"description": "Only tasks of instances not suspended"})
+    suspended = fields.Boolean(metadata={"description": "Only tasks of suspended instances"})
 
 
 class TaskListArgs(TaskFilter, ListArgs):

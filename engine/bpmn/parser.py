@@ -42,12 +42,16 @@ from SpiffWorkflow.camunda.parser.task_spec import (
 )
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 
+from ..delegates import delegate_of
+from .io_mapping import parse_mappings
+from .multi_instance import add_body
 from .specs import TIMER_CLASSES, BoundaryJoin, DecisionTask, ExternalServiceTask, PassThroughManualTask, PassThroughTask
 
 CAMUNDA = "{%s}" % CAMUNDA_MODEL_NS
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 
 # Attributes kept as written; the engine evaluates the ones that may hold ${...} at run time.
+DELEGATING = {"{%s}serviceTask" % BPMN_NS, "{%s}sendTask" % BPMN_NS}
 CAMUNDA_ATTRIBUTES = (
     "type", "topic", "taskPriority", "candidateGroups", "candidateUsers", "assignee", "dueDate",
     "followUpDate", "priority", "formKey", "decisionRef", "decisionRefBinding", "decisionRefVersion",
@@ -96,9 +100,18 @@ class CamundaExtensions:
             for name in ("errorCodeVariable", "errorMessageVariable"):
                 if definition.get(CAMUNDA + name):
                     ext[name] = definition.get(CAMUNDA + name)
+        if "topic" not in ext and node.tag in DELEGATING:
+            # A Java delegate is served by the Python handler registered for its class or bean.
+            key = delegate_of(node)[0]
+            if key is not None:
+                ext["topic"] = key
+        ext.update(parse_mappings(node))
         if node.get("calledElement"):
             ext["calledElement"] = node.get("calledElement")
         return ext
+
+    def _add_multiinstance_task(self, loop_characteristics):
+        add_body(self, loop_characteristics)
 
     def _add_boundary_event(self, children):
         split = super()._add_boundary_event(children)

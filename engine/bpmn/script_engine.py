@@ -13,7 +13,14 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
 from ..errors import EngineError, ExpressionError
+from ..expression_dates import Moments
 from ..expressions import compile_expression
+from SpiffWorkflow.util.task import TaskState
+
+from .io_mapping import INPUTS_DONE, has_inputs, has_outputs, inputs_of, outputs_of
+from .multi_instance import LOCALS, own_locals
+
+OPEN = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 
 SCOPE_KEY = "variables"
 
@@ -37,18 +44,73 @@ def scope_of(workflow) -> dict:
     return workflow.top_workflow.data.setdefault(SCOPE_KEY, {})
 
 
+def local_variables(task) -> dict:
+    """The local variables a task sees (Camunda's execution tree): its own and those of every
+    activity around it (a multi-instance body's counters, an instance's loopCounter and element,
+    input mappings, a subprocess's or a called process's), the innermost winning."""
+    chain = []
+    current = task
+    while current is not None:
+        chain.append(current)
+        parent_id = getattr(current.workflow, "parent_task_id", None)
+        current = current.workflow.top_workflow.get_task_from_id(parent_id) if parent_id is not None else None
+    scope = scope_of(task.workflow)
+    found: dict = {}
+    for owner in reversed(chain):
+        found.update(_own_layer(owner, scope, found))
+    return found
+
+
+def _own_layer(task, scope: dict, outer: dict) -> dict:
+    """A task's own local variables; its input mappings are evaluated the first time they are
+    needed while it is open (at the latest when the command that reached it saves)."""
+    layer = own_locals(task)
+    if has_inputs(task.task_spec) and INPUTS_DONE not in task.internal_data and task.has_state(OPEN):
+        engine = task.workflow.top_workflow.script_engine
+        try:
+            values = inputs_of(task.task_spec, {**scope, **outer, **layer}, engine.moments)
+        except ExpressionError as exc:
+            raise WorkflowTaskException(str(exc), task=task, exception=exc) from None
+        task.internal_data.setdefault(LOCALS, {}).update(values)
+        task.internal_data[INPUTS_DONE] = True
+        layer = {**layer, **values}
+    return layer
+
+
 def variables_for(task) -> dict:
-    return {**task.data, **scope_of(task.workflow)}
+    return {**task.data, **scope_of(task.workflow), **local_variables(task)}
 
 
 def enter_scope(task, extra: dict | None = None) -> None:
-    """Before a task runs: its data is the process scope (plus what the caller submits)."""
-    task.data = {**scope_of(task.workflow), **(extra or {})}
+    """Before a task runs: its data is the process scope and its local variables (plus what the
+    caller submits)."""
+    task.data = {**scope_of(task.workflow), **local_variables(task), **(extra or {})}
 
 
 def leave_scope(task) -> None:
-    """After a task ran: what it produced goes back to the process scope."""
-    scope_of(task.workflow).update(task.data)
+    """After a task ran: what it produced goes back to the process scope, except a variable that
+    is local to it (as Camunda's setVariable: the nearest scope that has the variable), which
+    stays where it is (its own local ones are updated)."""
+    visible = local_variables(task)
+    own = task.internal_data.get(LOCALS)
+    produced = {name: value for name, value in task.data.items() if name not in visible}
+    if own:
+        own.update({name: task.data[name] for name in own if name in task.data})
+    scope = scope_of(task.workflow)
+    scope.update(produced)
+    if has_outputs(task.task_spec):  # evaluated in the activity's scope, written to the process's
+        engine = task.workflow.top_workflow.script_engine
+        try:
+            scope.update(outputs_of(task.task_spec, {**scope, **visible, **task.data}, engine.moments))
+        except ExpressionError as exc:
+            raise WorkflowTaskException(str(exc), task=task, exception=exc) from None
+
+
+def materialize_inputs(tasks) -> None:
+    """Evaluate the input mappings of the open activities that have not had them evaluated yet."""
+    for task in tasks:
+        if has_inputs(task.task_spec) and INPUTS_DONE not in task.internal_data and task.has_state(OPEN):
+            local_variables(task)
 
 
 def run_task(task, extra: dict | None = None) -> None:
@@ -62,6 +124,7 @@ class ExpressionScriptEngine(PythonScriptEngine):
         super().__init__(environment=_NoPython())
         self.clock = clock
         self.timezone = timezone
+        self.moments = Moments(clock, timezone)  # what now() and dateTime() read
         self._decide = decide
         # Only the timer job lets a due timer fire: as in Camunda, a timer is always its own transaction.
         self.timers_may_fire = False
@@ -71,7 +134,7 @@ class ExpressionScriptEngine(PythonScriptEngine):
 
     def evaluate(self, task, expression, external_context=None):
         try:
-            return compile_expression(expression).evaluate(variables_for(task))
+            return compile_expression(expression).evaluate(variables_for(task), self.moments)
         except ExpressionError as exc:
             raise WorkflowTaskException(str(exc), task=task, exception=exc) from None
 

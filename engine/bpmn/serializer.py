@@ -8,7 +8,11 @@ from __future__ import annotations
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter, EventJoinConverter
+from SpiffWorkflow.bpmn.serializer.default.task_spec import (
+    BpmnTaskSpecConverter,
+    EventJoinConverter,
+    MultiInstanceTaskConverter,
+)
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.config import MessageEventDefinition
 from SpiffWorkflow.bpmn.serializer.default.event_definition import (
@@ -19,6 +23,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 
 from ..errors import EngineError
+from .multi_instance import ParallelBody, SequentialBody
 from .specs import (
     BoundaryJoin,
     ClockCycle,
@@ -56,6 +61,7 @@ def _config() -> dict:
     for timer_class in (ClockTimeDate, ClockDuration, ClockCycle):
         config[timer_class] = TimerConditionalEventDefinitionConverter
     config[BoundaryJoin] = EventJoinConverter
+    config[ParallelBody] = config[SequentialBody] = MultiInstanceTaskConverter
     config[BpmnWorkflow] = _SharedSpecWorkflowConverter
     return config
 

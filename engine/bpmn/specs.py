@@ -26,6 +26,9 @@ from SpiffWorkflow.bpmn.specs.mixins.bpmn_spec_mixin import BpmnSpecMixin
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptEngineTask
 from SpiffWorkflow.util.task import TaskState
 
+from . import cycles
+from .cycles import following
+
 
 class BoundaryJoin(BoundaryEventJoin):
     """Spiff hangs the paths a repeating non-interrupting timer starts under the waiting boundary
@@ -176,7 +179,8 @@ class ClockDuration(DurationTimerEventDefinition):
 
 
 class ClockCycle(CycleTimerEventDefinition):
-    """R<n>/<duration>, R<n>/<start>/<duration>; an unbounded `R/...` repeats forever."""
+    """R<n>/<duration>, R<n>/<start>/<duration>; an unbounded `R/...` repeats forever; or a Quartz
+    cron expression (engine/bpmn/cycles.py)."""
 
     def cycle_complete(self, my_task):
         state = my_task._get_internal_data("event_value")
@@ -193,7 +197,7 @@ class ClockCycle(CycleTimerEventDefinition):
         if state["cycles"] != 0:
             due = datetime.fromisoformat(state["next"])
             if _may_fire(my_task, due):
-                state["next"] = (due + timedelta(seconds=state["duration"])).isoformat()
+                state["next"] = following(state, due, _local_zone(my_task)).isoformat()
                 state["cycles"] -= 1
                 ready = True
         else:
@@ -205,21 +209,7 @@ class ClockCycle(CycleTimerEventDefinition):
 
     @staticmethod
     def _first_state(text: str, now: datetime, zone) -> dict:
-        parts = text.strip().upper().split("/")
-        if len(parts) not in (2, 3) or not parts[0].startswith("R"):
-            raise ValueError(f"'{text}' is not an ISO 8601 repeating interval such as R3/PT10M")
-        if parts[0][1:] and not parts[0][1:].isdigit():
-            raise ValueError(f"'{text}' has no whole number of repetitions after R")
-        cycles = int(parts[0][1:]) if parts[0][1:] else -1
-        if len(parts) == 3:
-            start = parse_datetime(parts[1], zone)
-            step = duration_from(parts[2], start)
-        else:
-            step = duration_from(parts[1], now)
-            start = now + step
-        if step <= timedelta(0):
-            raise ValueError(f"'{text}' repeats without time passing")
-        return {"cycles": cycles, "next": start.isoformat(), "duration": step.total_seconds()}
+        return cycles.first_state(text, now, zone, parse_datetime, duration_from)
 
 
 TIMER_CLASSES = {
@@ -263,4 +253,13 @@ def first_start(timer: dict, now: datetime, zone) -> tuple[datetime, dict | None
     if timer["kind"] == "duration":
         return now + duration_from(expression, now), None
     state = ClockCycle._first_state(expression, now, zone)
-    return datetime.fromisoformat(state["next"]), {"cycles": state["cycles"], "step": state["duration"]}
+    schedule = {"cycles": state["cycles"]}
+    schedule.update({"cron": state["cron"]} if "cron" in state else {"step": state["duration"]})
+    return datetime.fromisoformat(state["next"]), schedule
+
+
+def next_start(schedule: dict, due: datetime, zone) -> datetime:
+    """When a timer start event fires after the firing due at `due` (its job's schedule)."""
+    if "cron" in schedule:
+        return cycles.cron_after(schedule["cron"], due, zone)
+    return due + timedelta(seconds=schedule["step"])

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Row, Select, exists, false, select
+from sqlalchemy import Row, Select, exists, select
 from sqlalchemy.orm import Session
 
 from ..models import Incident, ProcessDefinition, ProcessInstance
@@ -25,8 +25,8 @@ def _instances(
     if instance_ids:
         stmt = stmt.where(ProcessInstance.id.in_(instance_ids))
     stmt = in_tenants(stmt, ProcessInstance.id, tenant_ids)
-    # Nothing is ever suspended here: `active` keeps every running instance, `suspended` none.
-    stmt = where_flag(stmt, suspended, false())
+    stmt = where_flag(stmt, suspended, ProcessInstance.suspended.is_(True))
+    stmt = where_flag(stmt, active, ProcessInstance.suspended.is_(False))
     return where_flag(stmt, with_incident, exists().where(Incident.instance_id == ProcessInstance.id))
 
 

@@ -20,7 +20,7 @@ def _tasks(
     *, task_id=None, instance_id=None, definition_id=None, definition_key=None, business_key=None,
     task_definition_key=None, name=None, assignee=None, owner=None, unassigned=None, assigned=None,
     candidate_group=None, candidate_groups=None, candidate_user=None, include_assigned_tasks=None,
-    due_before=None, due_after=None, tenant_ids=None, visible_to=None,
+    due_before=None, due_after=None, tenant_ids=None, visible_to=None, active=None, suspended=None,
 ) -> Select:
     stmt = where_equal(
         select(*columns_of(Task)),
@@ -31,6 +31,8 @@ def _tasks(
     )
     stmt = where_flag(stmt, unassigned, Task.assignee.is_(None))
     stmt = where_flag(stmt, assigned, Task.assignee.is_not(None))
+    stmt = where_flag(stmt, active, Task.suspended.is_(False))
+    stmt = where_flag(stmt, suspended, Task.suspended.is_(True))
     groups = [*(candidate_groups or ()), *([candidate_group] if candidate_group else [])]
     if groups:
         stmt = stmt.where(_candidate_link(group_id=groups))

@@ -13,7 +13,7 @@ their earliest dossier standing; the later ones are released (they must be settl
 the index cannot hold both).
 
 Revision ID: b15d0c0de002
-Revises: a15d0c0de001
+Revises: b2c4e6f80a13
 Create Date: 2026-12-04 22:10:00
 """
 from alembic import op
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 
 revision = 'b15d0c0de002'
-down_revision = 'a15d0c0de001'
+down_revision = 'b2c4e6f80a13'
 branch_labels = None
 depends_on = None
 
