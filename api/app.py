@@ -18,6 +18,7 @@ from . import audit as audit_api
 from . import contract
 from . import dossiers as dossiers_api
 from . import cors, errors, input_limits, operations, portal
+from . import drafts as drafts_api
 from .common import EXTENSION, STOPPING
 from .engine_rest import BLUEPRINTS
 from .schemas import TypedValueSchema
@@ -59,6 +60,7 @@ def create_app(engine, config: Mapping[str, Any] | None = None, identity: Identi
     errors.register(app)  # after Api(): replaces flask-smorest's own HTTPException handler
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint, url_prefix=URL_PREFIX)
+    api.register_blueprint(drafts_api.blp, url_prefix="/api")
     api.register_blueprint(dossiers_api.blp, url_prefix="/api")
     api.register_blueprint(audit_api.blp, url_prefix="/api")
     api.register_blueprint(portal.blp, url_prefix="/api")

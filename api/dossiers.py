@@ -8,6 +8,7 @@ import marshmallow as ma
 from flask import Response, request, url_for
 from marshmallow import fields
 
+from dossiers.results import result_copy
 from dossiers.service import DossierService, Upload
 from engine.errors import Forbidden, InvalidRequest, NotFound
 
@@ -75,8 +76,10 @@ class AttachmentSchema(ma.Schema):
 class DossierStatusSchema(ma.Schema):
     code = fields.String(metadata={"description": "<agency code>-<YYMMDD>-<NNNN>; also the process instance's business key"})
     procedure = fields.String()
-    state = fields.String(metadata={"description": "received, processing, completed, rejected, refused; or how the instance "
-                                                   "ended otherwise: cancelled, withdrawn, terminated (an uncaught error)"})
+    state = fields.String(metadata={"description": "received, processing, ready-for-collection (the results wait at the "
+                                                   "one-stop desk: `reason` says where and when), completed, rejected, "
+                                                   "refused; or how the instance ended otherwise: cancelled, withdrawn, "
+                                                   "terminated (an uncaught error)"})
     stateLabel = fields.String()
     reason = fields.String(allow_none=True)
     agencyCode = fields.String()
@@ -262,6 +265,23 @@ def declaration_pdf(code, form):
     response = Response(document.content, mimetype=document.media_type)
     response.headers["Content-Disposition"] = f'inline; filename="{code}-{form}.pdf"'
     response.headers["ETag"] = f'"{document.sha256}"'
+    return response
+
+
+@blp.route("/dossiers/<code>/results/<part>.pdf", methods=["GET"])
+@requires("dossier.results")
+@blp.response(200, {"type": "string", "format": "binary"}, content_type="application/pdf",
+              description="The electronic copy of the part's result (giấy khai sinh, thẻ BHYT...)")
+@blp.alt_response(404, schema=ErrorSchema, description="Not the caller's dossier; not for electronic delivery; or the "
+                                                       "part has no result yet (the message says which)")
+def result_pdf(code, part):
+    """The electronic copy of one result (birth, residence, bhyt; death, residence), for the citizen
+    who filed the dossier and chose electronic delivery."""
+    who = caller()
+    pdf = result_copy(_service(), code, part, owner_id=None if who.is_admin else who.id)
+    audit.read("result", f"{code}/{part}", code)
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{code}-{part}.pdf"'
     return response
 
 

@@ -62,6 +62,7 @@ def handler_results(variables: dict) -> dict:
     today = date.today().isoformat()
     return {
         "Task_CheckIdentity": {"identityVerified": True, "householdId": "HK-0001"},
+        "Task_CheckBirthCertificate": {"birthCertificateVerified": False},  # the example cites none
         "Task_Extract": {"declarations": declarations, "childCount": 1,  # as handlers/extraction.py returns them
                          "children": [{"fullName": variables["declaration"]["child"]["fullName"], "birth": "birth",
                                        "bhyt": "bhyt"}]},

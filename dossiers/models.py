@@ -5,7 +5,20 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.models import ID, Base, UTCDateTime
@@ -31,10 +44,16 @@ class Dossier(Base):
     # Tracking without an account: the code and this secret, sent by SMS at receipt (stored hashed).
     tracking_secret_hash: Mapped[str | None] = mapped_column(String(255))
     # Whom it registers (a hash of the child's or the deceased's identifying data): a second dossier
-    # for the same subject is refused while this one stands (DossierService.submit).
+    # for the same subject is refused while this one stands (dossiers/subjects.py). The projection
+    # clears `subject_standing` when the dossier, or its registering part, ends without registering;
+    # the unique index on the standing ones makes a twin filed at the same moment fail in the database.
     subject_key: Mapped[str | None] = mapped_column(String(64), index=True)
     # When its personal data were erased after the retention period (dossiers/retention.py).
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    subject_standing: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+
+    __table_args__ = (Index("uq_dossier_standing_subject", "subject_key", unique=True,
+                            sqlite_where=text("subject_standing"), postgresql_where=text("subject_standing")),)
 
 
 class DossierPart(Base):
@@ -131,3 +150,21 @@ class DossierSubject(Base):
 
     dossier_code: Mapped[str] = mapped_column(ForeignKey("dossier.code"), primary_key=True)
     subject_key: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+class DossierDraft(Base):
+    """A filing the citizen (or an officer at the desk) has not confirmed yet: validated, with the
+    official declarations extracted for review (and, on paper, to print and sign). Confirming it
+    files the dossier as POST /api/dossiers does; the draft then names the dossier it became."""
+
+    __tablename__ = "dossier_draft"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    owner_id: Mapped[str | None] = mapped_column(String(128), index=True)  # the citizen, as on Dossier
+    filer: Mapped[str] = mapped_column(String(128), index=True)  # the account that made it
+    procedure: Mapped[str] = mapped_column(String(32))
+    agency_code: Mapped[str] = mapped_column(String(32))
+    body: Mapped[dict] = mapped_column(JSON)  # the filing as sent: confirming validates it again
+    declarations: Mapped[dict] = mapped_column(JSON)  # {part: extracted official declaration}
+    created: Mapped[datetime] = mapped_column(UTCDateTime())
+    dossier_code: Mapped[str | None] = mapped_column(ForeignKey("dossier.code"))  # once confirmed

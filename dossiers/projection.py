@@ -27,6 +27,7 @@ from agencies.sms import queue_in as queue_sms
 from agencies.sms import unaccented
 
 from .models import Dossier, DossierEvent, DossierPart
+from .subjects import still_stands
 
 # `withdrawn`: the citizen took the dossier back (a diagram's withdrawal path marks it);
 # `terminated`: the instance ended on an error end event nothing caught (Camunda ends it as a none end event).
@@ -94,6 +95,7 @@ def _marked(runtime, marked, dated) -> None:
         session.add(DossierEvent(dossier_code=dossier.code, at=now, part=properties["dossier.part"],
                                  state=properties["dossier.state"], activity_id=transition.spec.bpmn_id,
                                  title=transition.spec.bpmn_name or transition.spec.bpmn_id))
+    _hold_subject(dossier, parts)
 
 
 def _end_of(runtime, transitions) -> tuple[str, str | None] | None:
@@ -119,8 +121,8 @@ def _ended(runtime, state: str, reason: str | None) -> None:
     if dossier is None or dossier.instance_id != runtime.row.id or dossier.state in FINAL_DOSSIER_STATES:
         return
     now = runtime.clock.now()
-    _apply(dossier, {row.part: row for row in session.query(DossierPart).filter(DossierPart.dossier_code == dossier.code)},
-           None, {"dossier.part": "dossier", "dossier.state": state}, {}, now)
+    parts = {row.part: row for row in session.query(DossierPart).filter(DossierPart.dossier_code == dossier.code)}
+    _apply(dossier, parts, None, {"dossier.part": "dossier", "dossier.state": state}, {}, now)
     if reason:
         dossier.state_reason = reason
     session.add(DossierEvent(dossier_code=dossier.code, at=now, part="dossier", state=state, activity_id=None,
@@ -129,6 +131,15 @@ def _ended(runtime, state: str, reason: str | None) -> None:
         said = f". Ly do: {unaccented(reason)[:120]}" if reason else ""
         queue_sms(session, key=f"ended:{dossier.code}", dossier_code=dossier.code, phone=dossier.phone,
                   text=_END_SMS[state].format(code=dossier.code, reason=said), now=now, by_workers=True)
+    _hold_subject(dossier, parts)
+
+
+def _hold_subject(dossier: Dossier, parts: dict) -> None:
+    """Release the dossier's subject once it no longer stands, so the same child (or death) may be
+    filed again; never taken back, so a released subject cannot collide with a newer dossier."""
+    if dossier.subject_standing and not still_stands(dossier.procedure, dossier.state,
+                                                     {name: row.state for name, row in parts.items()}):
+        dossier.subject_standing = False
 
 
 def _dues(dossier: Dossier, parts: dict, properties: dict, variables: dict) -> None:

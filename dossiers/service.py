@@ -17,7 +17,7 @@ from marshmallow import Schema, ValidationError
 from sqlalchemy import func, or_, select
 
 from agencies.sms import queue_in as queue_sms
-from engine.errors import ConcurrentModification, InvalidRequest, NotFound
+from engine.errors import ConcurrentModification, InvalidRequest, LostRace, NotFound
 from engine.form_registry import FormRegistry, flatten_errors
 from engine.runtime import new_id
 from forms.birth import children_of
@@ -28,6 +28,7 @@ from . import codes, file_content, filenames, tracking, withdrawal
 from .agencies import AgencyCatalogue, catalogue
 from .projection import FINAL_DOSSIER_STATES
 from .models import Dossier, DossierAttachment, DossierDocument, DossierEvent, DossierPart, DossierSubject, FilingKey
+from .subjects import duplicate_message, subjects_of
 
 log = logging.getLogger("lienthong.dossiers")
 DEFAULT_AGENCY_CODE = "H19.87.001"  # a fictional commune's agency code; LIENTHONG_AGENCY_CODE sets the real one
@@ -43,6 +44,7 @@ STATE_LABELS = {
     "refused": "Bị từ chối",
     "rejected": "Không được tiếp nhận",
     "not-processed": "Không thực hiện",
+    "ready-for-collection": "Đã có kết quả, mời nhận tại Bộ phận Một cửa",
     "completed": "Đã hoàn thành",
     "checking-eligibility": "Đang tra cứu chế độ được hưởng",
     "not-eligible": "Không thuộc diện được hưởng",
@@ -105,38 +107,22 @@ PROCEDURES = {
 }
 
 
-# A dossier no longer stands (a new one for the same subject may be filed) when it, or the part
-# that registers its subject, ended without registering.
-NOT_STANDING_DOSSIER = frozenset({"rejected", "cancelled", "withdrawn", "terminated"})
-NOT_STANDING_PART = frozenset({"refused", "rejected", "not-processed", "cancelled", "withdrawn", "terminated"})
-
-
-def subjects_of(procedure: str, declaration: dict) -> tuple[list[tuple[str, str]], str]:
-    """Whom a dossier registers: ([(a hash of a person's identifying data, the declaration's field a
-    duplicate of them is reported on)], the part that registers them). The same child is the same
-    mother's ID number, child's name (case and spacing aside) and date of birth; each child of a
-    declaration with several (twins) is a subject of its own. The same death is the deceased's ID number."""
-    if procedure == "birth":
-        mother = declaration["mother"]
-        subjects = []
-        for field, child in (("declaration.child", declaration["child"]),) if "child" in declaration else (
-                (f"declaration.children.{index}", child) for index, child in enumerate(children_of(declaration))):
-            name = " ".join(child["fullName"].casefold().split())
-            subjects.append((_hash(f"birth|{mother['idNumber']}|{name}|{child['dateOfBirth']}"), field))
-        return subjects, "birth"
-    return [(_hash(f"death|{declaration['deceased']['idNumber']}"), "declaration.deceased.idNumber")], "death"
-
-
-def _hash(facts: str) -> str:
-    return hashlib.sha256(facts.encode("utf-8")).hexdigest()
-
-
 @dataclass(frozen=True)
 class Upload:
     kind: str
     filename: str
     media_type: str
     content: bytes
+
+
+@dataclass(frozen=True)
+class Filing:
+    """A filing that passed every check, ready to be stored (DossierService.file)."""
+
+    procedure: Procedure
+    agency_code: str
+    declaration: dict
+    uploads: tuple[Upload, ...]
 
 
 def agency_code_from_environment() -> str:
@@ -207,6 +193,11 @@ class DossierService:
             filed = self._filed_with(filer or "", idempotency_key, fingerprint)
             if filed is not None:
                 return filed
+        return self.file(self.validate(body, uploads, agency_code=agency_code), owner_id=owner_id, filer=filer,
+                         idempotency_key=idempotency_key, fingerprint=fingerprint)
+
+    def validate(self, body: Any, uploads: list[Upload] = (), *, agency_code: str | None = None) -> Filing:
+        """The filing checked whole (every field's problem at once, as InvalidRequest), not yet stored."""
         if not isinstance(body, dict):
             raise InvalidRequest("The dossier must be a JSON object", {"body": ["Dữ liệu gửi lên không đúng dạng."]})
         errors: dict[str, list[str]] = {}
@@ -237,27 +228,49 @@ class DossierService:
         errors.update(_check_uploads(uploads) or self.upload_limits.check(uploads))
         if errors:
             raise InvalidRequest("Hồ sơ chưa hợp lệ: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()), errors)
+        return Filing(procedure, agency_code, declaration, tuple(uploads))
 
-        engine = self.engine
+    def file(self, filing: Filing, *, owner_id: str | None = None, filer: str | None = None,
+             idempotency_key: str | None = None, fingerprint: str = "") -> dict:
+        """Store a validated filing and start its process: one transaction (see submit)."""
         secret = tracking.new_secret()
         secret_hash = tracking.hash_secret(secret)  # before the transaction: Argon2 takes a while
+        subjects, _ = subjects_of(filing.procedure.key, filing.declaration)
+        (subject, subject_field) = subjects[0]
+        try:
+            code, instance_id = self._store(filing, subjects, secret, secret_hash, owner_id,
+                                            filer, idempotency_key, fingerprint)
+        except LostRace:
+            # A twin filing of the same subject committed between our look-up and our insert: the
+            # unique index on standing subjects refused this one. Name the dossier that won.
+            with self.engine.db.reading() as session:
+                earlier = self._standing_dossier(session, subject)
+            if earlier is None:
+                raise
+            raise DuplicateFiling(f"Hồ sơ trùng với hồ sơ {earlier}, nộp cùng lúc",
+                                  {subject_field: [duplicate_message(filing.procedure.key, earlier)]}) from None
+        log.info("dossier filed", extra={"dossier": code, "instance": instance_id, "procedure": filing.procedure.key,
+                                         "parts": list(filing.declaration["parts"]), "attachments": len(filing.uploads)})
+        return {**self.status(code), "trackingSecret": secret}
+
+    def _store(self, filing: Filing, subjects: list[tuple[str, str]], secret: str, secret_hash: str,
+               owner_id: str | None, filer: str | None, idempotency_key: str | None,
+               fingerprint: str) -> tuple[str, str]:
+        """The filing's one transaction: the dossier, its parts, attachments and process instance."""
+        engine, procedure, declaration = self.engine, filing.procedure, filing.declaration
         phone = (declaration.get("requester") or {}).get("phone")
-        subjects, subject_part = subjects_of(procedure.key, declaration)
         with engine.command() as session:
             now = engine.clock.now()
             duplicates, first = {}, None
             for subject, field in subjects:
-                earlier = self._standing_dossier(session, subject, subject_part)
+                earlier = self._standing_dossier(session, subject)
                 if earlier is not None:
                     first = first or earlier
-                    what = "Trẻ này đã có hồ sơ khai sinh" if procedure.key == "birth" else "Người này đã có hồ sơ khai tử"
-                    duplicates[field] = [f"{what} {earlier} đang giải quyết hoặc đã đăng ký; không nộp lại. "
-                                         f"Tra cứu hồ sơ {earlier} hoặc liên hệ cơ quan tiếp nhận."]
+                    duplicates[field] = [duplicate_message(procedure.key, earlier)]
             if duplicates:
                 raise InvalidRequest(f"Hồ sơ trùng với hồ sơ {first}", duplicates)
-            code = codes.new_code(session, agency_code, now, engine.timezone)
-            parts = list(declaration["parts"])
-            session.add(Dossier(code=code, procedure=procedure.key, agency_code=agency_code, instance_id="",
+            code = codes.new_code(session, filing.agency_code, now, engine.timezone)
+            session.add(Dossier(code=code, procedure=procedure.key, agency_code=filing.agency_code, instance_id="",
                                 state="received", received_at=now, delivery=declaration.get("delivery", "desk"),
                                 phone=phone, declaration=declaration, owner_id=owner_id,
                                 tracking_secret_hash=secret_hash, subject_key=subjects[0][0]))
@@ -265,22 +278,20 @@ class DossierService:
             session.add_all(DossierSubject(dossier_code=code, subject_key=subject) for subject, _ in subjects[1:])
             queue_sms(session, key=f"tracking:{code}", dossier_code=code, phone=phone,
                       text=tracking.sms_text(code, f"[[{secret}]]"), now=now)
-            for part in parts:
+            for part in declaration["parts"]:
                 session.add(DossierPart(dossier_code=code, part=part, state="received", updated_at=now))
-            for upload in uploads:
+            for upload in filing.uploads:
                 session.add(_attachment(code, None, upload, now))
             session.flush()
             variables = {"dossierCode": code, "receivedAt": now.astimezone(engine.timezone).isoformat(),
                          "declaration": declaration, **procedure.variables(declaration)}
             instance_id = engine.start_in(session, procedure.process_key, variables, business_key=code,
-                                          user_id=owner_id, tenant_id=agency_code)
+                                          user_id=owner_id, tenant_id=filing.agency_code)
             session.get(Dossier, code).instance_id = instance_id  # when no element of the diagram is marked
             if idempotency_key is not None:  # a concurrent twin fails on this key's primary key (409)
                 session.add(FilingKey(filer=filer or "", key=idempotency_key, body_hash=fingerprint,
                                       dossier_code=code, created=now))
-        log.info("dossier filed", extra={"dossier": code, "instance": instance_id, "procedure": procedure.key,
-                                         "parts": parts, "attachments": len(uploads)})
-        return {**self.status(code), "trackingSecret": secret}
+        return code, instance_id
 
     def _filed_with(self, filer: str, key: str, fingerprint: str) -> dict | None:
         with self.engine.db.reading() as session:
@@ -294,14 +305,13 @@ class DossierService:
         return {**self.status(code), "trackingSecret": None, "replayed": True}
 
     @staticmethod
-    def _standing_dossier(session, subject: str, part: str) -> str | None:
+    def _standing_dossier(session, subject: str) -> str | None:
         """The code of an earlier dossier for this subject that still stands, if any."""
         return session.scalar(
-            select(Dossier.code).join(DossierPart, (DossierPart.dossier_code == Dossier.code) & (DossierPart.part == part))
+            select(Dossier.code)
             .where(or_(Dossier.subject_key == subject,
                        Dossier.code.in_(select(DossierSubject.dossier_code).where(DossierSubject.subject_key == subject))),
-                   Dossier.state.not_in(NOT_STANDING_DOSSIER),
-                   DossierPart.state.not_in(NOT_STANDING_PART))
+                   Dossier.subject_standing)
             .order_by(Dossier.received_at).limit(1))
 
     def add_attachments(self, code: str, uploads: list[Upload]) -> list[dict]:
@@ -510,6 +520,15 @@ def _form_title(procedure: Procedure, form: str) -> str:
     part = part_of(form)
     title = procedure.form_titles.get(part, form)
     return title if form == part else f"{title} (trẻ thứ {form.rsplit('-', 1)[1]})"
+
+
+class DuplicateFiling(ConcurrentModification):
+    """The same subject was filed at the same moment by someone else, whose dossier stands (409);
+    the field errors name it, as the 400 for a dossier filed earlier does."""
+
+    def __init__(self, message: str, field_errors: dict):
+        self.field_errors = field_errors
+        super().__init__(message)
 
 
 class KeyReused(ConcurrentModification):

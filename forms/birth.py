@@ -98,6 +98,16 @@ class MarriageSchema(_Form):
     issuedOn = IsoDate("ngày cấp giấy chứng nhận kết hôn")
 
 
+class BirthCertificateSchema(_Form):
+    """The birth certificate (giấy chứng sinh) the facility that delivered the child issued; checked
+    at receipt against the health sector (registers/health.py)."""
+
+    number = Text("số giấy chứng sinh", validate=validate.Length(max=64, error="Số giấy chứng sinh dài tối đa 64 ký tự."))
+    facilityCode = Text("mã cơ sở y tế cấp giấy chứng sinh",
+                        validate=validate.Regexp(r"^\d{5}$", error="Mã cơ sở y tế cấp giấy chứng sinh gồm 5 chữ số, "
+                                                 "ví dụ 87001 (in trên giấy chứng sinh)."))
+
+
 # --- the declaration --------------------------------------------------------------------------
 
 @form_schema("birth-declaration")
@@ -121,6 +131,8 @@ class BirthDeclarationSchema(CitizenForm):
     father = Section(ParentSchema(expected_sex="male"), "thông tin của cha", required=False,
                     load_default=None, allow_none=True)  # may be unknown: a birth with no father recorded
     marriage = Section(MarriageSchema, "thông tin đăng ký kết hôn", required=False, load_default=None, allow_none=True)
+    # Absent when there is none: a witness's statement or a commitment stands in for it (Luật Hộ tịch, art. 16).
+    birthCertificate = Section(BirthCertificateSchema, "giấy chứng sinh", required=False, allow_none=True)
     parts = Parts(ALLOWED_PARTS, PART_NAMES)
     delivery = common.delivery()
     copies = common.copies()

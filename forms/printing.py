@@ -297,6 +297,11 @@ def html_to_pdf(html: str) -> bytes:
         raise RuntimeError(f"printing needs a resource it may not fetch: {refused}") from refused
 
 
+def render_template_pdf(template: str, context: Mapping) -> bytes:
+    """Any template of templates/ rendered to PDF (the results' electronic copies: forms/results.py)."""
+    return html_to_pdf(_env.get_template(template).render(context))
+
+
 def render_declaration(form: str, data: Mapping, *, place: str | None = None, on: date | None = None) -> bytes:
     """The printed declaration `form` (one of FORMS) as PDF bytes.
 

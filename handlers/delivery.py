@@ -1,13 +1,16 @@
 """Delivering the results the way the citizen chose (topic ``results.deliver``).
 
 ``declaration.delivery`` decides: ``desk`` (collect them at the one-stop desk of the receiving
-agency), ``post`` (sent by public post, bưu chính công ích: a shipment is booked and its tracking
-number returned) or ``electronic`` (available online under the dossier code). Returns
-``{"resultDelivery": {"method", "text", "notice", "documents", ...}}``: ``text`` is what the citizen
-is told, ``notice`` the same in a few words for the last SMS (``{resultDelivery.notice}``: for the
-desk, where and when to collect, the desk's address and hours from the agency catalogue
-dossiers/data/agencies.json), ``documents`` the results the dossier produced (from the agencies'
-result variables).
+agency, where and when the agency catalogue dossiers/data/agencies.json says, bringing the
+originals of the papers filed to be checked there; the diagram's one-stop-desk task hands them
+over), ``post`` (sent by public post, bưu chính công ích: a shipment is booked and its tracking
+number returned) or ``electronic`` (available online: the certificates' electronic copies, which
+the citizen who filed downloads, GET /api/dossiers/{code}/results/{part}.pdf). Returns
+``{"resultDelivery": {"method", "text", "notice", "documents", ...}, "resultNote": text}``: ``text``
+is what the citizen is told (``resultNote`` too, for a step's ``dossier.note``), ``notice`` the same
+in a few words for the last SMS (``{resultDelivery.notice}``: for the desk, where and when to
+collect, the desk's address and hours from the agency catalogue), ``documents`` the results the
+dossier produced (from the agencies' result variables).
 
 The post office is agencies/post.py's.
 """
@@ -82,7 +85,8 @@ def deliver_results(task: TaskContext) -> dict:
         place = f"Bộ phận Một cửa, {agency.address}" if agency and agency.address else \
             f"Bộ phận Một cửa của {declaration['receivingAgency']}"
         hours = f" ({agency.hours})" if agency and agency.hours else ""
-        delivery = {"text": f"Nhận kết quả tại {place}{hours}; khi đến nhận, mang theo giấy tờ tùy thân và mã hồ sơ {code}.",
+        delivery = {"text": f"Nhận kết quả tại {place}{hours}; khi đến nhận, mang theo giấy tờ tùy thân, mã hồ sơ "
+                            f"{code} và bản chính các giấy tờ đã nộp để đối chiếu.",
                     "notice": desk_notice(agency)}
     elif method == "post":
         requester = declaration["requester"]
@@ -94,10 +98,10 @@ def deliver_results(task: TaskContext) -> dict:
                     "notice": f"Ket qua da gui qua buu dien, ma buu gui {number}."}
     elif method == "electronic":
         delivery = {"reference": code,
-                    "text": f"Kết quả điện tử của hồ sơ {code} đã sẵn sàng: tra cứu và tải về trên "
-                            f"Cổng Dịch vụ công bằng mã hồ sơ.",
+                    "text": f"Kết quả điện tử của hồ sơ {code} đã sẵn sàng: đăng nhập Cổng Dịch vụ công để tải "
+                            f"bản điện tử các giấy tờ (PDF).",
                     "notice": "Tai ket qua dien tu tren Cong Dich vu cong bang ma ho so."}
     else:
         raise ValueError(f"results.deliver: unknown delivery method {method!r} (desk, post or electronic)")
     log.info("results delivery arranged", extra={"dossier": code, "activity": task.activity_id, "method": method})
-    return {"resultDelivery": {"method": method, **delivery, "documents": documents}}
+    return {"resultDelivery": {"method": method, **delivery, "documents": documents}, "resultNote": delivery["text"]}

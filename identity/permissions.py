@@ -52,6 +52,9 @@ GRANTS: dict[str, tuple[str, ...]] = {
     "dossier.list": ("citizen", "officer", "supervisor"),
     "dossier.read": ("citizen", "officer", "supervisor"),
     "dossier.update": ("citizen", "officer"),
+    "dossier.draft": ("citizen", "officer"),  # a filing to review before confirming: the account's own drafts
+    "dossier.prefill": ("citizen",),  # what the population register knows of the citizen logged in
+    "dossier.results": ("citizen",),  # the electronic copies of the results: the owner citizen's
     "account.read": ("operator",),
 }
 

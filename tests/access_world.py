@@ -140,6 +140,11 @@ def build_world(database: Database) -> World:
                           content_type="multipart/form-data")
     assert attached.status_code == 201, attached.get_data(as_text=True)
     ids["attachment"] = attached.get_json()[0]["id"]
+    # The citizen's draft of the same child: its confirmation is refused (the child is filed above).
+    drafted = world.call("POST", "/api/dossiers/drafts", "citizen",
+                         json={"procedure": "birth", "agencyCode": AGENCY_A, "declaration": birth_declaration()})
+    assert drafted.status_code == 201, drafted.get_data(as_text=True)
+    ids["draft"] = drafted.get_json()["id"]
     while engine.run_due_jobs(50):
         pass
     admin = "admin"

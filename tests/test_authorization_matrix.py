@@ -73,6 +73,7 @@ def _view_args(world, endpoint: str) -> dict:
         "job_id": ids["job"], "incident_id": ids["incident"], "deployment_id": ids["deployment"],
         "definition_id": ids["quickstart_definition"], "key": "quickstart", "name": ids["variable"],
         "filename": "swagger-ui.css", "attachment_id": ids["attachment"],
+        "draft_id": ids["draft"], "part": "birth",
     }
     if blueprint == "external-task":
         values["task_id"] = ids["external_task"]
@@ -88,6 +89,7 @@ def _request(world, endpoint: str, role: str | None) -> dict:
     user = world.user(role or "anonymous")
     bodies = {
         "dossiers.file_dossier": {"json": {}},
+        "drafts.create_draft": {"json": {}},  # 400: the filing is validated like POST /api/dossiers
         "dossiers.attach_files": {"data": pdf_upload(), "content_type": "multipart/form-data"},
         "dossiers.supplement": {"data": {"part": "birth", **pdf_upload()}, "content_type": "multipart/form-data"},
         # No reason: answered 400 by the route's own code, and the seeded dossier stays for the next calls.

@@ -60,9 +60,11 @@ def test_a_death_dossiers_documents():
 def test_at_the_desk_of_an_agency_the_catalogue_does_not_list(engine):
     assert deliver_results(task(engine, "desk")) == {"resultDelivery": {
         "method": "desk", "documents": DOCUMENTS,
-        "text": f"Nhận kết quả tại Bộ phận Một cửa của UBND xã Mỹ An; khi đến nhận, mang theo giấy tờ tùy thân "
-                f"và mã hồ sơ {CODE}.",
-        "notice": "Moi ong/ba nhan ket qua tai Bo phan Mot cua noi nop ho so, mang theo giay to tuy than."}}
+        "text": f"Nhận kết quả tại Bộ phận Một cửa của UBND xã Mỹ An; khi đến nhận, mang theo giấy tờ tùy thân, "
+                f"mã hồ sơ {CODE} và bản chính các giấy tờ đã nộp để đối chiếu.",
+        "notice": "Moi ong/ba nhan ket qua tai Bo phan Mot cua noi nop ho so, mang theo giay to tuy than."},
+        "resultNote": f"Nhận kết quả tại Bộ phận Một cửa của UBND xã Mỹ An; khi đến nhận, mang theo giấy tờ tùy thân, "
+                      f"mã hồ sơ {CODE} và bản chính các giấy tờ đã nộp để đối chiếu."}
 
 
 def test_at_the_desk_the_citizen_is_told_where_and_when(engine):
@@ -72,7 +74,8 @@ def test_at_the_desk_the_citizen_is_told_where_and_when(engine):
     delivery = deliver_results(TaskContext(**{**context.__dict__, "variables": {**context.variables, "dossierCode": code},
                                               "business_key": code}))["resultDelivery"]
     assert delivery["text"] == ("Nhận kết quả tại Bộ phận Một cửa, số 1 đường 30/4, ấp 1, xã Mỹ An "
-                                f"(T2-T6 7h30-11h30, 13h30-17h); khi đến nhận, mang theo giấy tờ tùy thân và mã hồ sơ {code}.")
+                                f"(T2-T6 7h30-11h30, 13h30-17h); khi đến nhận, mang theo giấy tờ tùy thân, mã hồ sơ {code} "
+                                "và bản chính các giấy tờ đã nộp để đối chiếu.")
     sms = render("Ho so {dossierCode} da hoan thanh. {resultDelivery.notice}", {"dossierCode": code, "resultDelivery": delivery})
     assert sms == (f"Ho so {code} da hoan thanh. Nhan ket qua tai Bo phan Mot cua, so 1 duong 30/4, ap 1, xa My An; "
                    "T2-T6 7h30-11h30, 13h30-17h.")

@@ -4,7 +4,10 @@ refused at receipt, naming the earlier dossier, while the earlier one stands; ov
 real diagrams and the officers' decisions."""
 from __future__ import annotations
 
+import threading
+
 import pytest
+import requests
 
 from engine.clock import ManualClock
 from tests.birth_examples import birth_declaration
@@ -57,3 +60,41 @@ def test_each_twin_is_a_subject_of_its_own(service):
     assert again["declaration.children.1"] == refusal(twins)["declaration.child"]
     # Another child of the same mother is another dossier.
     service.file(birth_declaration(child__fullName="Nguyễn Minh Khôi"))
+
+
+def test_two_filings_of_the_same_child_at_the_same_moment_store_one_dossier(service, database, monkeypatch):
+    """Both filings pass the look-up before either is stored (a barrier holds them there); the
+    database's unique index on standing subjects refuses the second: 409 naming the first.
+    On SQLite the writers take the write lock at BEGIN, so the second filing's look-up already sees
+    the first (the 400 above): the race exists on PostgreSQL, where filings run side by side."""
+    if not database.is_postgresql:
+        pytest.skip("SQLite serialises writers at BEGIN IMMEDIATE: no two filings run side by side")
+    from dossiers.service import DossierService
+    barrier = threading.Barrier(2, timeout=20)
+    look_up = DossierService._standing_dossier
+    held = []
+
+    def looked_up_together(session, subject):
+        earlier = look_up(session, subject)
+        if len(held) < 2:  # the two filings' look-ups, not the one naming the winner afterwards
+            held.append(subject)
+            barrier.wait()
+        return earlier
+    monkeypatch.setattr(DossierService, "_standing_dossier", staticmethod(looked_up_together))
+
+    answers = []
+
+    def file():
+        body = {"procedure": "birth", "declaration": birth_declaration()}
+        response = requests.post(f"{service.base}/api/dossiers", json=body, auth=service.http.auth, timeout=60)
+        answers.append(response)
+    threads = [threading.Thread(target=file) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(r.status_code for r in answers) == [201, 409], [r.text for r in answers]
+    filed = next(r for r in answers if r.status_code == 201).json()["code"]
+    refused = next(r for r in answers if r.status_code == 409).json()
+    assert refused["fieldErrors"] == refusal(filed)
+    assert len(service.http.get(f"{service.base}/api/dossiers", timeout=30).json()) == 1

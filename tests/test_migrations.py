@@ -101,3 +101,37 @@ def test_four_processes_starting_together_on_an_empty_database_migrate_it_once(e
 def _schema_of(database: Database) -> str:
     with database.engine.connect() as connection:
         return connection.execute(text("SELECT current_schema()")).scalar()
+
+
+def test_dossiers_already_there_keep_one_standing_dossier_a_subject(empty_database):
+    """b15d0c0de002 adds the unique index on standing subjects over the rows it finds: ended dossiers
+    (or whose registering part ended) no longer stand; of twins stored before, the earliest stands."""
+    database = empty_database
+    _migrate(database, command.upgrade, "a15d0c0de001")
+    rows = [  # code, state, received, subject, birth part's state
+        ("H-1", "processing", "2026-11-30 02:00:00", "twin", "approved"),
+        ("H-2", "processing", "2026-11-30 02:00:01", "twin", "processing"),
+        ("H-3", "rejected", "2026-11-30 02:00:02", "other", "rejected"),
+        ("H-4", "processing", "2026-11-30 02:00:03", "other", "refused"),
+        ("H-5", "processing", "2026-11-30 02:00:04", "other", "processing"),
+    ]
+    with database.engine.begin() as connection:
+        for code, state, received, subject, part_state in rows:
+            connection.execute(text(
+                "INSERT INTO dossier (code, procedure, agency_code, instance_id, state, received_at, delivery, "
+                "declaration, subject_key) VALUES (:code, 'birth', 'H19.87.001', '', :state, :received, 'desk', "
+                "'{}', :subject)"), {"code": code, "state": state, "received": received, "subject": subject})
+            connection.execute(text(
+                "INSERT INTO dossier_part (dossier_code, part, state, overdue, updated_at) "
+                "VALUES (:code, 'birth', :state, false, :at)"),
+                {"code": code, "state": part_state, "at": received})
+    _migrate(database, command.upgrade, "head")
+    with database.engine.connect() as connection:
+        standing = dict(connection.execute(text("SELECT code, subject_standing FROM dossier ORDER BY code")).all())
+    assert {code: bool(value) for code, value in standing.items()} == {
+        "H-1": True, "H-2": False, "H-3": False, "H-4": False, "H-5": True}
+    with pytest.raises(Exception, match="uq_dossier_standing_subject|UNIQUE constraint failed"):
+        with database.engine.begin() as connection:
+            connection.execute(text("UPDATE dossier SET subject_standing = true WHERE code = 'H-2'"))
+    _migrate(database, command.downgrade, "a15d0c0de001")
+    _migrate(database, command.upgrade, "head")
