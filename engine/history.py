@@ -9,6 +9,7 @@ from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.util.task import TaskState
 
 from . import models as m
+from .batch import insert_later
 from .row_image import HISTORY_MARK, RowImage
 
 OPEN_STATES = (TaskState.READY, TaskState.WAITING, TaskState.STARTED)
@@ -33,20 +34,16 @@ def plan_history(tasks) -> list[tuple]:
 
 
 def write_history(runtime, plan, before: "RowImage", current: "RowImage", assignees: dict, now: datetime) -> None:
+    """One upsert for the rows opened and closed (a row closed here that was opened earlier
+    changes only its end and whether it was canceled), sent with the command's other inserts."""
     table = m.ActivityInstance.__table__
-    inserts, closing = [], {False: [], True: []}
-    for task, opened, closed, canceled in plan:
-        task_id = str(task.id)
-        if opened:
-            inserts.append(_activity_row(runtime.row, task, now, assignees.get(task_id), now if closed else None, canceled))
-        elif closed:
-            closing[canceled].append(task_id)
+    rows = [_activity_row(runtime.row, task, now, assignees.get(str(task.id)), now if closed else None, canceled)
+            for task, _, closed, canceled in plan]
+    insert_later(runtime.session, table, rows, update_on_conflict=("end_time", "canceled"), key="id")
     # A subtree Spiff dropped takes its tasks out of the tree: their open rows end as canceled.
-    closing[True].extend(before.open_history - current.present)
-    runtime._insert(m.ActivityInstance, inserts)
-    for canceled, ids in closing.items():
-        if ids:
-            runtime.session.execute(table.update().where(table.c.id.in_(ids)).values(end_time=now, canceled=canceled))
+    dropped = sorted(before.open_history - current.present)
+    if dropped:
+        runtime.session.execute(table.update().where(table.c.id.in_(dropped)).values(end_time=now, canceled=True))
 
 
 def _activity_row(instance, task, now: datetime, assignee, end_time, canceled: bool) -> dict:
