@@ -14,7 +14,7 @@ import time
 
 from .common import RESULTS, ROOT, machine, postgres_available, scale, table
 
-BENCHMARKS = ("lifecycle", "query_scale", "cost_growth", "workers", "commands")
+BENCHMARKS = ("lifecycle", "query_scale", "cost_growth", "workers", "commands", "plain", "printing")
 NEEDS_POSTGRES = {"query_scale", "workers"}
 
 
@@ -43,7 +43,7 @@ def _verdict(ok: bool | None) -> str:
 
 def summary(chosen: str) -> str:
     rows = []
-    lifecycle, queries, growth, workers, commands = (_load(n) for n in BENCHMARKS)
+    lifecycle, queries, growth, workers, commands, plain, printing = (_load(n) for n in BENCHMARKS)
     if lifecycle:
         for r in lifecycle["runs"]:
             target = r["database"] == "postgresql"
@@ -87,6 +87,17 @@ def summary(chosen: str) -> str:
         for label, f in (("every handler a job", commands["before"]), ("handlers inline", commands["after"])):
             rows.append([f"in-process birth dossiers, {label}: dossiers/s, CPU ms, statements per dossier", "",
                          f"{f['dossiers_per_s']:.1f}, {f['cpu_ms_per_dossier']:.0f}, {f['statements_per_dossier']:.0f}", "-"])
+    if plain:
+        for name, f in plain["runs"].items():
+            rows.append([f"plain diagram (3 inline service tasks, 1 user task), {name}: instances/s, CPU ms, ÷ raw", "",
+                         f"{f['instances_per_s']:.1f}, {f['cpu_ms_per_instance']:.1f}, {f['ratio_to_raw']:.1f}", "-"])
+    if printing:
+        cpu = printing["memory"]["printing_cpu_ms_per_declaration"]
+        rows.append(["CPU ms per printed declaration (printing process)", "≤ 50", f"{cpu:.0f}", _verdict(cpu <= 50)])
+        samples = printing["memory"]["samples"]
+        rows.append([f"RSS of the printing process over {printing['memory']['dossiers']} dossiers (MB, first → max → last)",
+                     "flat", f"{samples[0]['printing_rss_mb']:.0f} → {max(s['printing_rss_mb'] for s in samples):.0f} → "
+                             f"{samples[-1]['printing_rss_mb']:.0f}", "-"])
     return (f"summary ({chosen}) on {machine()}\n" +
             table(rows, ["figure", "target", "measured", "verdict"]))
 

@@ -85,3 +85,21 @@ def test_commands(tmp_path):
         assert figures[side]["dossiers"] == 3 and figures[side]["statements_per_dossier"] > 0
     # Handlers run inside the commands that reach them: fewer transactions per dossier than as jobs.
     assert figures["after"]["transactions_per_dossier"] < figures["before"]["transactions_per_dossier"]
+
+
+@pytest.mark.slow
+def test_plain(tmp_path):
+    out, figures = run_benchmark("plain", tmp_path)
+    assert "plain diagram" in out
+    runs = figures["runs"]
+    assert {"raw SpiffWorkflow", "lienthong sqlite"} <= set(runs)
+    for name, f in runs.items():
+        assert f["instances"] > 0 and f["cpu_ms_per_instance"] > 0, name
+
+
+@pytest.mark.slow
+def test_printing(tmp_path):
+    out, figures = run_benchmark("printing", tmp_path)
+    assert "RSS of the printing process" in out
+    assert figures["memory"]["renders"] == 9 and figures["memory"]["printing_cpu_ms_per_declaration"] > 0
+    assert "layout only (no PDF)" in figures["options"]
