@@ -46,10 +46,11 @@ def summary(chosen: str) -> str:
     lifecycle, queries, growth, workers, commands, plain, printing = (_load(n) for n in BENCHMARKS)
     if lifecycle:
         for r in lifecycle["runs"]:
-            target = r["database"] == "postgresql"
+            # Issue 16's targets: on PostgreSQL, 25 a second with printing off, 10 with it on.
+            target = (10 if r["printing"] else 25) if r["database"] == "postgresql" else None
             rows.append([f"complete dossiers/s, {r['database']}, printing {'on' if r['printing'] else 'off'}",
-                         "≥ 100" if target else "", f"{r['dossiers_per_s']:.1f}",
-                         _verdict(r["dossiers_per_s"] >= 100 if target else None)])
+                         f"≥ {target}" if target else "", f"{r['dossiers_per_s']:.1f}",
+                         _verdict(r["dossiers_per_s"] >= target if target else None)])
         for r in lifecycle["runs"]:
             rows.append([f"service/raw CPU, {r['database']}, printing {'on' if r['printing'] else 'off'}",
                          "≤ 3", f"{r['ratio_service_raw']:.1f} ({r['service_cpu_ms_per_dossier']:.0f} / "
@@ -57,10 +58,11 @@ def summary(chosen: str) -> str:
         for r in lifecycle["runs"]:
             if r["database"] == "postgresql" and not r["printing"]:
                 for kind, s in r["latency_ms"].items():
-                    rows.append([f"p50/p95/p99 {kind} under load, postgresql (ms)", "",
-                                 f"{s['p50']:.0f} / {s['p95']:.0f} / {s['p99']:.0f}", "-"])
+                    rows.append([f"p50/p95/p99 {kind} under load, postgresql (ms)", "p95 ≤ 100",
+                                 f"{s['p50']:.0f} / {s['p95']:.0f} / {s['p99']:.0f}", _verdict(s["p95"] <= 100)])
         for form, f in lifecycle["printing_ms"].items():
-            rows.append([f"printing the {form} declaration (ms)", "", f"{f['p50']:.0f}", "-"])
+            rows.append([f"printing the {form} declaration, in process: p50 ms, CPU ms", "",
+                         f"{f['p50']:.0f}, {f['cpu_ms']:.0f}", "-"])
     if queries:
         for name, s in queries["latency_ms"].items():
             target = name.split("/")[0] in ("inbox", "status")
