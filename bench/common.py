@@ -313,7 +313,9 @@ class Stack:
         return sorted(found)
 
     def cpu(self) -> float:
-        return sum(cpu_seconds(pid) for pid in self.pids())
+        # With their reaped children: a printing process replaced after its renders (forms/print_process.py)
+        # is gone from pids() but its CPU is its parent's (the forkserver's) children's time.
+        return sum(cpu_seconds(pid, children=True) for pid in self.pids())
 
     def stop(self) -> None:
         for process in self.processes:

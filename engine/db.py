@@ -10,6 +10,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from . import batch
 from .variables import json_default
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -46,6 +47,7 @@ class Database:
             event.listen(self._reader, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(self._reader, expire_on_commit=False)
+        batch.install(self._sessions)
 
     @property
     def is_sqlite(self) -> bool:

@@ -13,6 +13,7 @@ from SpiffWorkflow.bpmn.specs.defaults import CallActivity
 from . import models as m
 from .bpmn.event_subprocess import untriggered
 from .called_instances import CALLED, called_row, calling_task, end_called, name_called_instances, owner_of
+from .batch import insert_later
 from .row_image import HISTORY_MARK, RowImage
 
 OPEN_STATES = (TaskState.READY, TaskState.WAITING, TaskState.STARTED)
@@ -52,29 +53,25 @@ def _waiting_event_subprocess(task) -> bool:
 
 
 def write_history(runtime, plan, before: "RowImage", current: "RowImage", assignees: dict, now: datetime) -> None:
+    """One upsert for the rows opened and closed (a row closed here that was opened earlier
+    changes only its end and whether it was canceled), sent with the command's other inserts."""
     table = m.ActivityInstance.__table__
-    inserts, closing, called, ended_calls = [], {False: [], True: []}, [], {}
+    rows, called, ended_calls = [], [], {}
     for task, opened, closed, canceled, calling in plan:
-        task_id = str(task.id)
-        if opened:
-            inserts.append(_activity_row(runtime.row, task, calling, now, assignees.get(task_id), now if closed else None,
-                                         canceled))
-            if isinstance(task.task_spec, CallActivity):
-                called.append(called_row(runtime, task, calling, now))
-        elif closed:
-            closing[canceled].append(task_id)
+        rows.append(_activity_row(runtime.row, task, calling, now, assignees.get(str(task.id)), now if closed else None,
+                                  canceled))
+        if opened and isinstance(task.task_spec, CallActivity):
+            called.append(called_row(runtime, task, calling, now))
         if closed and isinstance(task.task_spec, CallActivity):
-            ended_calls[task_id] = canceled
+            ended_calls[str(task.id)] = canceled
     # A subtree Spiff dropped takes its tasks out of the tree: their open rows end as canceled.
-    dropped = before.open_history - current.present
-    closing[True].extend(dropped)
+    dropped = sorted(before.open_history - current.present)
     ended_calls.update({task_id: True for task_id in dropped})
     runtime._insert(m.ProcessInstance, called)
-    runtime._insert(m.ActivityInstance, inserts)
+    insert_later(runtime.session, table, rows, update_on_conflict=("end_time", "canceled"), key="id")
     end_called(runtime, ended_calls, now)
-    for canceled, ids in closing.items():
-        if ids:
-            runtime.session.execute(table.update().where(table.c.id.in_(ids)).values(end_time=now, canceled=canceled))
+    if dropped:
+        runtime.session.execute(table.update().where(table.c.id.in_(dropped)).values(end_time=now, canceled=True))
 
 
 def _activity_row(instance, task, calling, now: datetime, assignee, end_time, canceled: bool) -> dict:

@@ -18,10 +18,11 @@ from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete
 from sqlalchemy.orm import Session
 
 from . import models as m
+from .batch import insert_later
 from .bpmn import limits  # noqa: F401 - lifts SpiffWorkflow's depth ceilings before any instance runs
 from .bpmn.events import ConditionWatch, EngineSignal, install, thrown_signals
 from .bpmn.prune import prune
@@ -63,10 +64,12 @@ class Runtime:
     # --- loading -----------------------------------------------------------------------------
 
     @classmethod
-    def load(cls, context: RuntimeContext, session: Session, instance_id: str, *, suspended_ok: bool = False) -> "Runtime":
-        """The instance, ready to run. A suspended one runs nothing (Camunda's rule) unless the
-        command is one an operator may apply while it is held (cancel, migrate)."""
-        row = session.get(m.ProcessInstance, instance_id)
+    def load(cls, context: RuntimeContext, session: Session, instance_id: str,
+             row: m.ProcessInstance | None = None, *, suspended_ok: bool = False) -> "Runtime":
+        """The instance, ready to run, from its row (read here unless the caller has just read it). A
+        suspended one runs nothing (Camunda's rule) unless the command is one an operator may apply
+        while it is held (cancel, migrate)."""
+        row = row if row is not None else session.get(m.ProcessInstance, instance_id)
         if row is None:
             raise NotFound(f"Process instance '{instance_id}' does not exist")
         if row.workflow is None and row.super_instance_id is not None and row.state == "ACTIVE":
@@ -226,8 +229,6 @@ class Runtime:
 
     def _clear_runtime_rows(self) -> None:
         instance_id = self.row.id
-        open_tasks = select(m.Task.id).where(m.Task.instance_id == instance_id)
-        self.session.execute(delete(m.IdentityLink).where(m.IdentityLink.task_id.in_(open_tasks)))
         for model in (m.Task, m.Job, m.ExternalTask, m.EventSubscription, m.Incident):
             self.session.execute(delete(model).where(model.instance_id == instance_id))
 
@@ -250,8 +251,7 @@ class Runtime:
     def _save_user_tasks(self, tasks, before: "RowImage", current: "RowImage", now: datetime) -> dict:
         """Open and close inbox rows; the assignee of each task opened (for its history row)."""
         gone = sorted(before.user_tasks - current.user_tasks)
-        if gone:
-            self.session.execute(m.IdentityLink.__table__.delete().where(m.IdentityLink.task_id.in_(gone)))
+        if gone:  # their candidate rows go with them (ON DELETE CASCADE)
             self.session.execute(m.Task.__table__.delete().where(m.Task.id.in_(gone)))
             self._forget(m.Task, gone)
         rows, links, assignees = [], [], {}
@@ -370,9 +370,8 @@ class Runtime:
         ) for task_id, due in current.timers.items() if task_id not in before.timers])
 
     def _insert(self, model, rows: list[dict]) -> None:
-        """Insert rows (dicts with the same keys) in one statement; nothing when there are none."""
-        if rows:
-            self.session.execute(model.__table__.insert(), rows)
+        """Insert rows (dicts with the same keys), sent with the command's other inserts (engine/batch.py)."""
+        insert_later(self.session, model.__table__, rows)
 
     def _save_subscriptions(self, before: "RowImage", current: "RowImage", now: datetime) -> None:
         table = m.EventSubscription.__table__

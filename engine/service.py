@@ -25,6 +25,7 @@ from . import dmn, form_registry
 from . import models as m
 from .clock import DEFAULT_TIMEZONE, SystemClock
 from .correlation import CorrelationResult, Messages
+from .batch import insert_later
 from .db import Database
 from .deployment import DeployedDefinition, DeploymentResult, Deployments  # noqa: F401 - part of the engine's API
 from .errors import ConcurrentModification, InvalidRequest, LostRace, NotFound, Suspended, TaskAlreadyClaimed
@@ -126,8 +127,10 @@ class ProcessEngine:
 
     def record_operation(self, session: Session, operation: str, entity: str, user_id: str | None, *,
              instance_id: str | None = None, task_id: str | None = None, **details) -> None:
-        session.add(m.UserOperation(timestamp=self.clock.now(), user_id=user_id, operation_type=operation,
-                                    entity_type=entity, instance_id=instance_id, task_id=task_id, details=details))
+        # Sent with the command's other inserts (engine/batch.py): no round trip of its own.
+        insert_later(session, m.UserOperation.__table__, [dict(
+            timestamp=self.clock.now(), user_id=user_id, operation_type=operation, entity_type=entity,
+            instance_id=instance_id, task_id=task_id, details=details)])
 
     def evaluate_decision(self, key: str | None = None, variables: dict | None = None, *,
                           definition_id: str | None = None) -> list[dict]:
@@ -233,11 +236,20 @@ class ProcessEngine:
 
     def _open_task(self, session: Session, task_id: str, *, active: bool = False) -> m.Task:
         """The open task's row; `active`: refused when its instance is suspended (claim, complete)."""
-        row = session.get(m.Task, task_id)
+        return self._open_task_and_instance(session, task_id, with_instance=False, active=active)[0]
+
+    def _open_task_and_instance(self, session: Session, task_id: str, with_instance: bool = True,
+                                active: bool = False) -> tuple[m.Task, m.ProcessInstance | None]:
+        """The open task's row and, in the same query, its instance's (one round trip, not two)."""
+        if with_instance:
+            row, instance = session.execute(select(m.Task, m.ProcessInstance).join(
+                m.ProcessInstance, m.ProcessInstance.id == m.Task.instance_id).where(m.Task.id == task_id)).first() or (None, None)
+        else:
+            row, instance = session.get(m.Task, task_id), None
         if row is not None and active and row.suspended:
             raise Suspended(f"Task with id '{task_id}' is suspended")
         if row is not None:
-            return row
+            return row, instance
         done = session.scalars(select(m.ActivityInstance).where(
             m.ActivityInstance.id == task_id, m.ActivityInstance.end_time.is_not(None))).first()
         if done is not None:
@@ -278,8 +290,8 @@ class ProcessEngine:
 
     def _complete_task(self, task_id: str, variables: dict | None, actor: str | None) -> dict:
         with self.command() as session:
-            row = self._open_task(session, task_id, active=True)
-            runtime = Runtime.load(self.runtime_context, session, row.instance_id)
+            row, instance = self._open_task_and_instance(session, task_id, active=True)
+            runtime = Runtime.load(self.runtime_context, session, row.instance_id, instance)
             task = runtime.task(task_id)
             if task is None or task.state != TaskState.READY:
                 raise ConcurrentModification(f"Task '{task_id}' is no longer open")

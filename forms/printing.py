@@ -32,6 +32,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from . import print_process
+
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 _env = Environment(
@@ -303,11 +305,17 @@ def render_template_pdf(template: str, context: Mapping) -> bytes:
 
 
 def render_declaration(form: str, data: Mapping, *, place: str | None = None, on: date | None = None) -> bytes:
-    """The printed declaration `form` (one of FORMS) as PDF bytes.
+    """The printed declaration `form` (one of FORMS) as PDF bytes, rendered in the printing
+    process (forms/print_process.py), never in the caller's.
 
     Raises ValueError for an unknown form; a template reading a key `data` lacks raises
     jinja2's UndefinedError (StrictUndefined) rather than printing a blank.
     """
+    return print_process.run(render_here, form, data, place=place, on=on)
+
+
+def render_here(form: str, data: Mapping, *, place: str | None = None, on: date | None = None) -> bytes:
+    """render_declaration in this process (what the printing process runs)."""
     return html_to_pdf(render_declaration_html(form, data, place=place, on=on))
 
 

@@ -8,7 +8,8 @@ Reads the process variables
   printed on the same form and stored under that key;
 * ``dossierCode``: the dossier the PDFs belong to (the ``dossier`` row must exist).
 
-Each declaration is rendered with ``forms.printing.render_declaration``, made at its ``place``
+Each declaration is rendered with ``forms.printing.render_declaration`` (in the printing process,
+forms/print_process.py, never in this one), made at its ``place``
 (the receiving agency) on its ``declaredOn`` (the receipt date in Vietnam time), then stored with
 ``dossiers.documents.save_document`` (one row per dossier and form) in one transaction after all
 are rendered. Returns ``{"printedDeclarations": [forms]}`` in the order of FORMS, which is each group's
@@ -24,7 +25,7 @@ camunda:properties (optional), for a step that prints again once a number is iss
 
 Environment: ``LIENTHONG_PRINTING`` = ``on`` (default) or ``off``. ``off`` renders nothing and
 stores nothing but still returns the list, so that benchmarks measure the engine alone (a render
-costs ~150 ms of CPU per form). Any other value is a configuration error (ValueError).
+costs 200–300 ms of CPU per form here; `python -m bench.printing`). Any other value is a configuration error (ValueError).
 
 Bad variables raise ValueError, a technical failure: the job is retried, then becomes an incident.
 """

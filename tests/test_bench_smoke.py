@@ -92,3 +92,21 @@ def test_retention(tmp_path, postgres):
     out, figures = run_benchmark("retention", tmp_path)
     assert figures["instances_removed"] == figures["dossiers_erased"] == figures["dossiers"]
     assert figures["rows_per_s"] > 0 and figures["longest_batch_ms"] > 0 and "rows removed per second" in out
+
+
+@pytest.mark.slow
+def test_plain(tmp_path):
+    out, figures = run_benchmark("plain", tmp_path)
+    assert "plain diagram" in out
+    runs = figures["runs"]
+    assert {"raw SpiffWorkflow", "lienthong sqlite"} <= set(runs)
+    for name, f in runs.items():
+        assert f["instances"] > 0 and f["cpu_ms_per_instance"] > 0, name
+
+
+@pytest.mark.slow
+def test_printing(tmp_path):
+    out, figures = run_benchmark("printing", tmp_path)
+    assert "RSS of the printing process" in out
+    assert figures["memory"]["renders"] == 9 and figures["memory"]["printing_cpu_ms_per_declaration"] > 0
+    assert "layout only (no PDF)" in figures["options"]

@@ -245,8 +245,8 @@ def test_two_threads_completing_the_same_task_one_wins(engine, monkeypatch):
     loaded = threading.local()
     load, command = Runtime.load, engine.command
 
-    def load_then_wait(context, session, instance):
-        runtime = load(context, session, instance)
+    def load_then_wait(context, session, instance, row=None):
+        runtime = load(context, session, instance, row)
         if not getattr(loaded, "once", False):  # the first attempt of each thread, not its rerun
             loaded.once = True
             try:
