@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from agencies.models import SmsOutbox
 from engine.clock import default_zone
+from tests import documents
 from tests.auth import logged_in
 from tests.birth_examples import birth_declaration
 from tests.citizens import start_service
@@ -75,7 +76,7 @@ class Dossier:
     def supplement(self, when: str, part: str) -> None:
         self.at(when)
         sent = self.citizen.post(f"/api/dossiers/{self.code}/supplements", content_type="multipart/form-data",
-                                 data={"part": part, "giay-to": (io.BytesIO(b"%PDF-1.4\n% bo sung\n"), "bo-sung.pdf",
+                                 data={"part": part, "giay-to": (io.BytesIO(documents.pdf()), "bo-sung.pdf",
                                                                  "application/pdf")})
         assert sent.status_code == 200, sent.get_json()
         self.service.drain()

@@ -134,6 +134,7 @@ def test_every_sms_of_the_diagrams_is_gsm_7_bit_and_one_part():
                  "resultDelivery": {"notice": max((desk_notice(agency) for agency in catalogue().all()), key=len)},
                  "declaration": {**death_declaration(), "child": {"fullName": long_name}},
                  # the most children one declaration may have (forms.birth.MAX_CHILDREN), every number listed
+                 "withdrawalReason": "Gia dinh nop lai ho so o noi khac",
                  "childCount": 5, "childIdNumbers": ", ".join(["087226004711"] * 5),
                  "bhytCardNumbers": ", ".join(["TE1878726004711"] * 5)}
     texts = []
