@@ -94,7 +94,7 @@ class RawBirth:
         parser = EngineParser()
         parser.add_bpmn_xml(parse_untrusted(DIAGRAM.read_bytes(), DIAGRAM.name), DIAGRAM.name)
         self.spec = parser.get_spec("birth_linked")
-        self.subprocesses: dict = {}
+        self.subprocesses = parser.get_subprocess_specs("birth_linked")  # the withdrawal event subprocess
         from engine.bpmn.script_engine import ExpressionScriptEngine
         self.script_engine = ExpressionScriptEngine(SystemClock(), VIETNAM)
         self.variables = filing_variables()

@@ -210,5 +210,7 @@ def _children_with_paths(data) -> list:
 def _put(errors: dict, where: tuple, field: str, message: str) -> None:
     node = errors
     for key in where:
+        if isinstance(node.get(key), list):  # a message on the section itself stays, beside the field's
+            node[key] = {"_schema": node[key]}
         node = node.setdefault(key, {})
     node.setdefault(field, []).append(message)

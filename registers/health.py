@@ -22,11 +22,11 @@ from importlib import resources
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import quote
 
-import requests
 
 from forms.personal_id import normalise
 
 from .adapter_slot import AdapterSlot
+from .http import get_json
 from .population import same_name
 
 ENVIRONMENT_VARIABLE = "LIENTHONG_BIRTH_CERTIFICATES_URL"
@@ -101,22 +101,8 @@ class HttpBirthCertificates:
         self.timeout = timeout
 
     def find(self, number: str) -> BirthCertificate | None:
-        url = f"{self.base_url}/birth-certificates/{quote(_key(number), safe='')}"
-        try:
-            response = requests.get(url, timeout=self.timeout, headers={"Accept": "application/json"})
-        except requests.Timeout as exc:
-            raise CertificatesUnavailable(f"birth certificates timed out after {self.timeout}s: GET {url}") from exc
-        except requests.RequestException as exc:
-            raise CertificatesUnavailable(f"birth certificates unreachable: GET {url}: {exc}") from exc
-        if response.status_code == 404:
-            return None
-        if response.status_code != 200:
-            raise CertificatesUnavailable(
-                f"birth certificates answered {response.status_code} to GET {url}: {response.text[:200]}")
-        try:
-            return BirthCertificate.from_json(response.json())
-        except (ValueError, KeyError, TypeError) as exc:
-            raise CertificatesUnavailable(f"birth certificates sent an unreadable answer to GET {url}: {exc!r}") from exc
+        return get_json(f"{self.base_url}/birth-certificates/{quote(_key(number), safe='')}", BirthCertificate.from_json,
+                        timeout=self.timeout, what="birth certificates", unavailable=CertificatesUnavailable)
 
 
 def certificates_from_environment() -> BirthCertificates:

@@ -30,13 +30,13 @@ from importlib import resources
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import quote
 
-import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forms.personal_id import normalise
 
 from .adapter_slot import AdapterSlot
+from .http import get_json
 from .models import PopulationChange
 
 ENVIRONMENT_VARIABLE = "LIENTHONG_POPULATION_REGISTER_URL"
@@ -323,22 +323,8 @@ class HttpRegister:
         return self._get(f"households/{quote(str(household_id).strip(), safe='')}", Household.from_json)
 
     def _get(self, path: str, parse):
-        url = f"{self.base_url}/{path}"
-        try:
-            response = requests.get(url, timeout=self.timeout, headers={"Accept": "application/json"})
-        except requests.Timeout as exc:
-            raise RegisterUnavailable(f"population register timed out after {self.timeout}s: GET {url}") from exc
-        except requests.RequestException as exc:
-            raise RegisterUnavailable(f"population register unreachable: GET {url}: {exc}") from exc
-        if response.status_code == 404:
-            return None
-        if response.status_code != 200:
-            raise RegisterUnavailable(
-                f"population register answered {response.status_code} to GET {url}: {response.text[:200]}")
-        try:
-            return parse(response.json())
-        except (ValueError, KeyError, TypeError) as exc:
-            raise RegisterUnavailable(f"population register sent an unreadable answer to GET {url}: {exc!r}") from exc
+        return get_json(f"{self.base_url}/{path}", parse, timeout=self.timeout, what="population register",
+                        unavailable=RegisterUnavailable)
 
 
 def register_from_environment() -> PopulationRegister:

@@ -213,10 +213,18 @@ def test_a_part_that_becomes_overdue_is_texted_and_the_last_text_says_where_to_c
     dossier.decide("Tue 1/12 09:00", "birth", "approve")
     dossier.decide("Tue 1/12 10:00", "residence", "approve")
     dossier.decide("Tue 1/12 11:00", "bhyt", "approve")
-    assert dossier.status()["state"] == "completed"
+    assert dossier.status()["state"] == "ready-for-collection"
     last = texts()[-1]  # the example files at the desk of H19.87.001 (dossiers/data/agencies.json)
-    assert last == (f"Ho so {dossier.code} da hoan thanh. Nhan ket qua tai Bo phan Mot cua, so 1 duong 30/4, ap 1, "
+    assert last == (f"Ho so {dossier.code} da co ket qua. Nhan ket qua tai Bo phan Mot cua, so 1 duong 30/4, ap 1, "
                     "xa My An; T2-T6 7h30-11h30, 13h30-17h.")
+    [desk] = dossier.admin.get(f"/engine-rest/task?candidateGroup=mot-cua&processInstanceBusinessKey={dossier.code}").get_json()
+    handed = dossier.admin.post(f"/engine-rest/task/{desk['id']}/complete", json={"variables": {
+        "originalsMatch": {"value": True}, "receivedBy": {"value": "Nguyễn Văn An"}}})
+    assert handed.status_code == 204, handed.get_json()
+    service.drain()
+    assert dossier.status()["state"] == "completed"
+    # Handed over: the last text no longer sends the citizen to the desk (the hand-over's output parameter).
+    assert texts()[-1] == f"Ho so {dossier.code} da hoan thanh. Ong/ba da nhan ket qua tai Bo phan Mot cua."
     assert not any("qua han" in text for text in texts()[sent + 1:])  # residence and BHYT were in time
 
 

@@ -304,3 +304,13 @@ def test_the_children_of_one_declaration_are_born_of_one_birth():
     assert errors_of(twins({}, {"dateOfBirth": "2024-05-23"})) == {"children": {1: {"dateOfBirth": [
         "Các trẻ khai chung một tờ khai phải sinh trong cùng một lần sinh (cách nhau không quá 1 ngày); "
         "trẻ sinh lần khác khai tờ khai riêng."]}}}
+
+
+def test_a_child_declared_both_ways_with_a_wrong_date_gets_both_messages():
+    """Found by the schemathesis run: the section's own message (a list) and a child's date error
+    under it made the validator crash (500) instead of answering both."""
+    both = twins({}, {"dateOfBirth": "2024-06-16"})
+    both["child"] = both["children"][0]
+    assert errors_of(both) == {"children": {
+        "_schema": ["Vui lòng chỉ khai một trong hai: thông tin của trẻ (một trẻ) hoặc danh sách các trẻ."],
+        1: {"dateOfBirth": ["Ngày sinh của trẻ không được sau ngày hôm nay."]}}}
