@@ -29,11 +29,12 @@ from .bpmn.prune import prune
 from .bpmn.script_engine import enter_scope, leave_scope, materialize_inputs, run_task, scope_of, variables_for
 from .bpmn.serializer import workflow_from_dict, workflow_to_dict
 from .bpmn.expression_names import topic_of
-from .bpmn.specs import ExternalServiceTask, parse_datetime, resolve_names
+from .bpmn.specs import ExternalServiceTask, resolve_names
 from .errors import ExecutionError, ExpressionError, InvalidRequest, NotFound, Suspended
 from .expressions import compile_expression
 from .history import plan_history, write_history
 from .row_image import RowImage, activities
+from .user_task_rows import task_number, user_task_row
 from .variables import stored_text, text_hash, type_of
 from .wakeup import queued
 
@@ -258,60 +259,13 @@ class Runtime:
         for task in tasks:
             task_id = str(task.id)
             if task_id in current.user_tasks and task_id not in before.user_tasks:
-                row, candidates = self._user_task_row(task, now)
+                row, candidates = user_task_row(self, task, now)
                 rows.append(row)
                 links.extend(candidates)
                 assignees[task_id] = row["assignee"]
         self._insert(m.Task, rows)
         self._insert(m.IdentityLink, links)
         return assignees
-
-    def _user_task_row(self, task, now: datetime) -> tuple[dict, list[dict]]:
-        ext = task.task_spec.extensions
-        task_id = str(task.id)
-        assignee = self.evaluate(task, ext.get("assignee")) or None
-        row = dict(
-            id=task_id, instance_id=self.row.id, definition_id=self.row.definition_id,
-            definition_key=self.row.definition_key, business_key=self.row.business_key,
-            activity_id=task.task_spec.bpmn_id, name=task.task_spec.bpmn_name,
-            description=task.task_spec.documentation, assignee=assignee, owner=None, created=now,
-            due=self._moment(task, ext.get("dueDate")), follow_up=self._moment(task, ext.get("followUpDate")),
-            priority=self._number(task, ext.get("priority"), "camunda:priority", 50),
-            form_key=getattr(task.task_spec.form, "key", None) or ext.get("formKey"), suspended=self.row.suspended,
-        )
-        links = [dict(task_id=task_id, type="candidate", group_id=group, user_id=None)
-                 for group in self._names(task, ext.get("candidateGroups"))]
-        links += [dict(task_id=task_id, type="candidate", group_id=None, user_id=user)
-                  for user in self._names(task, ext.get("candidateUsers"))]
-        return row, links
-
-    def _number(self, task, text, what: str, default: int) -> int:
-        value = self.evaluate(task, text)
-        if value in (None, ""):
-            return default
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
-            raise ExecutionError(f"{task.task_spec.bpmn_id}: {what} '{value}' is not a whole number") from None
-        if not -(2 ** 31) <= number < 2 ** 31:  # the column is a 32-bit integer, as Camunda's
-            raise ExecutionError(f"{task.task_spec.bpmn_id}: {what} {number} is outside -2147483648..2147483647")
-        return number
-
-    def _names(self, task, text) -> list[str]:
-        value = self.evaluate(task, text)
-        if value is None:
-            return []
-        items = value if isinstance(value, list) else str(value).split(",")
-        return [str(item).strip() for item in items if str(item).strip()]
-
-    def _moment(self, task, text) -> datetime | None:
-        value = self.evaluate(task, text)
-        if value in (None, ""):
-            return None
-        try:
-            return parse_datetime(str(value), self.context.timezone)
-        except ValueError:
-            raise ExecutionError(f"{task.task_spec.bpmn_id}: '{value}' is not an ISO 8601 date and time") from None
 
     def _save_service_tasks(self, tasks, before: "RowImage", current: "RowImage", now: datetime) -> None:
         gone = sorted(set(before.service_tasks) - set(current.service_tasks))
@@ -334,7 +288,7 @@ class Runtime:
             common = dict(
                 id=new_id(), instance_id=self.row.id, definition_id=self.row.definition_id,
                 definition_key=self.row.definition_key, activity_id=task.task_spec.bpmn_id, task_id=task_id,
-                created=now, priority=self._number(task, ext.get("taskPriority"), "camunda:taskPriority", 0), topic=topic,
+                created=now, priority=task_number(self, task, ext.get("taskPriority"), "camunda:taskPriority", 0), topic=topic,
                 suspended=self.row.suspended,
             )
             if self.context.handles(topic):
