@@ -98,7 +98,7 @@ def main() -> None:
     args = parser.parse_args()
     chosen = scale(args.scale)
     os.environ.setdefault("LIENTHONG_PRINT_RENDERS_PER_PROCESS", "200")
-    memory_figures = memory(args.dossiers or size("print_dossiers", 3, 200, chosen))
+    memory_figures = memory(args.dossiers or size("print_dossiers", 3, 1000, chosen))
     option_figures = options(size("print_repeats", 1, 5, chosen))
     forms = list(next(iter(option_figures.values())))
     print(table([[way] + [f"{f[form]['cpu_ms']:.0f} ({f[form]['pdf_bytes'] // 1024} kB)" for form in forms]
