@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, InclusiveGateway, ParallelGateway
+from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, CallActivity, InclusiveGateway, ParallelGateway
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.util.task import TaskState
 
-from SpiffWorkflow.bpmn.specs.defaults import CallActivity
-
 from . import models as m
 from .bpmn.event_subprocess import untriggered
-from .called_instances import CALLED, called_row, calling_task, end_called, name_called_instances, owner_of
 from .batch import insert_later
+from .called_instances import CALLED, called_row, calling_task, end_called, name_called_instances, owner_of
 from .row_image import HISTORY_MARK, RowImage
 
 OPEN_STATES = (TaskState.READY, TaskState.WAITING, TaskState.STARTED)

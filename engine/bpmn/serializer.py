@@ -10,9 +10,11 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.task_spec import (
     BpmnTaskSpecConverter,
-    EventJoinConverter,
     ConditionalGatewayConverter,
+    EventConverter,
+    EventJoinConverter,
     MultiInstanceTaskConverter,
+    SubWorkflowConverter,
 )
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.config import MessageEventDefinition, SignalEventDefinition
@@ -22,8 +24,6 @@ from SpiffWorkflow.bpmn.serializer.default.event_definition import (
 )
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
-
-from SpiffWorkflow.bpmn.serializer.default.task_spec import EventConverter, SubWorkflowConverter
 
 from ..errors import EngineError
 from .expression_names import ExpressionMessage
